@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The forward table: /etc/virt-portfwd/forwards.conf and forwards.d/ *.conf.
+ *
+ *   # domain  proto  [host-addr:]host-port[-end]  guest-port[-end]  [key=value ...]
+ *   web1      tcp    2222                         22
+ *   web1      tcp    [::]:2222                    22      from=2001:db8::/32
+ *   set backend auto|iptables-legacy|iptables-nft|nftables
+ *   set lease-wait SECONDS
+ *   set on-error continue|abort
+ *
+ * Parsing is a pure function over buffers; vp_table_load() is the only I/O. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+#define VP_TABLE_MAX_LINE   4096u           /* bytes per line, newline excluded */
+#define VP_TABLE_MAX_LINES  100000u         /* lines per file */
+#define VP_TABLE_MAX_SIZE   (8u << 20)      /* bytes per file */
+#define VP_TABLE_MAX_FILES  256u            /* forwards.d entries */
+#define VP_TABLE_MAX_FROM   64u             /* CIDRs in one from= */
+#define VP_DOMAIN_MAX       255u            /* bytes in a domain name */
+#define VP_LEASE_WAIT_DEFAULT 300u
+#define VP_LEASE_WAIT_MAX   86400u
+
+enum vp_backend_choice {
+	VP_BACKEND_AUTO = 0,
+	VP_BACKEND_IPT_LEGACY,
+	VP_BACKEND_IPT_NFT,
+	VP_BACKEND_NFT,
+};
+
+struct vp_forward {
+	char *domain;             /* name as written, or a UUID normalised to lowercase 8-4-4-4-12 */
+	bool domain_is_uuid;
+	int proto;                /* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP */
+	int family;               /* AF_INET, or AF_INET6 when the host side is [v6] */
+	struct vp_addr host_addr; /* family 0: any local address of `family` ([::] also gives 0) */
+	uint16_t host_port, host_port_end;   /* end == port for a single port */
+	uint16_t guest_port, guest_port_end; /* same length as the host range */
+	struct vp_cidr *from;     /* from=CIDR[,CIDR...]; NULL/0 = anywhere */
+	size_t n_from;
+	char nic[18];             /* nic=MAC, lowercase aa:bb:cc:dd:ee:ff; "" = not given */
+	char *network;            /* network=NAME; NULL = not given */
+	struct vp_addr ip;        /* ip=ADDR; family 0 = resolve from libvirt */
+	bool masquerade;          /* masquerade=yes (default no) */
+	bool local;               /* local=no turns off host-local access (default yes) */
+	bool hairpin;             /* hairpin=no turns off guest-to-guest via host address (default yes) */
+	const char *file;         /* file name, owned by the table */
+	unsigned line;
+};
+
+struct vp_settings {
+	enum vp_backend_choice backend;
+	unsigned lease_wait;      /* seconds, default VP_LEASE_WAIT_DEFAULT */
+	bool on_error_abort;      /* set on-error abort */
+};
+
+struct vp_table {
+	struct vp_forward *fwd;
+	size_t n, cap;
+	struct vp_settings set;
+	unsigned set_seen;        /* bitmask of settings already given (duplicate detection) */
+	unsigned set_line[3];     /* where each was given */
+	const char *set_file[3];
+	char **files;             /* file names, for vp_forward.file */
+	size_t n_files;
+};
+
+/* Diagnostics, each a whole line "file:line:col: message" (no trailing newline). */
+struct vp_diags {
+	char **msg;
+	size_t n, cap;
+};
+void vp_diags_add(struct vp_diags *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vp_diags_free(struct vp_diags *d);
+
+void vp_table_init(struct vp_table *t);
+void vp_table_free(struct vp_table *t);
+
+/* Parse one file's contents (buf need not be NUL-terminated) and append its forwards
+ * and settings to t. Every error goes to d. Returns 0 when the buffer had no error,
+ * -EINVAL when it had any (the caller must then apply nothing), -ENOMEM. */
+int vp_table_parse(struct vp_table *t, const char *fname, const char *buf, size_t len,
+                   struct vp_diags *d);
+
+/* Checks across all parsed lines: two forwards claiming the same host address, port and
+ * protocol (overlapping ranges, or "any" vs a specific address of the same family) are an
+ * error naming both places. 0 or -EINVAL. */
+int vp_table_check(const struct vp_table *t, struct vp_diags *d);
+
+/* Load `path` (required to exist unless missing_ok) and then every "*.conf" regular file in
+ * `dropin_dir` (may be NULL or missing) in lexical order. Each file must be a regular file
+ * (not followed through a symlink), owned by root (uid 0, or the caller's uid when
+ * `any_owner`, for tests), not writable by group or other, at most VP_TABLE_MAX_SIZE.
+ * Then vp_table_check(). 0, -ENOENT (main file missing and !missing_ok), -EINVAL (any error,
+ * all in d), -EPERM (refused file), -ENOMEM. */
+int vp_table_load(struct vp_table *t, const char *path, const char *dropin_dir,
+                  bool missing_ok, bool any_owner, struct vp_diags *d);
+
+/* Whether forward f belongs to the domain with this name / uuid (uuid lowercase 8-4-4-4-12). */
+bool vp_forward_matches(const struct vp_forward *f, const char *name, const char *uuid);
+/* Whether any forward of the table belongs to the domain. */
+bool vp_table_has_domain(const struct vp_table *t, const char *name, const char *uuid);
+
+const char *vp_proto_name(int proto);   /* "tcp", "udp", "sctp" */
+const char *vp_backend_name(enum vp_backend_choice b);

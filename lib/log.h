@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Logging: syslog (ident virt-portfwd) and stderr. Never stdout. lib/ parsers do not log;
+ * they return errors and diagnostics, and the caller logs once. */
+#pragma once
+
+#include <stdbool.h>
+#include <syslog.h>
+
+void vp_log_open(bool use_syslog, bool use_stderr, bool verbose);
+void vp_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Which NIC a forward targets, and the guest address behind it. Pure. */
+#pragma once
+
+#include <time.h>
+
+#include "config.h"
+#include "domain.h"
+#include "leases.h"
+#include "network.h"
+
+enum vp_addr_source { VP_SRC_NONE = 0, VP_SRC_OPTION, VP_SRC_STATIC, VP_SRC_LEASE };
+
+/* nic=MAC picks that NIC; else network=NAME the first NIC on that network; else the first
+ * NIC of type network. NULL when none fits. */
+const struct vp_nic *vp_pick_nic(const struct vp_domain *d, const struct vp_forward *f);
+
+/* Address of `family` for the forward, in this order: ip= option; a static <host> of the
+ * network (IPv4: by MAC; IPv6: by id or name = domain name); the newest unexpired lease of the
+ * NIC's MAC. net and leases may be NULL. 0 with *ret and *ret_src set, or -ENOENT. */
+int vp_resolve(const struct vp_forward *f, const struct vp_domain *d, const struct vp_nic *nic,
+               const struct vp_network *net, const struct vp_leases *leases, time_t now,
+               struct vp_addr *ret, enum vp_addr_source *ret_src);
+const char *vp_addr_source_name(enum vp_addr_source s);  /* "ip=", "static host", "lease" */

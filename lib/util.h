@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Small helpers shared by every file: checked numbers, bounded reads, a growable string. */
+#pragma once
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Parse the whole of s[0..len) as an unsigned decimal number in [min, max].
+ * No sign, no leading/trailing space, no empty string. 0 or -EINVAL / -ERANGE. */
+int vp_parse_uint(const char *s, size_t len, unsigned long min, unsigned long max,
+                  unsigned long *ret);
+
+/* Read at most max bytes of a file into a NUL-terminated heap buffer.
+ * -EFBIG if the file is larger than max. O_CLOEXEC, no symlink following if nofollow. */
+int vp_read_file(const char *path, size_t max, bool nofollow, char **ret_buf, size_t *ret_len);
+int vp_read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len);
+
+/* Growable string buffer. All functions are NULL-safe on a zeroed struct. */
+struct vp_buf {
+	char *s;     /* always NUL-terminated once anything was appended */
+	size_t len;
+	size_t cap;
+	int err;     /* sticky: first allocation failure (-ENOMEM) */
+};
+void vp_buf_printf(struct vp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vp_buf_vprintf(struct vp_buf *b, const char *fmt, va_list ap);
+void vp_buf_append(struct vp_buf *b, const char *s, size_t n);
+void vp_buf_free(struct vp_buf *b);
+
+/* Concatenate the test root ($VIRT_PORTFWD_ROOT, default "") and a path: "<root><path>".
+ * Returns -ENAMETOOLONG if it does not fit. */
+int vp_path(char *out, size_t outsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+const char *vp_root(void);
+
+/* strdup that may fail: NULL on ENOMEM. */
+char *vp_strndup(const char *s, size_t n);

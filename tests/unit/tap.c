@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "tap.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static unsigned n_tests, n_failed;
+
+static void tap_line(bool cond, const char *fmt, va_list ap)
+{
+	n_tests++;
+	if (!cond)
+		n_failed++;
+	printf("%sok %u - ", cond ? "" : "not ", n_tests);
+	vprintf(fmt, ap);
+	putchar('\n');
+}
+
+bool tap_ok(bool cond, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	tap_line(cond, fmt, ap);
+	va_end(ap);
+	return cond;
+}
+
+bool tap_streq(const char *got, const char *want, const char *fmt, ...)
+{
+	bool eq = got && want && strcmp(got, want) == 0;
+	va_list ap;
+	va_start(ap, fmt);
+	tap_line(eq, fmt, ap);
+	va_end(ap);
+	if (!eq)
+		printf("# --- want:\n%s\n# --- got:\n%s\n# ---\n", want ? want : "(null)",
+		       got ? got : "(null)");
+	return eq;
+}
+
+char *tap_fixture(const char *path, size_t *ret_len)
+{
+	char *buf;
+	size_t len;
+	int r = vp_read_file(path, 256u << 20, false, &buf, &len);
+	if (r < 0) {
+		printf("Bail out! cannot read fixture %s (%d)\n", path, r);
+		exit(1);
+	}
+	if (ret_len)
+		*ret_len = len;
+	return buf;
+}
+
+int tap_done(void)
+{
+	printf("1..%u\n", n_tests);
+	return n_failed ? 1 : 0;
+}

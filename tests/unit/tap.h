@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* A tiny TAP producer for the unit tests. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Record one check; prints "ok N - name" or "not ok N - name" (+ diagnostics). */
+bool tap_ok(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Compare two strings; on mismatch print both as diagnostics. */
+bool tap_streq(const char *got, const char *want, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Read a fixture (relative to the test's workdir, tests/unit). Aborts the test if missing. */
+char *tap_fixture(const char *path, size_t *ret_len);
+/* Print the plan line and return the exit status: 0 if every check passed. */
+int tap_done(void);
