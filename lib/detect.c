@@ -1,2 +1,122 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* stub: being written */
+#include "detect.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef HAVE_LIBNFTABLES
+#include <nftables/libnftables.h>
+#endif
+
+#include "run.h"
+#include "util.h"
+
+#define LIBVIRT_CHAIN "LIBVIRT_FWI"
+
+static const struct vp_backend *legacy_backend(void)
+{
+#ifdef HAVE_LIBIPTC
+	return &vp_backend_iptc;
+#else
+	return &vp_backend_xt_legacy;
+#endif
+}
+
+const struct vp_backend *vp_backend_by_name(const char *name)
+{
+	if (!strcmp(name, vp_backend_xt.name))
+		return &vp_backend_xt;
+	if (!strcmp(name, legacy_backend()->name))
+		return legacy_backend();
+	return NULL;
+}
+
+/* libvirt's chain in nf_tables, where iptables-nft put it. */
+static bool nft_has_libvirt_chain(void)
+{
+#ifdef HAVE_LIBNFTABLES
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	bool found;
+
+	if (!ctx)
+		return false;
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	found = nft_run_cmd_from_buffer(ctx, "list chain ip filter " LIBVIRT_CHAIN) == 0;
+	nft_ctx_free(ctx);
+	return found;
+#else
+	const char *argv[] = {"iptables-nft", "-w", "-t", "filter", "-S", LIBVIRT_CHAIN, NULL};
+	return vp_spawn(argv, NULL, 0, NULL, 0, NULL) == 0;
+#endif
+}
+
+/* libvirt's chain in the legacy tables. Never instantiate a legacy table to find out: a table
+ * not listed in /proc/net/ip_tables_names does not exist in this namespace. */
+static bool legacy_has_libvirt_chain(void)
+{
+	char *names = NULL;
+	size_t len;
+	bool has_filter;
+
+	if (vp_read_file("/proc/net/ip_tables_names", 4096, false, &names, &len) < 0)
+		return false;
+	has_filter = strstr(names, "filter\n") == names || strstr(names, "\nfilter\n");
+	free(names);
+	if (!has_filter)
+		return false;
+	const char *argv[] = {"iptables-legacy", "-w", "-t", "filter", "-S", LIBVIRT_CHAIN, NULL};
+	return vp_spawn(argv, NULL, 0, NULL, 0, NULL) == 0;
+}
+
+/* Neither table has libvirt's rules: go by what `iptables` is on this host. */
+static const struct vp_backend *by_iptables_version(void)
+{
+	const char *argv[] = {"iptables", "-V", NULL};
+	struct vp_buf out = {0};
+	const struct vp_backend *b = &vp_backend_xt;
+
+	if (vp_spawn(argv, NULL, 0, &out, 4096, NULL) == 0 && out.s && strstr(out.s, "legacy"))
+		b = legacy_backend();
+	vp_buf_free(&out);
+	return b;
+}
+
+static int forced_backend(enum vp_backend_choice forced, const struct vp_backend **ret)
+{
+	switch (forced) {
+	case VP_BACKEND_IPT_LEGACY: *ret = legacy_backend(); return 0;
+	case VP_BACKEND_IPT_NFT: *ret = &vp_backend_xt; return 0;
+	case VP_BACKEND_NFT: return -EOPNOTSUPP;
+	case VP_BACKEND_AUTO: break;
+	}
+	return -EINVAL;
+}
+
+int vp_detect(const struct vp_network *net, enum vp_backend_choice forced,
+              const struct vp_backend **ret, char *why, size_t whysz)
+{
+	if (forced != VP_BACKEND_AUTO) {
+		snprintf(why, whysz, "backend %s set in the forward table", vp_backend_name(forced));
+		return forced_backend(forced, ret);
+	}
+	if (net && net->fw == VP_LVFW_NFTABLES) {
+		snprintf(why, whysz, "network %s uses libvirt's nftables firewall backend, "
+		         "which this build does not support yet", net->name);
+		return -EOPNOTSUPP;
+	}
+	if (nft_has_libvirt_chain()) {
+		snprintf(why, whysz, "libvirt's " LIBVIRT_CHAIN " is in nf_tables (iptables-nft)");
+		*ret = &vp_backend_xt;
+	} else if (legacy_has_libvirt_chain()) {
+		snprintf(why, whysz, "libvirt's " LIBVIRT_CHAIN " is in the legacy iptables tables");
+		*ret = legacy_backend();
+	} else {
+		*ret = by_iptables_version();
+		snprintf(why, whysz, "no libvirt firewall rules found (NAT only?); "
+		         "using %s, as `iptables -V` reports", (*ret)->name);
+	}
+	return 0;
+}

@@ -1,2 +1,365 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* stub: being written */
+/* The iptables-nft backend: read our chains with iptables-nft-save, write one
+ * iptables-nft-restore --noflush batch. Exec with a fixed argv, rules on stdin, never a shell.
+ * iptables-nft writes nf_tables with xt-compat expressions that iptables and libvirt can read
+ * back (netfilter.md trap 2: never write native nft expressions into iptables-nft's tables).
+ * The same code drives iptables-legacy-restore when libiptc is not built in. */
+#include "fw.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "run.h"
+
+#define SAVE_MAX (256u << 20)
+
+struct xt_tools {
+	const char *name;
+	const char *save[2], *restore[2];   /* [0] IPv4, [1] IPv6 */
+};
+
+static const struct xt_tools tools_nft = {
+	"iptables-nft",
+	{"iptables-nft-save", "ip6tables-nft-save"},
+	{"iptables-nft-restore", "ip6tables-nft-restore"},
+};
+static const struct xt_tools tools_legacy = {
+	"iptables-legacy",
+	{"iptables-legacy-save", "ip6tables-legacy-save"},
+	{"iptables-legacy-restore", "ip6tables-legacy-restore"},
+};
+
+/* One chain of ours and the built-in chain that jumps to it. */
+struct chain_def {
+	const char *table, *chain, *builtin;
+	const char *jump[2];  /* canonical jump spec, IPv4 / IPv6 */
+};
+
+static const struct chain_def chains[] = {
+	{"filter", VP_CHAIN_FWD, "FORWARD",
+	 {"-m comment --comment " VP_TAG " -j " VP_CHAIN_FWD,
+	  "-m comment --comment " VP_TAG " -j " VP_CHAIN_FWD}},
+	{"nat", VP_CHAIN_PRE, "PREROUTING",
+	 {"-m comment --comment " VP_TAG " -j " VP_CHAIN_PRE,
+	  "-m comment --comment " VP_TAG " -j " VP_CHAIN_PRE}},
+	{"nat", VP_CHAIN_OUT, "OUTPUT",
+	 {"! -d 127.0.0.0/8 -m comment --comment " VP_TAG " -j " VP_CHAIN_OUT,
+	  "! -d ::1/128 -m comment --comment " VP_TAG " -j " VP_CHAIN_OUT}},
+	{"nat", VP_CHAIN_POST, "POSTROUTING",
+	 {"-m comment --comment " VP_TAG " -j " VP_CHAIN_POST,
+	  "-m comment --comment " VP_TAG " -j " VP_CHAIN_POST}},
+};
+#define N_CHAINS VP_ARRAY_SIZE(chains)
+
+/* What the ruleset shows of one of our chains. Strings point into the save buffer. */
+struct chain_view {
+	bool exists;
+	bool jump_first;       /* the built-in's first rule is our canonical jump */
+	size_t n_other;        /* rules of other owners in our chain */
+	const char **mine;     /* this owner's rule specs, in order */
+	size_t n_mine;
+	const char **jumps;    /* built-in rules jumping to our chain */
+	size_t n_jumps;
+	bool builtin_seen;
+};
+
+static int push(const char ***arr, size_t *n, const char *s)
+{
+	const char **na = realloc(*arr, (*n + 1) * sizeof(*na));
+	if (!na)
+		return -ENOMEM;
+	na[(*n)++] = s;
+	*arr = na;
+	return 0;
+}
+
+static void views_free(struct chain_view *v)
+{
+	for (size_t i = 0; i < N_CHAINS; i++) {
+		free(v[i].mine);
+		free(v[i].jumps);
+		v[i] = (struct chain_view){0};
+	}
+}
+
+static bool ends_with_jump(const char *spec, const char *chain)
+{
+	size_t sl = strlen(spec), cl = strlen(chain);
+	return sl > cl + 3 && strcmp(spec + sl - cl, chain) == 0 &&
+	       memcmp(spec + sl - cl - 4, " -j ", 4) == 0;
+}
+
+static bool owned_by(const char *spec, const char *owner)
+{
+	const char *p = strstr(spec, "--comment \"");
+	if (!p)
+		return false;
+	p += strlen("--comment \"");
+	size_t ol = strlen(owner);
+	return strncmp(p, owner, ol) == 0 && p[ol] == '"';
+}
+
+static int see_rule(struct chain_view *v, const char *table, char *chain, const char *spec,
+                    const char *owner, int fi)
+{
+	for (size_t i = 0; i < N_CHAINS; i++) {
+		if (strcmp(table, chains[i].table) != 0)
+			continue;
+		if (strcmp(chain, chains[i].chain) == 0) {
+			if (owned_by(spec, owner))
+				return push(&v[i].mine, &v[i].n_mine, spec);
+			v[i].n_other++;
+		} else if (strcmp(chain, chains[i].builtin) == 0) {
+			if (!v[i].builtin_seen)
+				v[i].jump_first = strcmp(spec, chains[i].jump[fi]) == 0;
+			v[i].builtin_seen = true;
+			if (ends_with_jump(spec, chains[i].chain))
+				return push(&v[i].jumps, &v[i].n_jumps, spec);
+		}
+	}
+	return 0;
+}
+
+/* Parse iptables-save output (modified in place). */
+static int parse_save(char *text, const char *owner, int fi, struct chain_view *v)
+{
+	const char *table = "";
+	char *next;
+
+	for (char *line = text; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (line[0] == '*') {
+			table = line + 1;
+		} else if (line[0] == ':') {
+			char *sp = strchr(line, ' ');
+			if (sp)
+				*sp = '\0';
+			for (size_t i = 0; i < N_CHAINS; i++)
+				if (!strcmp(table, chains[i].table) && !strcmp(line + 1, chains[i].chain))
+					v[i].exists = true;
+		} else if (!strncmp(line, "-A ", 3)) {
+			char *chain = line + 3, *sp = strchr(chain, ' ');
+			if (!sp)
+				continue;
+			*sp = '\0';
+			int r = see_rule(v, table, chain, sp + 1, owner, fi);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* The owner's wanted rule specs per chain, rendered in canonical form. */
+struct wanted {
+	char **s[N_CHAINS];
+	size_t n[N_CHAINS];
+};
+
+static size_t chain_index(const char *chain)
+{
+	for (size_t i = 0; i < N_CHAINS; i++)
+		if (!strcmp(chains[i].chain, chain))
+			return i;
+	return N_CHAINS;
+}
+
+static void wanted_free(struct wanted *w)
+{
+	for (size_t i = 0; i < N_CHAINS; i++) {
+		for (size_t j = 0; j < w->n[i]; j++)
+			free(w->s[i][j]);
+		free(w->s[i]);
+	}
+	*w = (struct wanted){0};
+}
+
+static int wanted_build(const struct vp_ruleset *rs, int family, struct wanted *w)
+{
+	for (size_t k = 0; k < rs->n; k++) {
+		const struct vp_rule *r = &rs->r[k];
+		struct vp_buf b = {0};
+		size_t i = chain_index(vp_stage_chain(r->stage));
+
+		if (r->family != family)
+			continue;
+		vp_render_xt_rule(r, rs->owner, &b);
+		char **ns = realloc(w->s[i], (w->n[i] + 1) * sizeof(*ns));
+		if (b.err || !b.s || !ns) {
+			if (ns)
+				w->s[i] = ns;
+			vp_buf_free(&b);
+			return -ENOMEM;
+		}
+		w->s[i] = ns;
+		w->s[i][w->n[i]++] = b.s;
+	}
+	return 0;
+}
+
+static bool same_rules(const struct chain_view *v, char *const *want, size_t n)
+{
+	if (v->n_mine != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v->mine[i], want[i]) != 0)
+			return false;
+	return true;
+}
+
+/* Lines for one chain of ours; returns whether anything is to change. */
+static bool batch_chain(const struct chain_def *c, const struct chain_view *v, char *const *want,
+                        size_t n_want, int fi, struct vp_buf *b)
+{
+	bool changed = false;
+	bool keep = v->n_other + n_want > 0;
+
+	if (!same_rules(v, want, n_want)) {
+		changed = true;
+		if (!v->exists && n_want)
+			vp_buf_printf(b, "-N %s\n", c->chain);
+		for (size_t i = 0; i < v->n_mine; i++)
+			vp_buf_printf(b, "-D %s %s\n", c->chain, v->mine[i]);
+		for (size_t i = 0; i < n_want; i++)
+			vp_buf_printf(b, "-A %s %s\n", c->chain, want[i]);
+	}
+	if (keep && v->jump_first && v->n_jumps == 1)
+		return changed;
+	for (size_t i = 0; i < v->n_jumps; i++)
+		vp_buf_printf(b, "-D %s %s\n", c->builtin, v->jumps[i]);
+	if (keep)
+		vp_buf_printf(b, "-I %s 1 %s\n", c->builtin, c->jump[fi]);
+	else if (v->exists)
+		vp_buf_printf(b, "-X %s\n", c->chain);
+	return changed || v->n_jumps || keep || v->exists;
+}
+
+/* One table's block, or nothing when the table needs no change. */
+static void batch_table(const char *table, const struct chain_view *v, const struct wanted *w,
+                        int fi, struct vp_buf *out)
+{
+	struct vp_buf b = {0};
+	bool changed = false;
+
+	for (size_t i = 0; i < N_CHAINS; i++)
+		if (!strcmp(chains[i].table, table))
+			changed |= batch_chain(&chains[i], &v[i], w->s[i], w->n[i], fi, &b);
+	if (changed && b.len)
+		vp_buf_printf(out, "*%s\n%sCOMMIT\n", table, b.s);
+	if (b.err)
+		out->err = b.err;
+	vp_buf_free(&b);
+}
+
+static int xt_save(const struct xt_tools *t, int fi, struct vp_buf *out)
+{
+	const char *argv[] = {t->save[fi], NULL};
+	struct vp_buf err = {0};
+	int r = vp_spawn(argv, NULL, 0, out, SAVE_MAX, &err);
+
+	if (r != 0)
+		vp_log(LOG_ERR, "%s failed (%d): %s", t->save[fi], r, err.s ? err.s : "");
+	vp_buf_free(&err);
+	return r == 0 ? 0 : r < 0 ? r : -EIO;
+}
+
+static int xt_restore(const struct xt_tools *t, int fi, const struct vp_buf *batch)
+{
+	const char *argv[] = {t->restore[fi], "-w", "--noflush", NULL};
+	struct vp_buf err = {0};
+	int r = vp_spawn(argv, batch->s, batch->len, NULL, 0, &err);
+
+	if (r != 0)
+		vp_log(LOG_ERR, "%s failed (%d): %s; batch was:\n%s", t->restore[fi], r,
+		       err.s ? err.s : "", batch->s);
+	vp_buf_free(&err);
+	return r == 0 ? 0 : r < 0 ? r : -EIO;
+}
+
+/* Bring one family's tables to the wanted state. */
+static int xt_apply_family(const struct xt_tools *t, const struct vp_ruleset *rs, int family)
+{
+	int fi = family == AF_INET6;
+	struct chain_view v[N_CHAINS] = {{0}};
+	struct wanted w = {0};
+	struct vp_buf save = {0}, batch = {0};
+	bool install = false;
+	int r;
+
+	r = wanted_build(rs, family, &w);
+	if (r < 0)
+		goto out;
+	r = xt_save(t, fi, &save);
+	if (r < 0)
+		goto out;
+	r = parse_save(save.s ? save.s : (char *)"", rs->owner, fi, v);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < N_CHAINS; i++)
+		install |= w.n[i] > 0;
+	/* Install: filter first (an accept without its DNAT is harmless); removal: nat first. */
+	batch_table(install ? "filter" : "nat", v, &w, fi, &batch);
+	batch_table(install ? "nat" : "filter", v, &w, fi, &batch);
+	r = batch.err;
+	if (r == 0 && batch.len)
+		r = xt_restore(t, fi, &batch);
+out:
+	views_free(v);
+	wanted_free(&w);
+	vp_buf_free(&save);
+	vp_buf_free(&batch);
+	return r;
+}
+
+static bool has_family(const struct vp_ruleset *rs, int family)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->r[i].family == family)
+			return true;
+	return false;
+}
+
+static int xt_apply(const struct xt_tools *t, const struct vp_ruleset *rs,
+                    const struct vp_fw_opts *o)
+{
+	static const int fams[] = {AF_INET, AF_INET6};
+	static const unsigned bits[] = {VP_FAM_V4, VP_FAM_V6};
+	int r = 0;
+
+	for (size_t i = 0; i < 2; i++) {
+		if (o->families && !(o->families & bits[i]) && !has_family(rs, fams[i]))
+			continue;
+		r = xt_apply_family(t, rs, fams[i]);
+		if (r < 0)
+			break;
+	}
+	if (r < 0 && rs->n) {
+		/* Nothing half-working: drop whatever of this owner made it in. */
+		struct vp_ruleset none = *rs;
+		struct vp_fw_opts all = *o;
+		none.n = 0;
+		all.families = 0;
+		if (xt_apply(t, &none, &all) < 0)
+			vp_log(LOG_ERR, "rollback of %s failed: rules may be left, run 'virt-portfwd flush'",
+			       rs->owner);
+	}
+	return r;
+}
+
+static int xt_apply_nft(const struct vp_ruleset *rs, const struct vp_fw_opts *o)
+{
+	return xt_apply(&tools_nft, rs, o);
+}
+
+static int xt_apply_legacy(const struct vp_ruleset *rs, const struct vp_fw_opts *o)
+{
+	return xt_apply(&tools_legacy, rs, o);
+}
+
+const struct vp_backend vp_backend_xt = {.name = "iptables-nft", .apply = xt_apply_nft};
+const struct vp_backend vp_backend_xt_legacy = {.name = "iptables-legacy",
+                                                .apply = xt_apply_legacy};

@@ -8,8 +8,13 @@
 #include "plan.h"
 #include "util.h"
 
+#define VP_FAM_V4 1u
+#define VP_FAM_V6 2u
+
 struct vp_fw_opts {
-	unsigned lock_wait_ms;     /* bounded wait for the xtables lock (legacy backend) */
+	unsigned lock_wait_ms;     /* bounded wait for the xtables lock (legacy backend); 0 = 5000 */
+	unsigned families;         /* VP_FAM_* that may hold rules of this owner besides those in
+	                              the ruleset (from our state); 0 = look at both */
 };
 
 struct vp_backend {
@@ -25,6 +30,8 @@ struct vp_backend {
 };
 
 extern const struct vp_backend vp_backend_xt;    /* fw-xt.c: iptables-nft-restore, exec */
+extern const struct vp_backend vp_backend_xt_legacy; /* fw-xt.c: iptables-legacy-restore, exec
+                                                        (fallback when built without libiptc) */
 #ifdef HAVE_LIBIPTC
 extern const struct vp_backend vp_backend_iptc;  /* fw-iptc.c: libiptc, legacy tables */
 #endif

@@ -1,2 +1,42 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* stub: being written */
+/* Serialise our read-modify-write across concurrent hook invocations (different guests start
+ * at the same time), with a bounded wait so a stuck holder never hangs a guest start forever. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "state.h"
+
+int vp_flock_wait(int fd, unsigned wait_ms)
+{
+	struct timespec step = {.tv_sec = 0, .tv_nsec = 2 * 1000 * 1000};
+	unsigned waited = 0;
+
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		if (waited >= wait_ms)
+			return -ETIMEDOUT;
+		nanosleep(&step, NULL);
+		waited += 2;
+	}
+}
+
+int vp_lock(int dirfd, unsigned wait_ms)
+{
+	int fd = openat(dirfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	r = vp_flock_wait(fd, wait_ms);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}

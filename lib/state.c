@@ -1,2 +1,138 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* stub: being written */
+#include "state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define STATE_MAX 4096
+
+int vp_state_open_dir(void)
+{
+	char path[4096];
+	struct stat st;
+	int r = vp_path(path, sizeof(path), "%s", VP_STATE_DIR), fd;
+
+	if (r < 0)
+		return r;
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 0077)) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+/* A uuid is used as a file name: accept only what a normalised uuid contains. */
+static bool safe_name(const char *uuid)
+{
+	size_t n = strlen(uuid);
+	return n > 0 && n < 64 && strspn(uuid, "0123456789abcdef-") == n;
+}
+
+static void parse_line(struct vp_state *s, char *line)
+{
+	char *val = strchr(line, ' ');
+	unsigned long v;
+
+	if (!val)
+		return;
+	*val++ = '\0';
+	if (!strcmp(line, "backend"))
+		snprintf(s->backend, sizeof(s->backend), "%s", val);
+	else if (!strcmp(line, "name"))
+		snprintf(s->name, sizeof(s->name), "%s", val);
+	else if (!strcmp(line, "network"))
+		snprintf(s->network, sizeof(s->network), "%s", val);
+	else if (!strcmp(line, "families") && vp_parse_uint(val, strlen(val), 0, 3, &v) == 0)
+		s->families = (unsigned)v;
+}
+
+int vp_state_read(int dirfd, const char *uuid, struct vp_state *ret)
+{
+	struct vp_state s;
+	char *buf = NULL, *next;
+	size_t len;
+	int fd, r;
+
+	if (!safe_name(uuid))
+		return -EINVAL;
+	memset(&s, 0, sizeof(s));
+	fd = openat(dirfd, uuid, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = vp_read_fd(fd, STATE_MAX, &buf, &len);
+	close(fd);
+	if (r < 0)
+		return r;
+	for (char *line = buf; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		parse_line(&s, line);
+	}
+	free(buf);
+	*ret = s;
+	return 0;
+}
+
+/* Names may hold any byte but newline matters to our format: replace control bytes. */
+static void put_field(struct vp_buf *b, const char *key, const char *val)
+{
+	vp_buf_printf(b, "%s ", key);
+	for (const char *p = val; *p; p++)
+		vp_buf_append(b, (unsigned char)*p < 0x20 ? "?" : p, 1);
+	vp_buf_append(b, "\n", 1);
+}
+
+int vp_state_write(int dirfd, const char *uuid, const struct vp_state *s)
+{
+	char tmp[96];
+	struct vp_buf b = {0};
+	int fd, r = 0;
+
+	if (!safe_name(uuid))
+		return -EINVAL;
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", uuid);
+	put_field(&b, "backend", s->backend);
+	vp_buf_printf(&b, "families %u\n", s->families);
+	put_field(&b, "name", s->name);
+	put_field(&b, "network", s->network);
+	if (b.err) {
+		r = b.err;
+		goto out;
+	}
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (write(fd, b.s, b.len) != (ssize_t)b.len)
+		r = errno ? -errno : -EIO;
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	if (!r && renameat(dirfd, tmp, dirfd, uuid) < 0)
+		r = -errno;
+	if (r)
+		unlinkat(dirfd, tmp, 0);
+out:
+	vp_buf_free(&b);
+	return r;
+}
+
+int vp_state_remove(int dirfd, const char *uuid)
+{
+	if (!safe_name(uuid))
+		return -EINVAL;
+	return unlinkat(dirfd, uuid, 0) < 0 && errno != ENOENT ? -errno : 0;
+}

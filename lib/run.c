@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+
+struct pipes {
+	int in[2], out[2], err[2];
+};
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void pipes_close(struct pipes *p)
+{
+	for (int i = 0; i < 2; i++) {
+		close_fd(&p->in[i]);
+		close_fd(&p->out[i]);
+		close_fd(&p->err[i]);
+	}
+}
+
+static int child_actions(posix_spawn_file_actions_t *fa, struct pipes *p)
+{
+	int r = posix_spawn_file_actions_init(fa);
+	if (r)
+		return -r;
+	r = posix_spawn_file_actions_adddup2(fa, p->in[0], 0);
+	if (!r)
+		r = posix_spawn_file_actions_adddup2(fa, p->out[1], 1);
+	if (!r)
+		r = posix_spawn_file_actions_adddup2(fa, p->err[1], 2);
+	if (r) {
+		posix_spawn_file_actions_destroy(fa);
+		return -r;
+	}
+	return 0;
+}
+
+/* Append what is readable on fd to b, bounded; a full buffer keeps draining into the void so the
+ * child never blocks on a full pipe. */
+static int drain(int *fd, struct vp_buf *b, size_t max, int *overflow)
+{
+	char chunk[16384];
+	ssize_t n = read(*fd, chunk, sizeof(chunk));
+
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 0 : -errno;
+	if (n == 0) {
+		close_fd(fd);
+		return 0;
+	}
+	if (!b)
+		return 0;
+	if (b->len + (size_t)n > max) {
+		*overflow = 1;
+		return 0;
+	}
+	vp_buf_append(b, chunk, (size_t)n);
+	return b->err;
+}
+
+static int pump(struct pipes *p, const char *in, size_t in_len, struct vp_buf *out,
+                size_t out_max, struct vp_buf *err, int *overflow)
+{
+	size_t off = 0;
+	int dummy = 0, r = 0;
+
+	if (in_len == 0)
+		close_fd(&p->in[1]);
+	while (p->in[1] >= 0 || p->out[0] >= 0 || p->err[0] >= 0) {
+		struct pollfd pf[3] = {
+			{.fd = p->in[1], .events = POLLOUT},
+			{.fd = p->out[0], .events = POLLIN},
+			{.fd = p->err[0], .events = POLLIN},
+		};
+		if (poll(pf, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (pf[0].revents) {
+			ssize_t n = write(p->in[1], in + off, in_len - off);
+			if (n < 0 && errno != EINTR && errno != EAGAIN)
+				close_fd(&p->in[1]);   /* EPIPE: the child stopped reading */
+			else if (n > 0 && (off += (size_t)n) == in_len)
+				close_fd(&p->in[1]);
+		}
+		if (pf[1].revents && (r = drain(&p->out[0], out, out_max, overflow)) < 0)
+			return r;
+		if (pf[2].revents && (r = drain(&p->err[0], err, VP_SPAWN_ERR_MAX, &dummy)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int vp_spawn(const char *const argv[], const char *in, size_t in_len, struct vp_buf *out,
+             size_t out_max, struct vp_buf *err)
+{
+	struct pipes p = {{-1, -1}, {-1, -1}, {-1, -1}};
+	posix_spawn_file_actions_t fa;
+	pid_t pid = -1;
+	int r, status, overflow = 0;
+	void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
+
+	if (!in)
+		in_len = 0;
+	if (pipe2(p.in, O_CLOEXEC) < 0 || pipe2(p.out, O_CLOEXEC) < 0 || pipe2(p.err, O_CLOEXEC) < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = child_actions(&fa, &p);
+	if (r < 0)
+		goto out;
+	if (!getenv("PATH"))
+		setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 0);
+	r = -posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r < 0)
+		goto out;
+	close_fd(&p.in[0]);
+	close_fd(&p.out[1]);
+	close_fd(&p.err[1]);
+	fcntl(p.in[1], F_SETFL, O_NONBLOCK);
+	r = pump(&p, in, in_len, out, out_max, err, &overflow);
+	pipes_close(&p);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			r = -errno;
+			goto out;
+		}
+	if (r == 0)
+		r = overflow ? -EFBIG
+		    : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+out:
+	pipes_close(&p);
+	signal(SIGPIPE, old_pipe);
+	return r;
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Run a program with a fixed argv: posix_spawnp, never a shell. */
+#pragma once
+
+#include <stddef.h>
+
+#include "util.h"
+
+#define VP_SPAWN_ERR_MAX (64u << 10)
+
+/* Run argv (argv[0] looked up in PATH, or /usr/sbin:/usr/bin:/sbin:/bin if PATH is unset) with
+ * in[0..in_len) on its stdin (NULL: /dev/null), its stdout appended to out (NULL: discarded) up
+ * to out_max bytes (-EFBIG beyond), its stderr appended to err (NULL: discarded) up to
+ * VP_SPAWN_ERR_MAX. Returns the exit status (0..255), 128+signal, or -errno when it could not run. */
+int vp_spawn(const char *const argv[], const char *in, size_t in_len, struct vp_buf *out,
+             size_t out_max, struct vp_buf *err);

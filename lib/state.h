@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What we installed, per guest, under /run/virt-portfwd/ (tmpfs: gone on reboot with the rules).
+ * Written before a change (the families it may touch) and after it; removed after removal.
+ * Removal never depends on the table or a lease: it deletes by owner tag, and the state only
+ * tells which backend and families to look in, and which guests are running with forwards. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "domain.h"
+
+#define VP_STATE_DIR "/run/virt-portfwd"
+
+struct vp_state {
+	char backend[32];          /* vp_backend.name */
+	unsigned families;         /* VP_FAM_* that may hold rules */
+	char name[VP_NAME_MAX];    /* domain name, for status output */
+	char network[VP_NAME_MAX]; /* first network with forwards, for the network hook */
+};
+
+/* Open (creating 0700 if needed) the state directory; refuse it when it is a symlink, not ours
+ * or accessible by others. Returns a directory fd (O_CLOEXEC) or -errno. */
+int vp_state_open_dir(void);
+int vp_state_read(int dirfd, const char *uuid, struct vp_state *ret);   /* -ENOENT if none */
+int vp_state_write(int dirfd, const char *uuid, const struct vp_state *s);  /* atomic */
+int vp_state_remove(int dirfd, const char *uuid);
+
+/* Our own lock (the file "lock" in the state directory), exclusive, with a bounded wait.
+ * Returns the locked fd (close it to release) or -ETIMEDOUT / -errno. */
+int vp_lock(int dirfd, unsigned wait_ms);
+/* flock(LOCK_EX) on fd, polling up to wait_ms. 0 or -ETIMEDOUT / -errno. */
+int vp_flock_wait(int fd, unsigned wait_ms);
