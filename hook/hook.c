@@ -1,1 +1,93 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The hook roles. libvirt runs us synchronously in its worker: we never call back into libvirt
+ * (deadlock), never print on stdout (migrate/restore read it as domain XML), and a non-zero exit
+ * from prepare/start/started aborts the guest start and from reconnect kills the guest, so we
+ * exit 0 on failure unless the administrator asked otherwise. */
+#include "hook.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "domain.h"
+#include "guest.h"
+#include "log.h"
+#include "util.h"
+
+enum hook_action { ACT_NONE, ACT_INSTALL, ACT_REMOVE };
+
+static enum hook_action qemu_action(const char *op)
+{
+	static const char *const install[] = {"started", "reconnect", "attach"};
+	static const char *const remove[] = {"stopped", "release"};
+
+	for (size_t i = 0; i < VP_ARRAY_SIZE(install); i++)
+		if (!strcmp(op, install[i]))
+			return ACT_INSTALL;
+	for (size_t i = 0; i < VP_ARRAY_SIZE(remove); i++)
+		if (!strcmp(op, remove[i]))
+			return ACT_REMOVE;
+	return ACT_NONE;   /* prepare, start, migrate, restore, ...: nothing to do */
+}
+
+/* Whatever happens below, nothing reaches libvirt through our stdout. */
+static void silence_stdout(void)
+{
+	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, STDOUT_FILENO);
+		close(fd);
+	}
+}
+
+static int read_domain(struct vp_domain *d)
+{
+	char *buf = NULL;
+	size_t len;
+	int r = vp_read_fd(STDIN_FILENO, VP_DOMAIN_XML_MAX, &buf, &len);
+
+	if (r == 0)
+		r = vp_domain_parse(buf, len, d);
+	free(buf);
+	if (r < 0)
+		vp_log(LOG_ERR, "cannot read the domain XML on stdin: %s", strerror(-r));
+	return r;
+}
+
+int vp_hook_qemu(int argc, char **argv)
+{
+	struct vp_ctx c = {0};
+	struct vp_domain d = {0};
+	enum hook_action act;
+	int r;
+
+	silence_stdout();
+	vp_log_open(true, true, getenv("VIRT_PORTFWD_DEBUG") != NULL);
+	if (argc < 3)
+		return 0;
+	act = qemu_action(argv[2]);
+	if (act == ACT_NONE)
+		return 0;
+	r = read_domain(&d);
+	if (r < 0)
+		return 0;
+	vp_ctx_load(&c, NULL, false);
+	if (act == ACT_INSTALL)
+		r = vp_guest_install(&c, &d);
+	else
+		r = vp_guest_remove(&c, d.uuid);
+	bool abort_start = r < 0 && act == ACT_INSTALL && c.table_ok && c.table.set.on_error_abort;
+	vp_ctx_free(&c);
+	vp_domain_free(&d);
+	return abort_start ? 1 : 0;
+}
+
+int vp_hook_network(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	silence_stdout();
+	/* Re-asserting our jumps after a network (re)start comes with the network hook issue. */
+	return 0;
+}

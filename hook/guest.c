@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "guest.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "detect.h"
+#include "fw.h"
+#include "leases.h"
+#include "log.h"
+#include "network.h"
+#include "plan.h"
+#include "resolve.h"
+#include "state.h"
+
+#define LOCK_WAIT_MS 30000
+#define MAX_NETS 8
+
+/* Network status and leases, each read at most once per invocation. */
+struct net_cache {
+	char name[VP_NAME_MAX];
+	int r;                      /* 0 loaded, <0 error */
+	struct vp_network net;
+	struct vp_leases leases;
+	bool leases_loaded;
+};
+
+struct pipeline {
+	struct net_cache nets[MAX_NETS];
+	size_t n_nets;
+	struct vp_target *targets;
+	size_t n_targets;
+	unsigned pending;           /* forwards whose guest address is not known yet */
+};
+
+int vp_ctx_load(struct vp_ctx *c, const char *path, bool any_owner)
+{
+	char def[4096], dropin[4096];
+	struct vp_diags d = {0};
+	int r;
+
+	vp_table_init(&c->table);
+	c->now = time(NULL);
+	if (!path) {
+		if ((r = vp_path(def, sizeof(def), "/etc/virt-portfwd/forwards.conf")) < 0 ||
+		    (r = vp_path(dropin, sizeof(dropin), "/etc/virt-portfwd/forwards.d")) < 0)
+			return r;
+	}
+	r = vp_table_load(&c->table, path ? path : def, path ? NULL : dropin, !path, any_owner, &d);
+	for (size_t i = 0; i < d.n; i++)
+		vp_log(LOG_ERR, "%s", d.msg[i]);
+	vp_diags_free(&d);
+	c->table_ok = r == 0;
+	if (r < 0)
+		vp_log(LOG_ERR, "the forward table has errors: nothing is applied from it");
+	return r;
+}
+
+void vp_ctx_free(struct vp_ctx *c)
+{
+	if (c)
+		vp_table_free(&c->table);
+}
+
+static struct net_cache *net_get(struct pipeline *p, const char *name)
+{
+	char path[4096];
+	char *buf = NULL;
+	size_t len;
+
+	for (size_t i = 0; i < p->n_nets; i++)
+		if (!strcmp(p->nets[i].name, name))
+			return &p->nets[i];
+	if (p->n_nets == MAX_NETS || strlen(name) >= VP_NAME_MAX || strchr(name, '/'))
+		return NULL;
+	struct net_cache *n = &p->nets[p->n_nets++];
+	memcpy(n->name, name, strlen(name) + 1);
+	n->r = vp_path(path, sizeof(path), "/run/libvirt/network/%s.xml", name);
+	if (n->r == 0)
+		n->r = vp_read_file(path, VP_NETWORK_XML_MAX, true, &buf, &len);
+	if (n->r == 0)
+		n->r = vp_network_parse(buf, len, &n->net);
+	free(buf);
+	if (n->r < 0)
+		vp_log(LOG_WARNING, "cannot read the status of network %s (%s): is it running?",
+		       name, strerror(-n->r));
+	return n;
+}
+
+static const struct vp_leases *leases_get(struct net_cache *n)
+{
+	char path[4096];
+	char *buf = NULL;
+	size_t len;
+	int r;
+
+	if (n->leases_loaded)
+		return &n->leases;
+	n->leases_loaded = true;
+	r = vp_path(path, sizeof(path), "/var/lib/libvirt/dnsmasq/%s.status", n->net.bridge);
+	if (r == 0)
+		r = vp_read_file(path, VP_LEASES_MAX_SIZE, true, &buf, &len);
+	if (r == 0)
+		r = vp_leases_parse(buf, len, &n->leases);
+	free(buf);
+	if (r < 0 && r != -ENOENT)
+		vp_log(LOG_WARNING, "cannot use lease file of %s (%s)", n->net.bridge, strerror(-r));
+	return r == 0 ? &n->leases : NULL;
+}
+
+static void pipeline_free(struct pipeline *p)
+{
+	for (size_t i = 0; i < p->n_nets; i++) {
+		if (p->nets[i].r == 0)
+			vp_network_free(&p->nets[i].net);
+		vp_leases_free(&p->nets[i].leases);
+	}
+	free(p->targets);
+}
+
+static const char *fwd_where(const struct vp_forward *f, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s:%u", f->file ? f->file : "?", f->line);
+	return buf;
+}
+
+/* Resolve one forward into a target; 0 (added or skipped with a log line) or -ENOMEM. */
+static int add_target(struct pipeline *p, const struct vp_ctx *c, const struct vp_domain *d,
+                      const struct vp_forward *f)
+{
+	char where[512];
+	const struct vp_nic *nic = vp_pick_nic(d, f);
+	struct vp_target t = {.f = f};
+	enum vp_addr_source src;
+	struct net_cache *n;
+
+	fwd_where(f, where, sizeof(where));
+	if (!nic) {
+		vp_log(LOG_WARNING, "%s: guest %s has no NIC matching this forward, ignoring", where, d->name);
+		return 0;
+	}
+	if (nic->type != VP_NIC_NETWORK) {
+		vp_log(LOG_NOTICE, "%s: NIC %s of %s is not on a libvirt network (a bridged NIC is on "
+		       "the LAN already, no forward needed), ignoring", where, nic->mac, d->name);
+		return 0;
+	}
+	n = net_get(p, nic->network);
+	if (!n || n->r < 0)
+		return 0;
+	if (vp_resolve(f, d, nic, &n->net, leases_get(n), c->now, &t.guest, &src) < 0) {
+		vp_log(LOG_NOTICE, "%s: no address for %s (NIC %s on %s) yet", where, d->name, nic->mac,
+		       n->name);
+		p->pending++;
+		return 0;
+	}
+	t.subnet = vp_network_subnet(&n->net, f->family, &t.guest);
+	t.bridge = n->net.bridge;
+	if (!t.subnet) {
+		vp_log(LOG_WARNING, "%s: address of %s is outside network %s, ignoring", where, d->name,
+		       n->name);
+		return 0;
+	}
+	struct vp_target *nt = realloc(p->targets, (p->n_targets + 1) * sizeof(*nt));
+	if (!nt)
+		return -ENOMEM;
+	p->targets = nt;
+	p->targets[p->n_targets++] = t;
+	char a[VP_ADDR_STRLEN];
+	vp_log(LOG_DEBUG, "%s: %s -> %s (%s)", where, d->name, vp_addr_str(&t.guest, a),
+	       vp_addr_source_name(src));
+	return 0;
+}
+
+static unsigned ruleset_families(const struct vp_ruleset *rs)
+{
+	unsigned f = 0;
+	for (size_t i = 0; i < rs->n; i++)
+		f |= rs->r[i].family == AF_INET6 ? VP_FAM_V6 : VP_FAM_V4;
+	return f;
+}
+
+static void dry_run_print(struct vp_ctx *c, const struct vp_backend *b, const char *why,
+                          const struct vp_ruleset *rs)
+{
+	vp_buf_printf(c->out, "# %s: backend %s (%s)\n", rs->owner, b ? b->name : "none", why);
+	for (int fam = 0; fam < 2; fam++) {
+		struct vp_buf lines = {0};
+		vp_render_xt(rs, fam ? AF_INET6 : AF_INET, &lines);
+		if (lines.len)
+			vp_buf_printf(c->out, "# %s\n%s", fam ? "IPv6" : "IPv4", lines.s);
+		vp_buf_free(&lines);
+	}
+}
+
+/* Apply rs under our lock, keeping the state file in step: the intent (old | new families)
+ * is recorded before the change, so an interrupted run can still be cleaned up. */
+static int commit(const struct vp_backend *b, const struct vp_domain *d, const char *network,
+                  const struct vp_ruleset *rs)
+{
+	struct vp_state old, st;
+	int dirfd, lockfd = -1, r;
+
+	dirfd = vp_state_open_dir();
+	if (dirfd < 0) {
+		vp_log(LOG_ERR, "state directory " VP_STATE_DIR ": %s", strerror(-dirfd));
+		return dirfd;
+	}
+	lockfd = r = vp_lock(dirfd, LOCK_WAIT_MS);
+	if (r < 0)
+		goto out;
+	memset(&st, 0, sizeof(st));
+	snprintf(st.backend, sizeof(st.backend), "%s", b->name);
+	snprintf(st.name, sizeof(st.name), "%s", d->name);
+	snprintf(st.network, sizeof(st.network), "%s", network ? network : "");
+	st.families = ruleset_families(rs);
+	if (vp_state_read(dirfd, d->uuid, &old) == 0)
+		st.families |= old.families;
+	if (rs->n && (r = vp_state_write(dirfd, d->uuid, &st)) < 0)
+		goto out;
+	struct vp_fw_opts o = {.lock_wait_ms = 0, .families = st.families};
+	r = b->apply(rs, &o);
+	st.families = ruleset_families(rs);
+	if (r < 0 || !rs->n)
+		vp_state_remove(dirfd, d->uuid);
+	else
+		vp_state_write(dirfd, d->uuid, &st);
+out:
+	if (r < 0)
+		vp_log(LOG_ERR, "applying the forwards of %s failed: %s", d->name, strerror(-r));
+	if (lockfd >= 0)
+		close(lockfd);
+	close(dirfd);
+	return r;
+}
+
+static bool state_exists(const char *uuid)
+{
+	struct vp_state st;
+	int dirfd = vp_state_open_dir(), r;
+
+	if (dirfd < 0)
+		return false;
+	r = vp_state_read(dirfd, uuid, &st);
+	close(dirfd);
+	return r == 0;
+}
+
+static int build_rules(struct vp_ctx *c, const struct vp_domain *d, struct pipeline *p,
+                       struct vp_ruleset *rs)
+{
+	int r = vp_ruleset_init(rs, d->uuid);
+
+	for (size_t i = 0; r == 0 && i < c->table.n; i++)
+		if (vp_forward_matches(&c->table.fwd[i], d->name, d->uuid))
+			r = add_target(p, c, d, &c->table.fwd[i]);
+	if (r == 0)
+		r = vp_plan(p->targets, p->n_targets, rs);
+	if (r < 0)
+		vp_log(LOG_ERR, "planning the forwards of %s failed: %s", d->name, strerror(-r));
+	return r;
+}
+
+int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d)
+{
+	struct pipeline p = {0};
+	struct vp_ruleset rs = {0};
+	const struct vp_backend *b = NULL;
+	const struct vp_network *net = NULL;
+	char why[256] = "";
+	int r;
+
+	if (!c->table_ok)
+		return -EINVAL;
+	if (!vp_table_has_domain(&c->table, d->name, d->uuid) && !c->dry_run &&
+	    !state_exists(d->uuid))
+		return 0;   /* not ours: no firewall I/O at all */
+	r = build_rules(c, d, &p, &rs);
+	if (r < 0)
+		goto out;
+	if (p.n_targets)
+		for (size_t i = 0; i < p.n_nets && !net; i++)
+			if (p.nets[i].r == 0 && !strcmp(p.nets[i].net.bridge, p.targets[0].bridge))
+				net = &p.nets[i].net;
+	r = vp_detect(net, c->table.set.backend, &b, why, sizeof(why));
+	if (r < 0) {
+		vp_log(LOG_ERR, "%s: %s", d->name, why);
+		goto out;
+	}
+	if (c->dry_run) {
+		dry_run_print(c, b, why, &rs);
+		goto out;
+	}
+	if (!rs.n && !state_exists(d->uuid))
+		goto out;
+	vp_log(LOG_DEBUG, "%s: %zu rules, backend %s (%s)", d->name, rs.n, b->name, why);
+	r = commit(b, d, net ? net->name : NULL, &rs);
+	if (r == 0)
+		vp_log(LOG_INFO, "%s: %zu forwards installed (%zu rules, %s)%s", d->name, p.n_targets,
+		       rs.n, b->name, p.pending ? "; some wait for the guest's address" : "");
+out:
+	vp_ruleset_free(&rs);
+	pipeline_free(&p);
+	return r;
+}
+
+int vp_guest_remove(struct vp_ctx *c, const char *uuid)
+{
+	struct vp_state st;
+	struct vp_ruleset rs;
+	struct vp_domain d = {0};
+	const struct vp_backend *b;
+	int dirfd = vp_state_open_dir(), r;
+
+	if (dirfd < 0)
+		return dirfd;
+	r = vp_state_read(dirfd, uuid, &st);
+	close(dirfd);
+	if (r == -ENOENT)
+		return 0;   /* nothing of this guest is installed */
+	if (r < 0)
+		return r;
+	b = vp_backend_by_name(st.backend);
+	if (!b) {
+		vp_log(LOG_ERR, "unknown backend '%s' in the state of %s", st.backend, uuid);
+		return -EINVAL;
+	}
+	if (c->dry_run) {
+		vp_buf_printf(c->out, "# remove every rule owned by " VP_OWNER_PREFIX "%s (%s)\n", uuid,
+		              b->name);
+		return 0;
+	}
+	r = vp_ruleset_init(&rs, uuid);
+	if (r < 0)
+		return r;
+	snprintf(d.uuid, sizeof(d.uuid), "%s", uuid);
+	snprintf(d.name, sizeof(d.name), "%s", st.name);
+	r = commit(b, &d, NULL, &rs);
+	if (r == 0)
+		vp_log(LOG_INFO, "%s: forwards removed", st.name);
+	return r;
+}

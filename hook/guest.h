@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The per-guest pipeline shared by the hook and the CLI: inputs -> resolve -> plan -> backend. */
+#pragma once
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "config.h"
+#include "domain.h"
+#include "util.h"
+
+struct vp_ctx {
+	struct vp_table table;
+	bool table_ok;            /* the table parsed without error */
+	bool dry_run;             /* print the plan on `out`, touch nothing */
+	struct vp_buf *out;       /* dry-run output */
+	time_t now;
+};
+
+/* Load the forward table (path NULL: the default under $VIRT_PORTFWD_ROOT). Diagnostics are
+ * logged. A missing default table is an empty table. 0 or -errno. */
+int vp_ctx_load(struct vp_ctx *c, const char *path, bool any_owner);
+void vp_ctx_free(struct vp_ctx *c);
+
+/* Install (idempotently) the forwards of a running guest; removes what it had that the table no
+ * longer lists. 0, or -errno after logging why. */
+int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d);
+/* Remove every rule owned by the guest (by owner tag), whatever the table says now. */
+int vp_guest_remove(struct vp_ctx *c, const char *uuid);

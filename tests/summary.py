@@ -1,0 +1,23 @@
+#!/usr/bin/env python3
+"""Summarise meson's test log as one plain line 'N passed, N failed, N skipped'.
+As root (where every test can run) a skipped test is a failure: CI must run everything."""
+import json
+import os
+import sys
+
+counts = {"passed": 0, "failed": 0, "skipped": 0}
+with open(sys.argv[1]) as f:
+    for line in f:
+        t = json.loads(line)
+        res = t.get("result", "")
+        if res == "OK" or res == "EXPECTEDFAIL":
+            counts["passed"] += 1
+        elif res == "SKIP":
+            counts["skipped"] += 1
+            print(f"skipped: {t.get('name')}")
+        else:
+            counts["failed"] += 1
+            print(f"failed: {t.get('name')} ({res})")
+print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
+strict = os.geteuid() == 0 and not os.environ.get("VP_ALLOW_SKIP")
+sys.exit(1 if counts["failed"] or (strict and counts["skipped"]) or not counts["passed"] else 0)
