@@ -35,6 +35,9 @@ extern const struct vp_backend vp_backend_xt_legacy; /* fw-xt.c: iptables-legacy
 #ifdef HAVE_LIBIPTC
 extern const struct vp_backend vp_backend_iptc;  /* fw-iptc.c: libiptc, legacy tables */
 #endif
+#ifdef HAVE_LIBNFTABLES
+extern const struct vp_backend vp_backend_nft;   /* fw-nft.c: libnftables, libvirt's nftables */
+#endif
 
 /* iptables-save canonical text of one rule, without the leading "-A CHAIN " and without a
  * newline, exactly as iptables-save 1.8.9 prints it (render-xt.c). */

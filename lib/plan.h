@@ -24,7 +24,9 @@
 enum vp_stage {
 	VP_ST_PRE_DNAT = 0,  /* nat PREROUTING: [-s FROM] [-d HOST | addrtype LOCAL] -p P --dport HP -j DNAT GIP:GP */
 	VP_ST_OUT_DNAT,      /* nat OUTPUT: same match, clients on the host itself */
-	VP_ST_POST_HAIRPIN,  /* nat POSTROUTING: -s NET -d GIP -p P --dport GP ctstate DNAT -j MASQUERADE */
+	VP_ST_POST_HAIRPIN,  /* nat POSTROUTING: -s NET -d GIP -p P --dport GP ctstate DNAT -j MASQUERADE
+	                        (no host side: hport/host_addr are 0, so forwards sharing a guest
+	                        port share this rule) */
 	VP_ST_POST_MASQ,     /* nat POSTROUTING: -d GIP -o BR -p P --dport GP ctstate DNAT
 	                        --ctorigdstport HP -j MASQUERADE (masquerade=yes) */
 	VP_ST_FWD_ACCEPT,    /* filter FORWARD: [-s FROM] -d GIP -o BR -p P --dport GP ctstate DNAT

@@ -280,11 +280,17 @@ vp_tcp_error() {
 	fi
 }
 
-# vp_udp_get NS ADDR PORT: send one datagram, print the first reply line (empty if none in 1 s).
+# vp_udp_get NS ADDR PORT: send a datagram, print the first reply line (empty if none).
+# UDP may lose a datagram (and the listener forks a shell per datagram on a loaded 2-core
+# machine): up to 3 tries, each from a new source port, 2 s each.
 vp_udp_get() {
-	local ns=$1 addr=$2 port=$3
-	echo ping | ip netns exec "$ns" timeout 3 socat -T 1 -t 1 - "UDP:$addr:$port" 2>/dev/null |
-		head -n 1
+	local ns=$1 addr=$2 port=$3 reply _
+	for _ in 1 2 3; do
+		reply=$(echo ping | ip netns exec "$ns" timeout 4 socat -T 2 -t 2 - "UDP:$addr:$port" \
+			2>/dev/null | head -n 1)
+		[ -n "$reply" ] && break
+	done
+	printf '%s\n' "$reply"
 }
 
 vp_wait_tcp() {  # NS ADDR PORT EXPECTED: poll for up to ~5 s
