@@ -24,8 +24,19 @@ static const struct vp_backend *legacy_backend(void)
 #endif
 }
 
+static const struct vp_backend *nft_backend(void)
+{
+#ifdef HAVE_LIBNFTABLES
+	return &vp_backend_nft;
+#else
+	return NULL;
+#endif
+}
+
 const struct vp_backend *vp_backend_by_name(const char *name)
 {
+	if (nft_backend() && !strcmp(name, nft_backend()->name))
+		return nft_backend();
 	if (!strcmp(name, vp_backend_xt.name))
 		return &vp_backend_xt;
 	if (!strcmp(name, legacy_backend()->name))
@@ -33,10 +44,10 @@ const struct vp_backend *vp_backend_by_name(const char *name)
 	return NULL;
 }
 
-/* libvirt's chain in nf_tables, where iptables-nft put it. */
-static bool nft_has_libvirt_chain(void)
-{
 #ifdef HAVE_LIBNFTABLES
+/* Whether an nft object exists; output and errors are swallowed. */
+static bool nft_exists(const char *cmd)
+{
 	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 	bool found;
 
@@ -44,12 +55,30 @@ static bool nft_has_libvirt_chain(void)
 		return false;
 	nft_ctx_buffer_output(ctx);
 	nft_ctx_buffer_error(ctx);
-	found = nft_run_cmd_from_buffer(ctx, "list chain ip filter " LIBVIRT_CHAIN) == 0;
+	found = nft_run_cmd_from_buffer(ctx, cmd) == 0;
 	nft_ctx_free(ctx);
 	return found;
+}
+#endif
+
+/* libvirt's chain in nf_tables, where iptables-nft put it. */
+static bool nft_has_libvirt_chain(void)
+{
+#ifdef HAVE_LIBNFTABLES
+	return nft_exists("list chain ip filter " LIBVIRT_CHAIN);
 #else
 	const char *argv[] = {"iptables-nft", "-w", "-t", "filter", "-S", LIBVIRT_CHAIN, NULL};
 	return vp_spawn(argv, NULL, 0, NULL, 0, NULL) == 0;
+#endif
+}
+
+/* libvirt >= 10.4 with firewall_backend nftables: its own table. */
+static bool libvirt_nft_table(void)
+{
+#ifdef HAVE_LIBNFTABLES
+	return nft_exists("list table ip libvirt_network");
+#else
+	return false;
 #endif
 }
 
@@ -89,7 +118,7 @@ static int forced_backend(enum vp_backend_choice forced, const struct vp_backend
 	switch (forced) {
 	case VP_BACKEND_IPT_LEGACY: *ret = legacy_backend(); return 0;
 	case VP_BACKEND_IPT_NFT: *ret = &vp_backend_xt; return 0;
-	case VP_BACKEND_NFT: return -EOPNOTSUPP;
+	case VP_BACKEND_NFT: return (*ret = nft_backend()) ? 0 : -EOPNOTSUPP;
 	case VP_BACKEND_AUTO: break;
 	}
 	return -EINVAL;
@@ -102,12 +131,17 @@ int vp_detect(const struct vp_network *net, enum vp_backend_choice forced,
 		snprintf(why, whysz, "backend %s set in the forward table", vp_backend_name(forced));
 		return forced_backend(forced, ret);
 	}
-	if (net && net->fw == VP_LVFW_NFTABLES) {
-		snprintf(why, whysz, "network %s uses libvirt's nftables firewall backend, "
-		         "which this build does not support yet", net->name);
-		return -EOPNOTSUPP;
-	}
-	if (nft_has_libvirt_chain()) {
+	enum vp_libvirt_fw fw = net ? net->fw : VP_LVFW_UNKNOWN;
+
+	if (fw == VP_LVFW_NFTABLES || (fw == VP_LVFW_UNKNOWN && libvirt_nft_table())) {
+		if (!(*ret = nft_backend())) {
+			snprintf(why, whysz, "libvirt uses its nftables firewall backend, and this "
+			         "build has no libnftables");
+			return -EOPNOTSUPP;
+		}
+		snprintf(why, whysz, "libvirt uses its nftables firewall backend%s",
+		         net && net->fw == VP_LVFW_NFTABLES ? " (network status)" : "");
+	} else if (nft_has_libvirt_chain()) {
 		snprintf(why, whysz, "libvirt's " LIBVIRT_CHAIN " is in nf_tables (iptables-nft)");
 		*ret = &vp_backend_xt;
 	} else if (legacy_has_libvirt_chain()) {
