@@ -51,6 +51,7 @@ struct vp_forward {
 	bool hairpin;             /* hairpin=no turns off guest-to-guest via host address (default yes) */
 	const char *file;         /* file name, owned by the table */
 	unsigned line;
+	unsigned col;              /* column of the host field, for diagnostics */
 };
 
 struct vp_settings {

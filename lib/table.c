@@ -1,0 +1,523 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The forward table as a whole (see config.h): diagnostics, the check across all lines,
+ * loading the files (the only I/O), lookups. The grammar is in config.c. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* ---- diagnostics ---- */
+
+/* Takes b's string. -ENOMEM if building it failed. */
+static int diags_take(struct vp_diags *d, struct vp_buf *b)
+{
+	int r = 0;
+
+	if (b->err || !b->s) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (!d)
+		goto out;
+	if (d->n == d->cap) {
+		size_t ncap = d->cap ? d->cap * 2 : 16;
+		char **nm = realloc(d->msg, ncap * sizeof(*nm));
+		if (!nm) {
+			r = -ENOMEM;
+			goto out;
+		}
+		d->msg = nm;
+		d->cap = ncap;
+	}
+	d->msg[d->n++] = b->s;
+	b->s = NULL;
+out:
+	vp_buf_free(b);
+	return r;
+}
+
+void vp_diags_add(struct vp_diags *d, const char *fmt, ...)
+{
+	struct vp_buf b = {0};
+	va_list ap;
+
+	va_start(ap, fmt);
+	vp_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	(void)diags_take(d, &b); /* void API: an unrecordable message is dropped */
+}
+
+void vp_diags_free(struct vp_diags *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n; i++)
+		free(d->msg[i]);
+	free(d->msg);
+	*d = (struct vp_diags){0};
+}
+
+/* ---- duplicate check ----
+ * Forwards clash when proto and family are equal, their host port ranges overlap and their
+ * host addresses are equal or either is "any". Every forward that clashes with an earlier one
+ * (table order) is an error naming the earliest such. Sorted by start port, the forwards whose
+ * range overlaps t's and that start no earlier than t are the contiguous positions starting
+ * inside t's range; the ones starting before t are those whose range covers t's position.
+ * A segment tree over positions answers both, so the whole check is O(n log n). */
+
+#define NONE SIZE_MAX
+
+struct sweep {
+	const struct vp_table *t;
+	const struct vp_forward **v; /* one group, sorted by start port */
+	size_t m;
+	size_t *seg;                 /* 2m nodes */
+	size_t *best;                /* per table index: earliest clashing forward, or NONE */
+};
+
+static int cmp_int(long a, long b)
+{
+	return (a > b) - (a < b);
+}
+
+static int cmp_addr(const struct vp_addr *a, const struct vp_addr *b)
+{
+	if (a->family != b->family || !a->family)
+		return cmp_int(a->family, b->family);
+	return a->family == AF_INET ? memcmp(&a->v4, &b->v4, sizeof(a->v4))
+	                            : memcmp(&a->v6, &b->v6, sizeof(a->v6));
+}
+
+static int cmp_group(const struct vp_forward *a, const struct vp_forward *b, bool by_addr)
+{
+	int r = cmp_int(a->proto, b->proto);
+
+	if (!r)
+		r = cmp_int(a->family, b->family);
+	if (!r && by_addr)
+		r = cmp_addr(&a->host_addr, &b->host_addr);
+	return r;
+}
+
+static int cmp_sorted(const void *pa, const void *pb, bool by_addr)
+{
+	const struct vp_forward *a = *(const struct vp_forward *const *)pa;
+	const struct vp_forward *b = *(const struct vp_forward *const *)pb;
+	int r = cmp_group(a, b, by_addr);
+
+	if (!r)
+		r = cmp_int(a->host_port, b->host_port);
+	if (!r) /* table order: pointers into one array */
+		r = a < b ? -1 : a > b;
+	return r;
+}
+
+static int cmp_by_addr(const void *a, const void *b)
+{
+	return cmp_sorted(a, b, true);
+}
+
+static int cmp_by_family(const void *a, const void *b)
+{
+	return cmp_sorted(a, b, false);
+}
+
+static size_t min_sz(size_t a, size_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Minimum over positions [l, r). */
+static size_t seg_range(const size_t *seg, size_t m, size_t l, size_t r)
+{
+	size_t best = NONE;
+
+	for (l += m, r += m; l < r; l >>= 1, r >>= 1) {
+		if (l & 1)
+			best = min_sz(best, seg[l++]);
+		if (r & 1)
+			best = min_sz(best, seg[--r]);
+	}
+	return best;
+}
+
+/* Tag positions [l, r) with val; seg_point() then sees the minimum tag covering it. */
+static void seg_tag(size_t *seg, size_t m, size_t l, size_t r, size_t val)
+{
+	for (l += m, r += m; l < r; l >>= 1, r >>= 1) {
+		if (l & 1) {
+			seg[l] = min_sz(seg[l], val);
+			l++;
+		}
+		if (r & 1) {
+			r--;
+			seg[r] = min_sz(seg[r], val);
+		}
+	}
+}
+
+static size_t seg_point(const size_t *seg, size_t m, size_t p)
+{
+	size_t best = NONE;
+
+	for (p += m; p > 0; p >>= 1)
+		best = min_sz(best, seg[p]);
+	return best;
+}
+
+static size_t pos_index(const struct sweep *s, size_t p)
+{
+	return (size_t)(s->v[p] - s->t->fwd);
+}
+
+/* One past the last position starting inside position p's range. */
+static size_t range_end(const struct sweep *s, size_t p)
+{
+	size_t lo = p + 1, hi = s->m;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->v[mid]->host_port <= s->v[p]->host_port_end)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool picked(const struct vp_forward *f, bool any_only)
+{
+	return !any_only || !f->host_addr.family;
+}
+
+/* For every target (any-address ones only if dst_any), the earliest overlapping source. */
+static void sweep_group(struct sweep *s, bool src_any, bool dst_any)
+{
+	size_t m = s->m, *seg = s->seg;
+
+	for (size_t p = 0; p < m; p++)
+		seg[m + p] = picked(s->v[p], src_any) ? pos_index(s, p) : NONE;
+	for (size_t i = m - 1; i > 0; i--)
+		seg[i] = min_sz(seg[2 * i], seg[2 * i + 1]);
+	for (size_t p = 0; p < m; p++)
+		if (picked(s->v[p], dst_any)) {
+			size_t *b = &s->best[pos_index(s, p)];
+			*b = min_sz(*b, seg_range(seg, m, p + 1, range_end(s, p)));
+		}
+	for (size_t i = 0; i < 2 * m; i++)
+		seg[i] = NONE;
+	for (size_t p = 0; p < m; p++)
+		if (picked(s->v[p], src_any))
+			seg_tag(seg, m, p + 1, range_end(s, p), pos_index(s, p));
+	for (size_t p = 0; p < m; p++)
+		if (picked(s->v[p], dst_any)) {
+			size_t *b = &s->best[pos_index(s, p)];
+			*b = min_sz(*b, seg_point(seg, m, p));
+		}
+}
+
+static void sweep_all(struct sweep *s, const struct vp_forward **v, bool by_addr)
+{
+	size_t n = s->t->n;
+
+	qsort(v, n, sizeof(*v), by_addr ? cmp_by_addr : cmp_by_family);
+	for (size_t a = 0, b; a < n; a = b) {
+		for (b = a + 1; b < n && !cmp_group(v[a], v[b], by_addr); b++)
+			;
+		s->v = v + a;
+		s->m = b - a;
+		if (by_addr) {
+			sweep_group(s, false, false); /* equal addresses, "any" with "any" */
+		} else {
+			sweep_group(s, true, false);  /* "any" against every address */
+			sweep_group(s, false, true);
+		}
+	}
+}
+
+static const char *host_str(const struct vp_forward *f, unsigned port, char *out, size_t outsz)
+{
+	char a[VP_ADDR_STRLEN];
+	const char *p = vp_proto_name(f->proto);
+
+	if (f->host_addr.family == AF_INET)
+		snprintf(out, outsz, "%s:%u/%s", vp_addr_str(&f->host_addr, a), port, p);
+	else if (f->host_addr.family == AF_INET6)
+		snprintf(out, outsz, "[%s]:%u/%s", vp_addr_str(&f->host_addr, a), port, p);
+	else
+		snprintf(out, outsz, "%s%u/%s", f->family == AF_INET6 ? "[::]:" : "", port, p);
+	return out;
+}
+
+int vp_table_check(const struct vp_table *t, struct vp_diags *d)
+{
+	struct sweep s = {.t = t};
+	const struct vp_forward **v = NULL;
+	int r = 0;
+
+	if (t->n < 2)
+		return 0;
+	v = calloc(t->n, sizeof(*v));
+	s.seg = calloc(2 * t->n, sizeof(*s.seg));
+	s.best = calloc(t->n, sizeof(*s.best));
+	if (!v || !s.seg || !s.best) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		v[i] = &t->fwd[i];
+		s.best[i] = NONE;
+	}
+	sweep_all(&s, v, true);
+	sweep_all(&s, v, false);
+	for (size_t i = 0; i < t->n; i++) {
+		const struct vp_forward *f = &t->fwd[i], *o;
+		char hs[VP_ADDR_STRLEN + 32];
+		if (s.best[i] == NONE || s.best[i] > i)
+			continue;
+		o = &t->fwd[s.best[i]];
+		r = -EINVAL;
+		host_str(f, f->host_port > o->host_port ? f->host_port : o->host_port, hs, sizeof(hs));
+		vp_diags_add(d, "%s:%u:%u: host port %s is already forwarded at %s:%u:%u (%s)",
+		             f->file, f->line, f->col, hs, o->file, o->line, o->col, o->domain);
+	}
+out:
+	free(v);
+	free(s.seg);
+	free(s.best);
+	return r;
+}
+
+/* ---- loading ---- */
+
+static int check_file(const char *path, int fd, bool any_owner, struct vp_diags *d)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		int r = -errno;
+		vp_diags_add(d, "cannot stat %s: %s", path, strerror(-r));
+		return r;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		vp_diags_add(d, "refusing %s: it is a directory (expected a regular file)", path);
+		return -EPERM;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		vp_diags_add(d, "refusing %s: not a regular file", path);
+		return -EPERM;
+	}
+	if (st.st_uid != 0 && !(any_owner && st.st_uid == geteuid())) {
+		vp_diags_add(d, "refusing %s: owned by uid %u (expected root)", path,
+		             (unsigned)st.st_uid);
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		vp_diags_add(d, "refusing %s: writable by group or other (chmod go-w)", path);
+		return -EPERM;
+	}
+	if ((unsigned long long)st.st_size > VP_TABLE_MAX_SIZE) {
+		vp_diags_add(d, "refusing %s: larger than %u bytes", path, VP_TABLE_MAX_SIZE);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int load_file(struct vp_table *t, const char *path, bool missing_ok, bool any_owner,
+                     struct vp_diags *d)
+{
+	/* O_NONBLOCK: opening a FIFO planted in place of the table must not hang the hook. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	char *buf = NULL;
+	size_t len;
+	int r;
+
+	if (fd < 0) {
+		r = -errno;
+		if (r == -ENOENT && missing_ok)
+			return 0;
+		if (r == -ELOOP) {
+			vp_diags_add(d, "refusing %s: it is a symbolic link (expected a regular file)", path);
+			return -EPERM;
+		}
+		vp_diags_add(d, "cannot open %s: %s", path, strerror(-r));
+		return r;
+	}
+	r = check_file(path, fd, any_owner, d);
+	if (r < 0)
+		goto out;
+	r = vp_read_fd(fd, VP_TABLE_MAX_SIZE, &buf, &len);
+	if (r == -EFBIG)
+		vp_diags_add(d, "refusing %s: larger than %u bytes", path, VP_TABLE_MAX_SIZE);
+	else if (r < 0 && r != -ENOMEM)
+		vp_diags_add(d, "cannot read %s: %s", path, strerror(-r));
+	if (r < 0)
+		goto out;
+	r = vp_table_parse(t, path, buf, len, d);
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Sorted "*.conf" names of dir, hidden ones skipped. A missing dir is empty. */
+static int list_dropins(const char *dir, struct vp_diags *d, char ***ret_names, size_t *ret_n)
+{
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	int r = 0, fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dp = fd < 0 ? NULL : fdopendir(fd);
+
+	if (!dp) {
+		r = errno == ENOENT ? 0 : -errno;
+		if (r < 0)
+			vp_diags_add(d, "cannot read drop-in directory %s: %s", dir, strerror(-r));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	for (errno = 0; (de = readdir(dp)); errno = 0) {
+		size_t len = strlen(de->d_name);
+		char **nn;
+		if (de->d_name[0] == '.' || len <= 5 || strcmp(de->d_name + len - 5, ".conf") != 0)
+			continue;
+		if (n == VP_TABLE_MAX_FILES) {
+			vp_diags_add(d, "too many files in %s (max %u)", dir, VP_TABLE_MAX_FILES);
+			r = -EINVAL;
+			break;
+		}
+		nn = realloc(names, (n + 1) * sizeof(*nn));
+		if (!nn) {
+			r = -ENOMEM;
+			break;
+		}
+		names = nn;
+		names[n] = vp_strndup(de->d_name, len);
+		if (!names[n]) {
+			r = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	if (!de && errno && r == 0) {
+		r = -errno;
+		vp_diags_add(d, "cannot read drop-in directory %s: %s", dir, strerror(-r));
+	}
+	closedir(dp);
+out:
+	if (r < 0) {
+		free_names(names, n);
+		return r;
+	}
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_names);
+	*ret_names = names;
+	*ret_n = n;
+	return 0;
+}
+
+static int load_dropins(struct vp_table *t, const char *dir, bool any_owner, struct vp_diags *d)
+{
+	char **names = NULL;
+	size_t n = 0, dl = strlen(dir);
+	int r = list_dropins(dir, d, &names, &n), first = r;
+
+	for (size_t i = 0; i < n && r != -ENOMEM; i++) {
+		struct vp_buf path = {0};
+		vp_buf_printf(&path, "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", names[i]);
+		r = path.err ? path.err : load_file(t, path.s, false, any_owner, d);
+		if (first == 0 || r == -ENOMEM)
+			first = r;
+		vp_buf_free(&path);
+	}
+	free_names(names, n);
+	return first;
+}
+
+int vp_table_load(struct vp_table *t, const char *path, const char *dropin_dir,
+                  bool missing_ok, bool any_owner, struct vp_diags *d)
+{
+	/* Every file is read even after an error so that all problems are reported at once;
+	 * the first error decides the return value. */
+	int r = load_file(t, path, missing_ok, any_owner, d), r2;
+
+	if (r == -ENOMEM)
+		return r;
+	if (dropin_dir) {
+		r2 = load_dropins(t, dropin_dir, any_owner, d);
+		if (r == 0 || r2 == -ENOMEM)
+			r = r2;
+		if (r == -ENOMEM)
+			return r;
+	}
+	r2 = vp_table_check(t, d);
+	return r == 0 ? r2 : r;
+}
+
+/* ---- lookups and names ---- */
+
+bool vp_forward_matches(const struct vp_forward *f, const char *name, const char *uuid)
+{
+	if (f->domain_is_uuid)
+		return uuid && strcasecmp(f->domain, uuid) == 0;
+	return name && strcmp(f->domain, name) == 0;
+}
+
+bool vp_table_has_domain(const struct vp_table *t, const char *name, const char *uuid)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (vp_forward_matches(&t->fwd[i], name, uuid))
+			return true;
+	return false;
+}
+
+const char *vp_proto_name(int proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_SCTP:
+		return "sctp";
+	default:
+		return "?";
+	}
+}
+
+const char *vp_backend_name(enum vp_backend_choice b)
+{
+	switch (b) {
+	case VP_BACKEND_IPT_LEGACY:
+		return "iptables-legacy";
+	case VP_BACKEND_IPT_NFT:
+		return "iptables-nft";
+	case VP_BACKEND_NFT:
+		return "nftables";
+	default:
+		return "auto";
+	}
+}
