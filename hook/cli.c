@@ -11,6 +11,7 @@
 #include "hook.h"
 #include "log.h"
 #include "util.h"
+#include "waiter.h"
 
 static const char usage[] =
 	"Usage: virt-portfwd [OPTIONS] COMMAND\n"
@@ -123,6 +124,8 @@ int vp_cli(int argc, char **argv)
 		return cmd_check(&o);
 	if (cmd && !strcmp(cmd, "install"))
 		return cmd_install(&o);
+	if (cmd && !strcmp(cmd, "__wait-lease") && optind + 2 < argc)   /* internal: see waiter.h */
+		return vp_waiter_main(argv[optind + 1], argv[optind + 2]);
 	if (cmd && !strcmp(cmd, "remove") && optind + 1 < argc)
 		return cmd_remove(&o, argv[optind + 1]);
 	fputs(usage, stderr);

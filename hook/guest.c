@@ -278,6 +278,7 @@ int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d)
 	    !state_exists(d->uuid))
 		return 0;   /* not ours: no firewall I/O at all */
 	r = build_rules(c, d, &p, &rs);
+	c->pending = p.pending;
 	if (r < 0)
 		goto out;
 	if (p.n_targets)

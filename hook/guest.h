@@ -15,6 +15,7 @@ struct vp_ctx {
 	bool dry_run;             /* print the plan on `out`, touch nothing */
 	struct vp_buf *out;       /* dry-run output */
 	time_t now;
+	unsigned pending;         /* set by vp_guest_install: forwards still without an address */
 };
 
 /* Load the forward table (path NULL: the default under $VIRT_PORTFWD_ROOT). Diagnostics are

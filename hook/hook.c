@@ -14,6 +14,7 @@
 #include "guest.h"
 #include "log.h"
 #include "util.h"
+#include "waiter.h"
 
 enum hook_action { ACT_NONE, ACT_INSTALL, ACT_REMOVE };
 
@@ -41,7 +42,7 @@ static void silence_stdout(void)
 	}
 }
 
-static int read_domain(struct vp_domain *d)
+static int read_domain(struct vp_domain *d, char **ret_xml, size_t *ret_len)
 {
 	char *buf = NULL;
 	size_t len;
@@ -49,10 +50,14 @@ static int read_domain(struct vp_domain *d)
 
 	if (r == 0)
 		r = vp_domain_parse(buf, len, d);
-	free(buf);
-	if (r < 0)
+	if (r < 0) {
 		vp_log(LOG_ERR, "cannot read the domain XML on stdin: %s", strerror(-r));
-	return r;
+		free(buf);
+		return r;
+	}
+	*ret_xml = buf;
+	*ret_len = len;
+	return 0;
 }
 
 int vp_hook_qemu(int argc, char **argv)
@@ -60,6 +65,8 @@ int vp_hook_qemu(int argc, char **argv)
 	struct vp_ctx c = {0};
 	struct vp_domain d = {0};
 	enum hook_action act;
+	char *xml = NULL;
+	size_t len = 0;
 	int r;
 
 	silence_stdout();
@@ -69,17 +76,22 @@ int vp_hook_qemu(int argc, char **argv)
 	act = qemu_action(argv[2]);
 	if (act == ACT_NONE)
 		return 0;
-	r = read_domain(&d);
+	r = read_domain(&d, &xml, &len);
 	if (r < 0)
 		return 0;
 	vp_ctx_load(&c, NULL, false);
-	if (act == ACT_INSTALL)
+	if (act == ACT_INSTALL) {
 		r = vp_guest_install(&c, &d);
-	else
+		if (c.pending)   /* no lease yet: finish in the background, never block libvirt */
+			vp_waiter_start(&d, xml, len, c.table.set.lease_wait);
+	} else {
+		vp_waiter_stop(d.uuid);
 		r = vp_guest_remove(&c, d.uuid);
+	}
 	bool abort_start = r < 0 && act == ACT_INSTALL && c.table_ok && c.table.set.on_error_abort;
 	vp_ctx_free(&c);
 	vp_domain_free(&d);
+	free(xml);
 	return abort_start ? 1 : 0;
 }
 

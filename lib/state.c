@@ -95,39 +95,82 @@ static void put_field(struct vp_buf *b, const char *key, const char *val)
 	vp_buf_append(b, "\n", 1);
 }
 
+/* Write name atomically (temporary file, then rename). */
+static int put_file(int dirfd, const char *name, const char *buf, size_t len)
+{
+	char tmp[128];
+	int fd, r = 0;
+
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	errno = 0;
+	if (write(fd, buf, len) != (ssize_t)len)
+		r = errno ? -errno : -EIO;
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	if (!r && renameat(dirfd, tmp, dirfd, name) < 0)
+		r = -errno;
+	if (r)
+		unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
 int vp_state_write(int dirfd, const char *uuid, const struct vp_state *s)
 {
-	char tmp[96];
 	struct vp_buf b = {0};
-	int fd, r = 0;
+	int r;
 
 	if (!safe_name(uuid))
 		return -EINVAL;
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", uuid);
 	put_field(&b, "backend", s->backend);
 	vp_buf_printf(&b, "families %u\n", s->families);
 	put_field(&b, "name", s->name);
 	put_field(&b, "network", s->network);
-	if (b.err) {
-		r = b.err;
-		goto out;
-	}
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (write(fd, b.s, b.len) != (ssize_t)b.len)
-		r = errno ? -errno : -EIO;
-	if (close(fd) < 0 && !r)
-		r = -errno;
-	if (!r && renameat(dirfd, tmp, dirfd, uuid) < 0)
-		r = -errno;
-	if (r)
-		unlinkat(dirfd, tmp, 0);
-out:
+	r = b.err ? b.err : put_file(dirfd, uuid, b.s, b.len);
 	vp_buf_free(&b);
 	return r;
+}
+
+static int side_name(const char *uuid, const char *kind, char *out, size_t n)
+{
+	if (!safe_name(uuid) || (strcmp(kind, "xml") && strcmp(kind, "waiter")))
+		return -EINVAL;
+	snprintf(out, n, "%s.%s", uuid, kind);
+	return 0;
+}
+
+int vp_state_put(int dirfd, const char *uuid, const char *kind, const char *buf, size_t len)
+{
+	char name[96];
+	int r = side_name(uuid, kind, name, sizeof(name));
+	return r < 0 ? r : put_file(dirfd, name, buf, len);
+}
+
+int vp_state_get(int dirfd, const char *uuid, const char *kind, size_t max, char **ret_buf,
+                 size_t *ret_len)
+{
+	char name[96];
+	int fd, r = side_name(uuid, kind, name, sizeof(name));
+
+	if (r < 0)
+		return r;
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = vp_read_fd(fd, max, ret_buf, ret_len);
+	close(fd);
+	return r;
+}
+
+int vp_state_drop(int dirfd, const char *uuid, const char *kind)
+{
+	char name[96];
+	int r = side_name(uuid, kind, name, sizeof(name));
+	if (r < 0)
+		return r;
+	return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
 }
 
 int vp_state_remove(int dirfd, const char *uuid)

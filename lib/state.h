@@ -26,6 +26,13 @@ int vp_state_read(int dirfd, const char *uuid, struct vp_state *ret);   /* -ENOE
 int vp_state_write(int dirfd, const char *uuid, const struct vp_state *s);  /* atomic */
 int vp_state_remove(int dirfd, const char *uuid);
 
+/* Side files of a guest: "<uuid>.xml" (the domain XML a lease waiter works from) and
+ * "<uuid>.waiter" (the waiter's pid). kind is "xml" or "waiter". */
+int vp_state_put(int dirfd, const char *uuid, const char *kind, const char *buf, size_t len);
+int vp_state_get(int dirfd, const char *uuid, const char *kind, size_t max, char **ret_buf,
+                 size_t *ret_len);
+int vp_state_drop(int dirfd, const char *uuid, const char *kind);
+
 /* Our own lock (the file "lock" in the state directory), exclusive, with a bounded wait.
  * Returns the locked fd (close it to release) or -ETIMEDOUT / -errno. */
 int vp_lock(int dirfd, unsigned wait_ms);

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "waiter.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guest.h"
+#include "log.h"
+#include "state.h"
+#include "util.h"
+
+#define PID_MAX_LEN 32
+
+static pid_t read_pid(int dirfd, const char *uuid)
+{
+	char *buf = NULL;
+	size_t len;
+	unsigned long pid = 0;
+
+	if (vp_state_get(dirfd, uuid, "waiter", PID_MAX_LEN, &buf, &len) == 0)
+		if (vp_parse_uint(buf, strcspn(buf, "\n"), 2, 4194304, &pid) < 0)
+			pid = 0;
+	free(buf);
+	return (pid_t)pid;
+}
+
+/* A pid is our waiter for this guest only if its command line says so: pids get reused. */
+static bool is_waiter(pid_t pid, const char *uuid)
+{
+	char path[64], *buf = NULL;
+	size_t len;
+	bool yes = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if (vp_read_file(path, 4096, false, &buf, &len) == 0) {
+		/* argv is NUL separated: look for "__wait-lease\0<uuid>". */
+		for (size_t i = 0; i + 13 < len && !yes; i++)
+			yes = !memcmp(buf + i, "__wait-lease", 13) && !strcmp(buf + i + 13, uuid);
+	}
+	free(buf);
+	return yes;
+}
+
+void vp_waiter_stop(const char *uuid)
+{
+	int dirfd = vp_state_open_dir();
+	pid_t pid;
+
+	if (dirfd < 0)
+		return;
+	pid = read_pid(dirfd, uuid);
+	if (pid > 0 && is_waiter(pid, uuid)) {
+		kill(pid, SIGTERM);
+		for (int i = 0; i < 100 && is_waiter(pid, uuid); i++)
+			usleep(10000);   /* up to 1 s for it to go, so it cannot install after us */
+	}
+	vp_state_drop(dirfd, uuid, "waiter");
+	vp_state_drop(dirfd, uuid, "xml");
+	close(dirfd);
+}
+
+
+static int spawn_detached(const char *uuid, unsigned seconds, pid_t *ret_pid)
+{
+	char secs[16];
+	const char *argv[] = {"virt-portfwd", "__wait-lease", uuid, secs, NULL};
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, deflt;
+	int r;
+
+	snprintf(secs, sizeof(secs), "%u", seconds);
+	sigemptyset(&none);
+	sigfillset(&deflt);
+	if ((r = posix_spawn_file_actions_init(&fa)))
+		return -r;
+	if ((r = posix_spawnattr_init(&at))) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -r;
+	}
+	/* New session, default signals, stdio on /dev/null: nothing ties it to libvirt's pipes. */
+	for (int fd = 0; fd < 3 && !r; fd++)
+		r = posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", fd ? O_WRONLY : O_RDONLY, 0);
+	if (!r)
+		r = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+		                                  POSIX_SPAWN_SETSIGDEF);
+	if (!r)
+		r = posix_spawnattr_setsigmask(&at, &none);
+	if (!r)
+		r = posix_spawnattr_setsigdefault(&at, &deflt);
+	if (!r)
+		r = posix_spawn(ret_pid, "/proc/self/exe", &fa, &at, (char *const *)argv, environ);
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	return -r;
+}
+
+int vp_waiter_start(const struct vp_domain *d, const char *xml, size_t len, unsigned seconds)
+{
+	char pidbuf[PID_MAX_LEN];
+	pid_t pid;
+	int dirfd, r;
+
+	vp_waiter_stop(d->uuid);
+	if (seconds == 0)
+		return 0;
+	dirfd = vp_state_open_dir();
+	if (dirfd < 0)
+		return dirfd;
+	r = vp_state_put(dirfd, d->uuid, "xml", xml, len);
+	if (r == 0)
+		r = spawn_detached(d->uuid, seconds, &pid);
+	if (r == 0) {
+		/* Written by us, not the child, so a 'stopped' right after us finds it. */
+		int n = snprintf(pidbuf, sizeof(pidbuf), "%d\n", (int)pid);
+		r = vp_state_put(dirfd, d->uuid, "waiter", pidbuf, (size_t)n);
+	}
+	if (r < 0)
+		vp_log(LOG_ERR, "%s: cannot start the lease waiter: %s", d->name, strerror(-r));
+	else
+		vp_log(LOG_INFO, "%s: waiting up to %u s for the guest's address", d->name, seconds);
+	close(dirfd);
+	return r;
+}
+
+/* One attempt: install what can be resolved now. Returns forwards still pending, or -errno. */
+static int attempt(const char *uuid)
+{
+	struct vp_ctx c = {0};
+	struct vp_domain d = {0};
+	char *xml = NULL;
+	size_t len;
+	int dirfd = vp_state_open_dir(), r;
+
+	if (dirfd < 0)
+		return dirfd;
+	r = vp_state_get(dirfd, uuid, "xml", VP_DOMAIN_XML_MAX, &xml, &len);
+	close(dirfd);
+	if (r == 0)
+		r = vp_domain_parse(xml, len, &d);
+	free(xml);
+	if (r < 0)
+		return r;
+	r = vp_ctx_load(&c, NULL, false);
+	if (r == 0)
+		r = vp_guest_install(&c, &d);
+	if (r == 0)
+		r = (int)c.pending;
+	vp_ctx_free(&c);
+	vp_domain_free(&d);
+	return r;
+}
+
+static int watch_leases(void)
+{
+	char dir[4096];
+	int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+
+	if (fd < 0 || vp_path(dir, sizeof(dir), "/var/lib/libvirt/dnsmasq") < 0 ||
+	    inotify_add_watch(fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;   /* no directory yet: fall back to polling */
+	}
+	return fd;
+}
+
+static void wait_event(int ifd, int ms)
+{
+	char buf[4096];
+	struct pollfd pf = {.fd = ifd, .events = POLLIN};
+
+	if (ifd < 0) {
+		poll(NULL, 0, ms < 1000 ? ms : 1000);
+		return;
+	}
+	if (poll(&pf, 1, ms) > 0)
+		while (read(ifd, buf, sizeof(buf)) > 0)
+			;
+}
+
+int vp_waiter_main(const char *uuid, const char *seconds)
+{
+	unsigned long secs;
+	time_t deadline;
+	int ifd, r;
+
+	syscall(SYS_close_range, 3U, ~0U, 0U);   /* nothing inherited survives */
+	vp_log_open(true, false, getenv("VIRT_PORTFWD_DEBUG") != NULL);
+	if (vp_parse_uint(seconds, strlen(seconds), 1, VP_LEASE_WAIT_MAX, &secs) < 0)
+		return 2;
+	deadline = time(NULL) + (time_t)secs;
+	ifd = watch_leases();
+	/* Retry on every lease change, and every 5 s anyway (a lease can also come from a static
+	 * host added to the network meanwhile). */
+	while ((r = attempt(uuid)) > 0 && time(NULL) < deadline)
+		wait_event(ifd, (int)((deadline - time(NULL)) * 1000 < 5000
+		                          ? (deadline - time(NULL)) * 1000 : 5000));
+	if (r > 0)
+		vp_log(LOG_WARNING, "gave up waiting %lu s for the address of guest %s: "
+		       "%d forwards not installed (set lease-wait, or ip= in the table)", secs, uuid, r);
+	if (ifd >= 0)
+		close(ifd);
+	int dirfd = vp_state_open_dir();
+	if (dirfd >= 0) {
+		if (read_pid(dirfd, uuid) == getpid()) {
+			vp_state_drop(dirfd, uuid, "waiter");
+			vp_state_drop(dirfd, uuid, "xml");
+		}
+		close(dirfd);
+	}
+	return r < 0 ? 1 : 0;
+}

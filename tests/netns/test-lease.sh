@@ -1,0 +1,113 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The late-lease path: a guest whose DHCP lease appears only after 'started'. The hook must
+# return at once, leave one detached waiter that installs the forwards within a second of the
+# lease appearing, and 'stopped' before the lease must leave neither a waiter nor a rule.
+#
+#   test-lease.sh nft|legacy
+
+. "$(dirname "$(readlink -f "$0")")/lib.sh"
+
+vp_init "${1:-}"
+
+C=$VP_CLIENT
+HA=$VP_HOST_ADDR
+
+waiters() {  # number of lease waiters of guest1 alive (zombies aside)
+	local n=0 pid
+	for pid in $(pgrep -f "__wait-lease $VP_G1_UUID"); do
+		[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] || n=$((n + 1))
+	done
+	echo "$n"
+}
+
+no_lease_yet() {
+	: >"$VP_ROOT/var/lib/libvirt/dnsmasq/virbr0.status"
+}
+
+# Poll up to $2 seconds for a forward on 2222; prints the milliseconds it took.
+wait_forward_ms() {
+	local t0 limit=$(($2 * 10)) i
+	t0=$(date +%s%N)
+	for ((i = 0; i < limit; i++)); do
+		[ "$(vp_tcp_get "$C" "$HA" 2222)" = "$1" ] && break
+		sleep 0.1
+	done
+	echo $((($(date +%s%N) - t0) / 1000000))
+}
+
+vp_world
+vp_load_libvirt_rules
+vp_fixture_init
+vp_write_table <<-'EOF'
+	guest1    tcp    2222        22
+	EOF
+vp_write_network
+vp_write_domain guest1 "$VP_G1_UUID" "$VP_G1_MAC" vnet0
+echo "# host type $VP_HOSTTYPE, hook $VP_BIN"
+
+S0=$VP_TMP/snap.0
+vp_snapshot "$S0"
+
+# 1. A late lease.
+no_lease_yet
+t0=$(date +%s%N)
+vp_hook_ok guest1 started
+ms=$((($(date +%s%N) - t0) / 1000000))
+vp_check "no lease yet: the hook returned in ${ms} ms (< 500 ms, ip netns exec included)" \
+	test "$ms" -lt 500
+vp_check_eq "no lease yet: one waiter runs" "$(waiters)" 1
+vp_check_eq "no lease yet: 2222 is closed" "$(vp_tcp_get "$C" "$HA" 2222)" ""
+pid=$(pgrep -f "__wait-lease $VP_G1_UUID" | head -n 1)
+vp_check_eq "waiter: in its own session" "$(ps -o sid= -p "$pid" | tr -d ' ')" "$pid"
+# Its own inotify instance (and a syslog socket once it logs) aside, nothing inherited.
+vp_check_eq "waiter: stdin, stdout, stderr on /dev/null and no inherited fd" \
+	"$(ls -l "/proc/$pid/fd" | awk 'NR>1 {print $NF}' | grep -v -e '^anon_inode:inotify$' \
+		-e '^socket:' | sort -u | tr '\n' ' ')" "/dev/null "
+# libvirt's leases helper writes the lease a few seconds into the guest's boot.
+sleep 5
+vp_write_leases "$VP_G1_MAC=$VP_G1_IP"
+ms=$(wait_forward_ms guest1 3)
+vp_check "lease appeared: 2222 reaches guest1 within ${ms} ms (< 1000 ms)" test "$ms" -lt 1000
+sleep 0.3
+vp_check_eq "lease appeared: the waiter is gone" "$(waiters)" 0
+vp_hook_ok guest1 stopped end
+vp_snapshot "$VP_TMP/snap.1"
+vp_check_same_file "stopped: ruleset identical to before started" "$S0" "$VP_TMP/snap.1"
+
+# 2. 'stopped' before the lease: no waiter left, no rule even when the lease comes later.
+no_lease_yet
+vp_hook_ok guest1 started
+vp_check_eq "second start, no lease: one waiter runs" "$(waiters)" 1
+vp_hook_ok guest1 stopped end
+vp_check_eq "stopped before the lease: no waiter left" "$(waiters)" 0
+vp_write_leases "$VP_G1_MAC=$VP_G1_IP"
+sleep 1.5
+vp_snapshot "$VP_TMP/snap.2"
+vp_check_same_file "stopped before the lease: no rule, even after the lease came" \
+	"$S0" "$VP_TMP/snap.2"
+vp_check "stopped before the lease: no state left" \
+	test -z "$(ls -A "$VP_ROOT/run/virt-portfwd" | grep -v '^lock$')"
+
+# 3. A second 'started' (reconnect) while waiting replaces the waiter: never two.
+no_lease_yet
+vp_hook_ok guest1 started
+vp_hook_ok guest1 reconnect
+vp_check_eq "reconnect while waiting: still exactly one waiter" "$(waiters)" 1
+vp_hook_ok guest1 stopped end
+
+# 4. lease-wait bounds the wait.
+vp_write_table <<-'EOF'
+	set lease-wait 2
+	guest1    tcp    2222        22
+	EOF
+no_lease_yet
+vp_hook_ok guest1 started
+sleep 3.5
+vp_check_eq "lease-wait 2: the waiter gave up after 2 s" "$(waiters)" 0
+vp_hook_ok guest1 stopped end
+vp_snapshot "$VP_TMP/snap.4"
+vp_check_same_file "lease-wait expired, stopped: ruleset identical to before" "$S0" "$VP_TMP/snap.4"
+
+vp_finish
