@@ -133,3 +133,51 @@ int vp_netmask_to_prefix(const struct vp_addr *mask, unsigned *ret)
 	*ret = p;
 	return 0;
 }
+
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static char hex_lower(char c)
+{
+	return c >= 'A' && c <= 'F' ? (char)(c - 'A' + 'a') : c;
+}
+
+int vp_mac_normalize(const char *s, size_t len, char ret[VP_MAC_STRLEN])
+{
+	char out[VP_MAC_STRLEN];
+
+	if (!s || len != VP_MAC_STRLEN - 1)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (i % 3 == 2 ? s[i] != ':' : !is_hex(s[i]))
+			return -EINVAL;
+		out[i] = hex_lower(s[i]);
+	}
+	out[len] = '\0';
+	memcpy(ret, out, sizeof(out));
+	return 0;
+}
+
+int vp_uuid_normalize(const char *s, size_t len, char ret[VP_UUID_STRLEN])
+{
+	char out[VP_UUID_STRLEN];
+	bool dashed = len == 36;
+	size_t k = 0;
+
+	if (!s || (len != 36 && len != 32))
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		bool dash_pos = dashed && (i == 8 || i == 13 || i == 18 || i == 23);
+		if (dash_pos ? s[i] != '-' : !is_hex(s[i]))
+			return -EINVAL;
+		/* the undashed form gets its dashes where the dashed one has them */
+		if (!dashed && (i == 8 || i == 12 || i == 16 || i == 20))
+			out[k++] = '-';
+		out[k++] = hex_lower(s[i]);
+	}
+	out[k] = '\0';
+	memcpy(ret, out, sizeof(out));
+	return 0;
+}

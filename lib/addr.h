@@ -40,3 +40,15 @@ bool vp_cidr_contains(const struct vp_cidr *c, const struct vp_addr *a);
 void vp_cidr_from(const struct vp_addr *a, unsigned prefix, struct vp_cidr *ret);
 /* Netmask in dotted form -> prefix length; -EINVAL if not contiguous. */
 int vp_netmask_to_prefix(const struct vp_addr *mask, unsigned *ret);
+
+/* MAC and UUID, the link-layer and libvirt identities every input names guests and NICs by.
+ * Each input writes them in its own case; normalising them once here is what lets a forward's
+ * nic= or UUID match the domain XML, the network's static hosts and the leases. */
+#define VP_MAC_STRLEN  18   /* "aa:bb:cc:dd:ee:ff" + NUL */
+#define VP_UUID_STRLEN 37   /* 8-4-4-4-12 + NUL */
+/* s[0..len) must be exactly six colon-separated hex pairs, any case; ret gets them lowercase.
+ * 0 or -EINVAL (ret untouched). */
+int vp_mac_normalize(const char *s, size_t len, char ret[VP_MAC_STRLEN]);
+/* s[0..len) must be 8-4-4-4-12 or 32 hex digits, any case, nothing around them; ret gets the
+ * lowercase 8-4-4-4-12 form (the one owner tags and the forward table use). 0 or -EINVAL. */
+int vp_uuid_normalize(const char *s, size_t len, char ret[VP_UUID_STRLEN]);

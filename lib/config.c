@@ -4,7 +4,6 @@
  * any error means nothing is applied. */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -124,52 +123,6 @@ static bool tok_is(const struct tok *tk, const char *word)
 	return !tk->quoted && tk->len == strlen(word) && memcmp(tk->s, word, tk->len) == 0;
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = (char)tolower((unsigned char)ch);
-	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
-/* 8-4-4-4-12 hex, or 32 hex digits; ret gets the lowercase dashed form. */
-static bool parse_uuid(const char *s, size_t len, char ret[37])
-{
-	bool dashed = len == 36;
-	char u[37];
-	size_t o = 0;
-
-	if (len != 36 && len != 32)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		bool dash_pos = dashed && (i == 8 || i == 13 || i == 18 || i == 23);
-		if (dash_pos != (s[i] == '-') || (!dash_pos && hexval(s[i]) < 0))
-			return false;
-		if (!dashed && (i == 8 || i == 12 || i == 16 || i == 20))
-			u[o++] = '-';
-		u[o++] = (char)tolower((unsigned char)s[i]);
-	}
-	u[o] = '\0';
-	memcpy(ret, u, sizeof(u));
-	return true;
-}
-
-static bool parse_mac(const char *s, size_t len, char ret[18])
-{
-	char m[18];
-
-	if (len != 17)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (i % 3 == 2 ? s[i] != ':' : hexval(s[i]) < 0)
-			return false;
-		m[i] = (char)tolower((unsigned char)s[i]);
-	}
-	m[17] = '\0';
-	memcpy(ret, m, sizeof(m));
-	return true;
-}
-
 static const char *family_name(int family)
 {
 	return family == AF_INET6 ? "IPv6" : "IPv4";
@@ -233,7 +186,7 @@ static int parse_domain(struct ctx *c, const struct tok *tk, struct vp_forward *
 	} else {
 		if (tk->len > VP_DOMAIN_MAX)
 			return perr(c, tk->s, "domain name too long (max %u bytes)", VP_DOMAIN_MAX);
-		f->domain_is_uuid = parse_uuid(tk->s, tk->len, uuid);
+		f->domain_is_uuid = vp_uuid_normalize(tk->s, tk->len, uuid) == 0;
 		n = f->domain_is_uuid ? 36 : tk->len;
 		memcpy(name, f->domain_is_uuid ? uuid : tk->s, n);
 	}
@@ -424,7 +377,7 @@ static int parse_value(struct ctx *c, int opt, const char *v, size_t len, struct
 	case OPT_FROM:
 		return parse_from(c, v, len, f);
 	case OPT_NIC:
-		if (!parse_mac(v, len, f->nic))
+		if (vp_mac_normalize(v, len, f->nic) < 0)
 			return perr(c, v, "invalid MAC address '%.*s' in nic= (expected six hex pairs "
 			            "such as 52:54:00:aa:bb:cc)", (int)len, v);
 		return 0;

@@ -24,28 +24,6 @@ static bool is_blank(const char *s, size_t len)
 	return true;
 }
 
-static bool is_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-/* Exactly six colon-separated hex pairs, returned lowercase. */
-static int mac_normalize(const char *s, size_t len, char ret[18])
-{
-	char out[18];
-
-	if (len != 17)
-		return -EINVAL;
-	for (size_t i = 0; i < 17; i++) {
-		if (i % 3 == 2 ? s[i] != ':' : !is_hex(s[i]))
-			return -EINVAL;
-		out[i] = s[i] >= 'A' && s[i] <= 'F' ? (char)(s[i] - 'A' + 'a') : s[i];
-	}
-	out[17] = '\0';
-	memcpy(ret, out, sizeof(out));
-	return 0;
-}
-
 static bool get_string(json_object *o, const char *key, const char **ret, size_t *ret_len,
                        bool *ret_bad)
 {
@@ -78,7 +56,7 @@ static bool parse_entry(json_object *o, struct vp_lease *ret)
 	if (!get_string(o, "ip-address", &s, &len, &bad) || vp_addr_parse(s, len, &l.ip) < 0)
 		return false;
 	if (get_string(o, "mac-address", &s, &len, &bad)) {
-		if (mac_normalize(s, len, l.mac) < 0)
+		if (vp_mac_normalize(s, len, l.mac) < 0)
 			return false;
 	} else if (bad) {
 		return false;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libvirt network status XML -> struct vp_network.
  *
- * Parsed with the same defences as the domain XML (see domain.c): the file is written by
+ * Parsed with the guarded reader of xml.c, like the domain XML: the file is written by
  * libvirt, but static host names and ids in it come from whoever may edit networks. */
 #include "network.h"
 
@@ -10,171 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/SAX2.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-
 #include "util.h"
+#include "xml.h"
 
-#define XML_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS)
 /* VP_MAX_HOSTS reservations plus libvirt's firewall removal commands (about a dozen elements
  * per rule) stay well below this. */
 #define NETWORK_MAX_ELEMENTS 400000ul
 
-struct xml_guard {
-	unsigned long elements;
-	int err;
-};
-
-/* Any <!DOCTYPE> stops the parser before its internal subset (entities) is read. */
-static void guard_doctype(void *ctx, const xmlChar *name, const xmlChar *external_id,
-                          const xmlChar *system_id)
-{
-	xmlParserCtxtPtr ctxt = ctx;
-	struct xml_guard *g = ctxt->_private;
-
-	(void)name;
-	(void)external_id;
-	(void)system_id;
-	g->err = -EINVAL;
-	xmlStopParser(ctxt);
-}
-
-static void guard_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
-                          const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
-                          int nb_attributes, int nb_defaulted, const xmlChar **attributes)
-{
-	xmlParserCtxtPtr ctxt = ctx;
-	struct xml_guard *g = ctxt->_private;
-
-	if (++g->elements > NETWORK_MAX_ELEMENTS) {
-		g->err = -E2BIG;
-		xmlStopParser(ctxt);
-		return;
-	}
-	xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces,
-	                      nb_attributes, nb_defaulted, attributes);
-}
-
-static int xml_read(const char *buf, size_t len, xmlDocPtr *ret_doc)
-{
-	struct xml_guard g = {0};
-	xmlParserCtxtPtr ctxt;
-	xmlDocPtr doc = NULL;
-	int r = 0;
-
-	xmlInitParser();
-	ctxt = xmlNewParserCtxt();
-	if (!ctxt)
-		return -ENOMEM;
-	ctxt->_private = &g;
-	ctxt->sax->internalSubset = guard_doctype;
-	ctxt->sax->startElementNs = guard_element;
-	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, "network.xml", NULL, XML_OPTIONS);
-	if (g.err)
-		r = g.err;
-	else if (!doc || !ctxt->wellFormed || ctxt->errNo != XML_ERR_OK)
-		r = -EINVAL;
-	else if (doc->intSubset || doc->extSubset)
-		r = -EINVAL;
-	if (r == 0) {
-		*ret_doc = doc;
-		doc = NULL;
-	}
-	xmlFreeDoc(doc);
-	xmlFreeParserCtxt(ctxt);
-	return r;
-}
-
-static bool is_elem(const xmlNode *n, const char *name)
-{
-	return n && n->type == XML_ELEMENT_NODE && !n->ns &&
-	       xmlStrEqual(n->name, (const xmlChar *)name);
-}
-
-static const xmlNode *first_child(const xmlNode *n)
-{
-	return n ? xmlFirstElementChild((xmlNodePtr)n) : NULL;
-}
-
-static const xmlNode *next_sibling(const xmlNode *n)
-{
-	return xmlNextElementSibling((xmlNodePtr)n);
-}
-
-static const xmlNode *child_elem(const xmlNode *parent, const char *name)
-{
-	for (const xmlNode *c = first_child(parent); c; c = next_sibling(c))
-		if (is_elem(c, name))
-			return c;
-	return NULL;
-}
-
-static int get_prop(const xmlNode *n, const char *name, xmlChar **ret)
-{
-	xmlAttrPtr a = n ? xmlHasNsProp(n, (const xmlChar *)name, NULL) : NULL;
-	xmlChar *v;
-
-	*ret = NULL;
-	if (!a)
-		return 0;
-	v = xmlNodeGetContent((const xmlNode *)a);
-	if (!v)
-		return -ENOMEM;
-	*ret = v;
-	return 0;
-}
-
-static int copy_bounded(const xmlChar *s, char *out, size_t outsz)
-{
-	size_t len = s ? strlen((const char *)s) : 0;
-
-	if (len >= outsz)
-		return -EINVAL;
-	if (len)
-		memcpy(out, s, len);
-	out[len] = '\0';
-	return 0;
-}
-
-static int copy_prop(const xmlNode *n, const char *name, char *out, size_t outsz)
-{
-	xmlChar *v;
-	int r = get_prop(n, name, &v);
-
-	if (r < 0)
-		return r;
-	r = copy_bounded(v, out, outsz);
-	xmlFree(v);
-	return r;
-}
-
-static bool is_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-/* Exactly six colon-separated hex pairs, returned lowercase. */
-static int mac_normalize(const char *s, char ret[18])
-{
-	char out[18];
-
-	if (strlen(s) != 17)
-		return -EINVAL;
-	for (size_t i = 0; i < 17; i++) {
-		if (i % 3 == 2 ? s[i] != ':' : !is_hex(s[i]))
-			return -EINVAL;
-		out[i] = s[i] >= 'A' && s[i] <= 'F' ? (char)(s[i] - 'A' + 'a') : s[i];
-	}
-	out[17] = '\0';
-	memcpy(ret, out, sizeof(out));
-	return 0;
-}
-
 static int parse_addr_prop(const xmlNode *n, const char *name, struct vp_addr *ret, bool *present)
 {
 	xmlChar *v;
-	int r = get_prop(n, name, &v);
+	int r = vp_xml_get_prop(n, name, &v);
 
 	if (r < 0)
 		return r;
@@ -195,7 +41,7 @@ static int forward_mode(const xmlNode *fwd, enum vp_fwmode *ret)
 		*ret = VP_FWMODE_NONE;
 		return 0;
 	}
-	r = get_prop(fwd, "mode", &m);
+	r = vp_xml_get_prop(fwd, "mode", &m);
 	if (r < 0)
 		return r;
 	if (!m || xmlStrEqual(m, (const xmlChar *)"nat"))
@@ -242,10 +88,10 @@ static int ip_prefix(const xmlNode *ipn, const struct vp_addr *a, unsigned *ret)
 {
 	xmlChar *prefix = NULL, *mask = NULL;
 	unsigned long p;
-	int r = get_prop(ipn, "prefix", &prefix);
+	int r = vp_xml_get_prop(ipn, "prefix", &prefix);
 
 	if (r >= 0)
-		r = get_prop(ipn, "netmask", &mask);
+		r = vp_xml_get_prop(ipn, "netmask", &mask);
 	if (r < 0)
 		goto out;
 	if (prefix && mask) {
@@ -272,7 +118,7 @@ out:
 static int ip_family(const xmlNode *ipn, const struct vp_addr *a)
 {
 	xmlChar *f;
-	int r = get_prop(ipn, "family", &f);
+	int r = vp_xml_get_prop(ipn, "family", &f);
 
 	if (r < 0 || !f)
 		return r;
@@ -308,7 +154,6 @@ static int parse_subnet(const xmlNode *ipn, struct vp_subnet *ret)
 static int parse_host(const xmlNode *hn, int family, struct vp_host *ret)
 {
 	struct vp_host h = {0};
-	xmlChar *mac;
 	bool present;
 	int r = parse_addr_prop(hn, "ip", &h.ip, &present);
 
@@ -318,14 +163,11 @@ static int parse_host(const xmlNode *hn, int family, struct vp_host *ret)
 		return 0;
 	if (h.ip.family != family)
 		return -EINVAL;
-	r = get_prop(hn, "mac", &mac);
-	if (r >= 0 && mac)
-		r = mac_normalize((const char *)mac, h.mac);
-	xmlFree(mac);
+	r = vp_xml_mac_prop(hn, "mac", h.mac);
 	if (r >= 0)
-		r = copy_prop(hn, "name", h.name, sizeof(h.name));
+		r = vp_xml_copy_prop(hn, "name", h.name, sizeof(h.name));
 	if (r >= 0)
-		r = copy_prop(hn, "id", h.id, sizeof(h.id));
+		r = vp_xml_copy_prop(hn, "id", h.id, sizeof(h.id));
 	if (r < 0)
 		return r;
 	*ret = h;
@@ -334,10 +176,10 @@ static int parse_host(const xmlNode *hn, int family, struct vp_host *ret)
 
 static int parse_hosts(const xmlNode *ipn, int family, struct vp_network *n)
 {
-	const xmlNode *dhcp = child_elem(ipn, "dhcp");
+	const xmlNode *dhcp = vp_xml_child(ipn, "dhcp");
 
-	for (const xmlNode *h = first_child(dhcp); h; h = next_sibling(h)) {
-		if (!is_elem(h, "host"))
+	for (const xmlNode *h = vp_xml_first(dhcp); h; h = vp_xml_next(h)) {
+		if (!vp_xml_is_elem(h, "host"))
 			continue;
 		int r = parse_host(h, family, &n->hosts[n->n_hosts]);
 		if (r < 0)
@@ -352,11 +194,11 @@ static int count_hosts(const xmlNode *net, size_t *ret)
 {
 	size_t n = 0;
 
-	for (const xmlNode *ipn = first_child(net); ipn; ipn = next_sibling(ipn)) {
-		if (!is_elem(ipn, "ip"))
+	for (const xmlNode *ipn = vp_xml_first(net); ipn; ipn = vp_xml_next(ipn)) {
+		if (!vp_xml_is_elem(ipn, "ip"))
 			continue;
-		for (const xmlNode *h = first_child(child_elem(ipn, "dhcp")); h; h = next_sibling(h))
-			if (is_elem(h, "host") && ++n > VP_MAX_HOSTS)
+		for (const xmlNode *h = vp_xml_first(vp_xml_child(ipn, "dhcp")); h; h = vp_xml_next(h))
+			if (vp_xml_is_elem(h, "host") && ++n > VP_MAX_HOSTS)
 				return -E2BIG;
 	}
 	*ret = n;
@@ -375,8 +217,8 @@ static int parse_ips(const xmlNode *net, struct vp_network *n)
 		if (!n->hosts)
 			return -ENOMEM;
 	}
-	for (const xmlNode *ipn = first_child(net); ipn; ipn = next_sibling(ipn)) {
-		if (!is_elem(ipn, "ip"))
+	for (const xmlNode *ipn = vp_xml_first(net); ipn; ipn = vp_xml_next(ipn)) {
+		if (!vp_xml_is_elem(ipn, "ip"))
 			continue;
 		if (n->n_subnets >= VP_MAX_SUBNETS)
 			return -E2BIG;
@@ -399,18 +241,18 @@ static const xmlNode *find_firewall(const xmlNode *root, const xmlNode *net)
 	const xmlNode *fw = NULL;
 
 	if (root != net) {
-		fw = child_elem(root, "firewall");
-		for (const xmlNode *c = first_child(root); c && !fw; c = next_sibling(c))
+		fw = vp_xml_child(root, "firewall");
+		for (const xmlNode *c = vp_xml_first(root); c && !fw; c = vp_xml_next(c))
 			if (c != net)
-				fw = child_elem(c, "firewall");
+				fw = vp_xml_child(c, "firewall");
 	}
-	return fw ? fw : child_elem(net, "firewall");
+	return fw ? fw : vp_xml_child(net, "firewall");
 }
 
 static int firewall_backend(const xmlNode *fw, enum vp_libvirt_fw *ret)
 {
 	xmlChar *b;
-	int r = get_prop(fw, "backend", &b);
+	int r = vp_xml_get_prop(fw, "backend", &b);
 
 	if (r < 0)
 		return r;
@@ -422,23 +264,18 @@ static int firewall_backend(const xmlNode *fw, enum vp_libvirt_fw *ret)
 
 static int parse_network(const xmlNode *root, const xmlNode *net, struct vp_network *n)
 {
-	const xmlNode *name = child_elem(net, "name");
-	xmlChar *v;
+	const xmlNode *name = vp_xml_child(net, "name");
 	int r;
 
 	if (!name)
 		return -EINVAL;
-	v = xmlNodeGetContent(name);
-	if (!v)
-		return -ENOMEM;
-	r = copy_bounded(v, n->name, sizeof(n->name));
-	xmlFree(v);
+	r = vp_xml_copy_text(name, n->name, sizeof(n->name));
 	if (r >= 0)
-		r = copy_prop(child_elem(net, "bridge"), "name", n->bridge, sizeof(n->bridge));
+		r = vp_xml_copy_prop(vp_xml_child(net, "bridge"), "name", n->bridge, sizeof(n->bridge));
 	if (r >= 0 && (!n->name[0] || !n->bridge[0]))
 		r = -EINVAL;
 	if (r >= 0)
-		r = forward_mode(child_elem(net, "forward"), &n->mode);
+		r = forward_mode(vp_xml_child(net, "forward"), &n->mode);
 	if (r >= 0)
 		r = parse_ips(net, n);
 	if (r >= 0)
@@ -457,12 +294,12 @@ int vp_network_parse(const char *buf, size_t len, struct vp_network *ret)
 		return -EINVAL;
 	if (len > VP_NETWORK_XML_MAX)
 		return -E2BIG;
-	r = xml_read(buf, len, &doc);
+	r = vp_xml_read(buf, len, NETWORK_MAX_ELEMENTS, &doc);
 	if (r < 0)
 		goto out;
 	root = xmlDocGetRootElement(doc);
-	net = is_elem(root, "networkstatus") ? child_elem(root, "network") : root;
-	if (!is_elem(net, "network")) {
+	net = vp_xml_is_elem(root, "networkstatus") ? vp_xml_child(root, "network") : root;
+	if (!vp_xml_is_elem(net, "network")) {
 		r = -EINVAL;
 		goto out;
 	}

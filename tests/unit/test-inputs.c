@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Domain XML, network status XML, lease file parsers and address resolution. */
-#include <arpa/inet.h>
+/* Domain XML (live and libvirt's status file), network status XML and lease file parsers. */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "domain.h"
 #include "leases.h"
 #include "network.h"
-#include "resolve.h"
 #include "tap.h"
 #include "util.h"
 
@@ -146,7 +142,8 @@ static void test_domain_errors(void)
 	static const char *const bad[] = {
 		"no-uuid.xml",      "no-name.xml",      "bad-uuid.xml", "not-domain.xml",
 		"namespaced-root.xml", "truncated.xml", "xxe.xml",      "xxe-param.xml",
-		"external-dtd.xml", "attr-default.xml", "bad-mac.xml",
+		"external-dtd.xml", "attr-default.xml", "bad-mac.xml", "status-no-state.xml",
+		"status-no-domain.xml",
 	};
 	struct vp_domain d = {.name = "untouched"};
 
@@ -580,128 +577,99 @@ static void test_leases_bounds(void)
 	vp_buf_free(&b);
 }
 
-/* ---- resolution ------------------------------------------------------------------------ */
+/* ---- libvirt's status file (/run/libvirt/qemu/<name>.xml) ----------------------------- */
 
-struct world {
-	struct vp_domain dom, other;
-	struct vp_network net9, net11;
-	struct vp_leases real, dup;
-};
-
-static void check_resolve(const struct vp_forward *f, const struct vp_domain *d,
-                          const struct vp_nic *nic, const struct vp_network *net,
-                          const struct vp_leases *l, const char *want, enum vp_addr_source src,
-                          const char *what)
+static bool nic_eq(const struct vp_nic *a, const struct vp_nic *b)
 {
-	struct vp_addr a = {0};
-	enum vp_addr_source s = VP_SRC_NONE;
-	int r = vp_resolve(f, d, nic, net, l, NOW, &a, &s);
+	return a->type == b->type && !strcmp(a->mac, b->mac) && !strcmp(a->network, b->network) &&
+	       !strcmp(a->bridge, b->bridge) && !strcmp(a->target, b->target);
+}
 
-	if (!want) {
-		tap_ok(r == -ENOENT && a.family == 0 && s == VP_SRC_NONE,
-		       "%s: -ENOENT, outputs untouched (r=%d)", what, r);
-		return;
+static void test_status_full(void)
+{
+	struct vp_domain live = {0}, st = {0};
+	bool same;
+
+	tap_ok(fixture(DOMAIN, "status-web1.xml", &st) == 0, "full libvirt 9.0 status file parses");
+	tap_ok(st.status && st.running, "status file of a running guest: status, running");
+	tap_streq(st.name, "web1", "name from the wrapped <domain>");
+	tap_streq(st.uuid, UUID_WEB1, "uuid from the wrapped <domain>");
+	tap_ok(fixture(DOMAIN, "live-2nics.xml", &live) == 0 && !live.status && live.running,
+	       "plain <domain>: not a status file, running");
+	same = st.n_nics == 2 && live.n_nics == 2;
+	for (size_t i = 0; same && i < st.n_nics; i++)
+		same = nic_eq(&st.nics[i], &live.nics[i]);
+	tap_ok(same, "status file gives the live XML's NICs (bridge from <actual>)");
+	if (st.n_nics == 2)
+		tap_streq(st.nics[0].bridge, "virbr0", "NIC 0 bridge from <actual><source bridge=..>");
+	vp_domain_free(&st);
+	vp_domain_free(&live);
+}
+
+static void test_status_variants(void)
+{
+	static const char *const unknown_state = "<domstatus state='hibernating'><domain><name>a"
+		"</name><uuid>" UUID_WEB1 "</uuid></domain></domstatus>";
+	static const char *const actual_in_domain = "<domain><name>a</name><uuid>" UUID_WEB1
+		"</uuid><devices><interface type='network'><source network='n'/><actual type='bridge'>"
+		"<source bridge='br9'/></actual></interface></devices></domain>";
+	struct vp_domain d = {0};
+
+	tap_ok(fixture(DOMAIN, "status-actual.xml", &d) == 0 && d.n_nics == 3, "<actual> NICs parse");
+	if (d.n_nics == 3) {
+		tap_ok(d.nics[0].type == VP_NIC_NETWORK && !strcmp(d.nics[0].bridge, "virbr0"),
+		       "actual network: type network, its bridge");
+		tap_ok(d.nics[1].type == VP_NIC_BRIDGE && !strcmp(d.nics[1].bridge, "br0") &&
+		       !strcmp(d.nics[1].network, "host-bridge"), "actual bridge: type bridge, host bridge");
+		tap_ok(d.nics[2].type == VP_NIC_OTHER && !d.nics[2].bridge[0] &&
+		       !strcmp(d.nics[2].target, "macvtap0"), "actual direct: other, no bridge");
 	}
-	tap_ok(r == 0 && s == src && strcmp(addr_s(&a), want) == 0, "%s: %s from %s (got %d %s %s)",
-	       what, want, vp_addr_source_name(src), r, addr_s(&a), vp_addr_source_name(s));
+	vp_domain_free(&d);
+	tap_ok(fixture(DOMAIN, "status-paused.xml", &d) == 0 && d.status && d.running,
+	       "paused guest counts as running");
+	tap_streq(d.uuid, "c7a5fdbd-edaf-9455-926a-d65c16db1809", "status uuid normalised");
+	vp_domain_free(&d);
+	tap_ok(fixture(DOMAIN, "status-shutoff.xml", &d) == 0 && d.status && !d.running,
+	       "state='shutoff': not running");
+	vp_domain_free(&d);
+	tap_ok(vp_domain_parse(unknown_state, strlen(unknown_state), &d) == 0 && d.running,
+	       "unknown state counts as running");
+	vp_domain_free(&d);
+	tap_ok(vp_domain_parse(actual_in_domain, strlen(actual_in_domain), &d) == 0 &&
+	       d.n_nics == 1 && d.nics[0].type == VP_NIC_NETWORK && !d.nics[0].bridge[0],
+	       "<actual> outside a status file is ignored, as libvirt ignores it");
+	vp_domain_free(&d);
 }
 
-static void test_pick_nic(const struct world *w)
+/* A status file around a domain with VP_MAX_NICS NICs and `flags` qemuCaps flags. */
+static int parse_status(size_t flags, struct vp_domain *ret)
 {
-	struct vp_forward f = {.domain = (char *)"web1", .family = AF_INET};
-	const struct vp_nic *nic;
+	struct vp_buf b = {0};
+	size_t len;
+	char *dom = gen_domain(VP_MAX_NICS, "caps", &len);
+	int r;
 
-	tap_ok(vp_pick_nic(&w->dom, &f) == &w->dom.nics[0], "default: first network NIC");
-	memcpy(f.nic, "52:54:00:AA:BB:02", 18);
-	tap_ok(vp_pick_nic(&w->dom, &f) == &w->dom.nics[1], "nic= picks by MAC, any case, any type");
-	memcpy(f.nic, "52:54:00:aa:bb:99", 18);
-	tap_ok(vp_pick_nic(&w->dom, &f) == NULL, "nic= unknown MAC: none");
-	f.nic[0] = '\0';
-	f.network = (char *)"default";
-	tap_ok(vp_pick_nic(&w->dom, &f) == &w->dom.nics[0], "network=default");
-	nic = vp_pick_nic(&w->other, &f);
-	tap_ok(nic && strcmp(nic->mac, "52:54:00:aa:bb:13") == 0, "network= skips other networks");
-	f.network = (char *)"nope";
-	tap_ok(vp_pick_nic(&w->dom, &f) == NULL, "network= unknown: none");
-	f.network = NULL;
-	nic = vp_pick_nic(&w->other, &f);
-	tap_ok(nic && strcmp(nic->mac, "52:54:00:aa:bb:12") == 0, "first NIC of type network");
-	struct vp_domain empty = {.name = "x"};
-	tap_ok(vp_pick_nic(&empty, &f) == NULL, "no NIC: none");
-	tap_ok(vp_pick_nic(NULL, &f) == NULL && vp_pick_nic(&w->dom, NULL) == NULL, "NULL-safe");
+	vp_buf_printf(&b, "<domstatus state='running' reason='booted' pid='1'><qemuCaps>");
+	for (size_t i = 0; i < flags; i++)
+		vp_buf_printf(&b, "<flag name='f%zu'/>", i);
+	vp_buf_printf(&b, "</qemuCaps>");
+	vp_buf_append(&b, dom, len);
+	vp_buf_printf(&b, "</domstatus>");
+	r = b.err ? b.err : vp_domain_parse(b.s, b.len, ret);
+	vp_buf_free(&b);
+	free(dom);
+	return r;
 }
 
-static void test_resolve(const struct world *w)
+static void test_status_bounds(void)
 {
-	struct vp_forward f = {.domain = (char *)"web1", .family = AF_INET};
-	const struct vp_nic *nic = &w->dom.nics[0];
+	struct vp_domain d = {0};
+	int r = parse_status(5000, &d);
 
-	vp_addr_parse("192.168.122.99", 14, &f.ip);
-	check_resolve(&f, &w->dom, nic, &w->net9, &w->real, "192.168.122.99", VP_SRC_OPTION,
-	              "ip= wins over static host and lease");
-	check_resolve(&f, &w->dom, NULL, NULL, NULL, "192.168.122.99", VP_SRC_OPTION,
-	              "ip= needs no NIC");
-	f.family = AF_INET6;
-	check_resolve(&f, &w->dom, nic, &w->net9, &w->real, NULL, 0, "ip= of the other family");
-	f.family = AF_INET;
-	f.ip = (struct vp_addr){0};
-
-	check_resolve(&f, &w->dom, nic, &w->net9, &w->real, "192.168.122.40", VP_SRC_STATIC,
-	              "static host wins over lease");
-	check_resolve(&f, &w->dom, nic, &w->net11, &w->real, "192.168.122.55", VP_SRC_LEASE,
-	              "lease when no static host");
-	check_resolve(&f, &w->dom, nic, NULL, &w->real, "192.168.122.55", VP_SRC_LEASE,
-	              "lease without a known network");
-	check_resolve(&f, &w->dom, nic, &w->net11, &w->dup, "192.168.122.61", VP_SRC_LEASE,
-	              "newest lease outside the subnet ignored");
-	check_resolve(&f, &w->dom, nic, NULL, &w->dup, "10.9.9.9", VP_SRC_LEASE,
-	              "no network: newest lease");
-	check_resolve(&f, &w->dom, &w->dom.nics[1], &w->net11, &w->real, NULL, 0,
-	              "MAC without lease");
-	check_resolve(&f, &w->dom, NULL, &w->net9, &w->real, NULL, 0, "no NIC");
-	check_resolve(&f, &w->dom, nic, NULL, NULL, NULL, 0, "nothing known");
-
-	f.family = AF_INET6;
-	check_resolve(&f, &w->dom, nic, &w->net9, &w->real, "2001:db8:ca2:2::40", VP_SRC_STATIC,
-	              "IPv6 static host by DUID-LL id");
-	struct vp_domain db = {.name = "db", .uuid = UUID_WEB1};
-	struct vp_nic dbnic = {.type = VP_NIC_NETWORK, .mac = "52:54:00:aa:bb:05"};
-	check_resolve(&f, &db, &dbnic, &w->net9, &w->real, "2001:db8:ca2:2::41", VP_SRC_STATIC,
-	              "IPv6 static host by name = domain name");
-	struct vp_nic other = {.type = VP_NIC_NETWORK, .mac = "52:54:00:aa:bb:07"};
-	check_resolve(&f, &w->dom, &other, &w->net9, NULL, "2001:db8:ca2:2::42", VP_SRC_STATIC,
-	              "IPv6 static host by DUID-LLT id");
-	check_resolve(&f, &w->dom, nic, NULL, &w->real, "2001:db8:ca2:2::c5", VP_SRC_LEASE,
-	              "IPv6 lease");
-	check_resolve(&f, &w->dom, nic, &w->net11, &w->real, NULL, 0,
-	              "IPv6 lease but the network has no IPv6 subnet");
-
-	tap_streq(vp_addr_source_name(VP_SRC_OPTION), "ip=", "source name ip=");
-	tap_streq(vp_addr_source_name(VP_SRC_STATIC), "static host", "source name static");
-	tap_streq(vp_addr_source_name(VP_SRC_LEASE), "lease", "source name lease");
-	tap_streq(vp_addr_source_name(VP_SRC_NONE), "none", "source name none");
-}
-
-static void test_resolution(void)
-{
-	struct world w = {0};
-	bool ok = fixture(DOMAIN, "live-2nics.xml", &w.dom) == 0 &&
-	          fixture(DOMAIN, "other-nics.xml", &w.other) == 0 &&
-	          fixture(NETWORK, "status-9.0.xml", &w.net9) == 0 &&
-	          fixture(NETWORK, "status-11-nftables.xml", &w.net11) == 0 &&
-	          fixture(LEASES, "real.status", &w.real) == 0 &&
-	          fixture(LEASES, "dup-mac.status", &w.dup) == 0;
-
-	if (tap_ok(ok, "resolution fixtures load")) {
-		test_pick_nic(&w);
-		test_resolve(&w);
-	}
-	vp_domain_free(&w.dom);
-	vp_domain_free(&w.other);
-	vp_network_free(&w.net9);
-	vp_network_free(&w.net11);
-	vp_leases_free(&w.real);
-	vp_leases_free(&w.dup);
+	tap_ok(r == 0 && d.n_nics == VP_MAX_NICS, "5000 qemuCaps flags and VP_MAX_NICS NICs (r=%d)", r);
+	vp_domain_free(&d);
+	r = parse_status(200000, &d);
+	tap_ok(r == -E2BIG, "200 000 flags: element bound applies to status files (got %d)", r);
 }
 
 int main(void)
@@ -720,6 +688,8 @@ int main(void)
 	test_leases_shapes();
 	test_leases_expiry();
 	test_leases_bounds();
-	test_resolution();
+	test_status_full();
+	test_status_variants();
+	test_status_bounds();
 	return tap_done();
 }
