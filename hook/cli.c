@@ -10,6 +10,7 @@
 #include "guest.h"
 #include "hook.h"
 #include "log.h"
+#include "reconcile.h"
 #include "util.h"
 #include "waiter.h"
 
@@ -23,6 +24,10 @@ static const char usage[] =
 	"  install            install the forwards of the guest whose live domain XML is on stdin\n"
 	"                     (what the hook does on 'started')\n"
 	"  remove UUID        remove every rule of that guest (what the hook does on 'stopped')\n"
+	"  apply              bring every running guest in line with the table: after editing it,\n"
+	"                     after a firewall reload, at boot; removes the rules of stopped guests\n"
+	"  flush              remove every rule virt-portfwd installed\n"
+	"  status             each running guest's forwards, addresses and what is installed\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE  use FILE as the forward table (default /etc/virt-portfwd/forwards.conf\n"
@@ -84,6 +89,31 @@ static int cmd_install(struct cli_opts *o)
 	return r < 0 ? 1 : 0;
 }
 
+/* apply, flush, status: whole-host commands printing on stdout. */
+static int cmd_host(struct cli_opts *o, const char *cmd)
+{
+	struct vp_ctx c = {.dry_run = o->dry_run || !strcmp(cmd, "status")};
+	struct vp_buf out = {0};
+	int r;
+
+	c.out = &out;
+	r = vp_ctx_load(&c, o->config, o->config != NULL);
+	if (r < 0 && strcmp(cmd, "flush") != 0)   /* flush needs no valid table */
+		goto out;
+	if (!strcmp(cmd, "apply"))
+		r = vp_apply_all(&c, NULL);
+	else if (!strcmp(cmd, "flush"))
+		r = vp_flush_all(&c);
+	else
+		r = vp_status(&c);
+	if (out.s)
+		fputs(out.s, stdout);
+out:
+	vp_buf_free(&out);
+	vp_ctx_free(&c);
+	return r ? 1 : 0;
+}
+
 static int cmd_remove(struct cli_opts *o, const char *uuid)
 {
 	struct vp_ctx c = {.dry_run = o->dry_run};
@@ -124,6 +154,8 @@ int vp_cli(int argc, char **argv)
 		return cmd_check(&o);
 	if (cmd && !strcmp(cmd, "install"))
 		return cmd_install(&o);
+	if (cmd && (!strcmp(cmd, "apply") || !strcmp(cmd, "flush") || !strcmp(cmd, "status")))
+		return cmd_host(&o, cmd);
 	if (cmd && !strcmp(cmd, "__wait-lease") && optind + 2 < argc)   /* internal: see waiter.h */
 		return vp_waiter_main(argv[optind + 1], argv[optind + 2]);
 	if (cmd && !strcmp(cmd, "remove") && optind + 1 < argc)

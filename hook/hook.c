@@ -13,6 +13,7 @@
 #include "domain.h"
 #include "guest.h"
 #include "log.h"
+#include "reconcile.h"
 #include "util.h"
 #include "waiter.h"
 
@@ -95,11 +96,18 @@ int vp_hook_qemu(int argc, char **argv)
 	return abort_start ? 1 : 0;
 }
 
+/* A network (re)started or updated: libvirt has just (re)made its rules, possibly above ours or
+ * after a flush that took ours away. Put every running guest on it back in line. */
 int vp_hook_network(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	struct vp_ctx c = {0};
+
 	silence_stdout();
-	/* Re-asserting our jumps after a network (re)start comes with the network hook issue. */
+	vp_log_open(true, true, getenv("VIRT_PORTFWD_DEBUG") != NULL);
+	if (argc < 3 || (strcmp(argv[2], "started") && strcmp(argv[2], "updated")))
+		return 0;
+	if (vp_ctx_load(&c, NULL, false) == 0)
+		vp_apply_all(&c, argv[1]);
+	vp_ctx_free(&c);
 	return 0;
 }

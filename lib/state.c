@@ -2,6 +2,7 @@
 #include "state.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,4 +179,60 @@ int vp_state_remove(int dirfd, const char *uuid)
 	if (!safe_name(uuid))
 		return -EINVAL;
 	return unlinkat(dirfd, uuid, 0) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+void vp_state_list_free(char **list)
+{
+	if (!list)
+		return;
+	for (char **p = list; *p; p++)
+		free(*p);
+	free(list);
+}
+
+int vp_state_list(int dirfd, char ***ret, size_t *ret_n)
+{
+	int fd = dup(dirfd);
+	DIR *dp = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	char **list = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	if (!dp) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	rewinddir(dp);
+	while ((e = readdir(dp))) {
+		if (!safe_name(e->d_name))
+			continue;   /* ".", "lock", side files, temporaries */
+		char **nl = realloc(list, (n + 2) * sizeof(*nl));
+		char *name = strdup(e->d_name);
+		if (!nl || !name) {
+			free(name);
+			if (nl)
+				list = nl;
+			r = -ENOMEM;
+			break;
+		}
+		list = nl;
+		list[n++] = name;
+		list[n] = NULL;
+	}
+	closedir(dp);
+	if (r < 0 || !list) {
+		if (list)
+			list[n] = NULL;
+		vp_state_list_free(list);
+		if (r < 0)
+			return r;
+		list = calloc(1, sizeof(*list));
+		if (!list)
+			return -ENOMEM;
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
 }

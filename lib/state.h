@@ -26,6 +26,11 @@ int vp_state_read(int dirfd, const char *uuid, struct vp_state *ret);   /* -ENOE
 int vp_state_write(int dirfd, const char *uuid, const struct vp_state *s);  /* atomic */
 int vp_state_remove(int dirfd, const char *uuid);
 
+/* The uuids that have a state file (guests with rules installed). *ret is a NULL-terminated
+ * array to free with vp_state_list_free. */
+int vp_state_list(int dirfd, char ***ret, size_t *ret_n);
+void vp_state_list_free(char **list);
+
 /* Side files of a guest: "<uuid>.xml" (the domain XML a lease waiter works from) and
  * "<uuid>.waiter" (the waiter's pid). kind is "xml" or "waiter". */
 int vp_state_put(int dirfd, const char *uuid, const char *kind, const char *buf, size_t len);

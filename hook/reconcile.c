@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "reconcile.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "domain.h"
+#include "log.h"
+#include "state.h"
+#include "util.h"
+#include "waiter.h"
+
+#define MAX_GUESTS 100000
+
+struct guests {
+	struct vp_domain *d;
+	char **xml;            /* the status file, for a lease waiter */
+	size_t *len;
+	size_t n;
+};
+
+static void guests_free(struct guests *g)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		vp_domain_free(&g->d[i]);
+		free(g->xml[i]);
+	}
+	free(g->d);
+	free(g->xml);
+	free(g->len);
+	*g = (struct guests){0};
+}
+
+static int guests_add(struct guests *g, struct vp_domain *d, char *xml, size_t len)
+{
+	struct vp_domain *nd = realloc(g->d, (g->n + 1) * sizeof(*nd));
+	if (nd)
+		g->d = nd;
+	char **nx = realloc(g->xml, (g->n + 1) * sizeof(*nx));
+	if (nx)
+		g->xml = nx;
+	size_t *nl = realloc(g->len, (g->n + 1) * sizeof(*nl));
+	if (nl)
+		g->len = nl;
+	if (!nd || !nx || !nl)
+		return -ENOMEM;
+	g->d[g->n] = *d;
+	g->xml[g->n] = xml;
+	g->len[g->n++] = len;
+	return 0;
+}
+
+static bool on_network(const struct vp_domain *d, const char *network)
+{
+	if (!network)
+		return true;
+	for (size_t i = 0; i < d->n_nics; i++)
+		if (d->nics[i].type == VP_NIC_NETWORK && !strcmp(d->nics[i].network, network))
+			return true;
+	return false;
+}
+
+static bool xml_name(const char *name)
+{
+	size_t n = strlen(name);
+	return name[0] != '.' && n > 4 && !strcmp(name + n - 4, ".xml");
+}
+
+/* Read one status file; 1 if it is a running guest (added), 0 if skipped, <0 on error. */
+static int read_status(int dfd, const char *name, struct guests *g)
+{
+	struct vp_domain d = {0};
+	char *buf = NULL;
+	size_t len;
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK), r;
+
+	if (fd < 0)
+		return 0;   /* gone meanwhile: the guest stopped */
+	r = vp_read_fd(fd, VP_DOMAIN_XML_MAX, &buf, &len);
+	close(fd);
+	if (r == 0)
+		r = vp_domain_parse(buf, len, &d);
+	if (r < 0) {
+		vp_log(LOG_WARNING, "cannot read libvirt's status of %s: %s, ignoring", name, strerror(-r));
+		free(buf);
+		return 0;
+	}
+	if (!d.running) {
+		vp_domain_free(&d);
+		free(buf);
+		return 0;
+	}
+	r = guests_add(g, &d, buf, len);
+	if (r < 0) {
+		vp_domain_free(&d);
+		free(buf);
+	}
+	return r < 0 ? r : 1;
+}
+
+/* Running guests, from libvirt's status files. */
+static int running_guests(struct guests *g)
+{
+	char dir[4096];
+	DIR *dp;
+	struct dirent *e;
+	int r = vp_path(dir, sizeof(dir), "/run/libvirt/qemu");
+
+	if (r < 0)
+		return r;
+	dp = opendir(dir);
+	if (!dp)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(dp)) && g->n < MAX_GUESTS)
+		if (xml_name(e->d_name) && (r = read_status(dirfd(dp), e->d_name, g)) < 0)
+			break;
+	closedir(dp);
+	return r < 0 ? r : 0;
+}
+
+static bool is_running(const struct guests *g, const char *uuid)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (!strcmp(g->d[i].uuid, uuid))
+			return true;
+	return false;
+}
+
+static char **installed_guests(void)
+{
+	char **list = NULL;
+	size_t n;
+	int dirfd = vp_state_open_dir();
+
+	if (dirfd < 0)
+		return NULL;
+	if (vp_state_list(dirfd, &list, &n) < 0)
+		list = NULL;
+	close(dirfd);
+	return list;
+}
+
+static int remove_guest(struct vp_ctx *c, const char *uuid)
+{
+	if (!c->dry_run)
+		vp_waiter_stop(uuid);
+	return vp_guest_remove(c, uuid) < 0;
+}
+
+int vp_apply_all(struct vp_ctx *c, const char *network)
+{
+	struct guests g = {0};
+	char **installed;
+	int failed = 0, r = running_guests(&g);
+
+	if (r < 0) {
+		vp_log(LOG_ERR, "cannot list running guests: %s", strerror(-r));
+		return 1;
+	}
+	for (size_t i = 0; i < g.n; i++) {
+		if (!on_network(&g.d[i], network))
+			continue;
+		failed += vp_guest_install(c, &g.d[i]) < 0;
+		if (c->pending && !c->dry_run)
+			vp_waiter_start(&g.d[i], g.xml[i], g.len[i], c->table.set.lease_wait);
+	}
+	/* Guests that stopped while nobody was listening (libvirtd down, hook not installed yet). */
+	installed = network ? NULL : installed_guests();
+	for (char **u = installed; u && *u; u++)
+		if (!is_running(&g, *u))
+			failed += remove_guest(c, *u);
+	vp_state_list_free(installed);
+	guests_free(&g);
+	return failed;
+}
+
+int vp_flush_all(struct vp_ctx *c)
+{
+	char **installed = installed_guests();
+	int failed = 0;
+
+	for (char **u = installed; u && *u; u++)
+		failed += remove_guest(c, *u);
+	vp_state_list_free(installed);
+	return failed;
+}
+
+int vp_status(struct vp_ctx *c)
+{
+	struct guests g = {0};
+	int r = running_guests(&g);
+
+	if (r < 0) {
+		vp_log(LOG_ERR, "cannot list running guests: %s", strerror(-r));
+		return 1;
+	}
+	for (size_t i = 0; i < g.n; i++)
+		vp_guest_status(c, &g.d[i]);
+	guests_free(&g);
+	return 0;
+}
