@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "doctor.h"
 #include "domain.h"
 #include "guest.h"
 #include "hook.h"
@@ -28,6 +29,8 @@ static const char usage[] =
 	"                     after a firewall reload, at boot; removes the rules of stopped guests\n"
 	"  flush              remove every rule virt-portfwd installed\n"
 	"  status             each running guest's forwards, addresses and what is installed\n"
+	"  doctor [--probe] [--json] [GUEST [PORT]]\n"
+	"                     check every stage of each forward and say where it stops, and the fix\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE  use FILE as the forward table (default /etc/virt-portfwd/forwards.conf\n"
@@ -114,6 +117,22 @@ out:
 	return r ? 1 : 0;
 }
 
+static int cmd_doctor(struct cli_opts *o, int argc, char **argv)
+{
+	struct vp_ctx c = {0};
+	struct vp_buf out = {0};
+	int r;
+
+	c.out = &out;
+	vp_ctx_load(&c, o->config, o->config != NULL);   /* a bad table is one of its findings */
+	r = vp_doctor(&c, argc, argv);
+	if (out.s)
+		fputs(out.s, stdout);
+	vp_buf_free(&out);
+	vp_ctx_free(&c);
+	return r;
+}
+
 static int cmd_remove(struct cli_opts *o, const char *uuid)
 {
 	struct vp_ctx c = {.dry_run = o->dry_run};
@@ -156,6 +175,8 @@ int vp_cli(int argc, char **argv)
 		return cmd_install(&o);
 	if (cmd && (!strcmp(cmd, "apply") || !strcmp(cmd, "flush") || !strcmp(cmd, "status")))
 		return cmd_host(&o, cmd);
+	if (cmd && !strcmp(cmd, "doctor"))
+		return cmd_doctor(&o, argc - optind - 1, argv + optind + 1);
 	if (cmd && !strcmp(cmd, "__wait-lease") && optind + 2 < argc)   /* internal: see waiter.h */
 		return vp_waiter_main(argv[optind + 1], argv[optind + 2]);
 	if (cmd && !strcmp(cmd, "remove") && optind + 1 < argc)
