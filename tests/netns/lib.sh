@@ -606,3 +606,109 @@ vp_hook_ms() {
 		done
 		echo $best' _ "$VP_ROOT/hooks/qemu" "$dom" "$op" "$VP_FIX/$dom.xml" "$VP_TMP/hook.stderr"
 }
+
+# ---------------------------------------------------------------------------------------------
+# libvirt's nftables backend (libvirt >= 10.4), its rules as libvirt 11.3 makes them for the NAT
+# network 192.168.122.0/24 on virbr0 (src/network/network_nftables.c: private chains first, then
+# every per-network rule inserted at the top of its chain, so the final order is libvirt's).
+# Use with vp_init nft: the nft tools and iptables-nft are both needed.
+
+VP_LV_NFT_HANDLES=()   # "FAMILY CHAIN HANDLE" of each per-network rule, as libvirt saves them
+
+# The private chains of one family, made as libvirt does when the table is missing: the forward
+# base chain, a jump to each guest_* chain inserted at its top (the final order is cross, input,
+# output), and the guest_nat base chain.
+vp_libvirt_nft_private_chains() {  # FAMILY (ip or ip6)
+	local f=$1 c
+	vp_h nft add table "$f" libvirt_network &&
+		vp_h nft add chain "$f" libvirt_network forward \
+			'{ type filter hook forward priority 0; policy accept; }' || return 1
+	for c in guest_output guest_input guest_cross; do
+		vp_h nft add chain "$f" libvirt_network "$c" &&
+			vp_h nft insert rule "$f" libvirt_network forward counter jump "$c" || return 1
+	done
+	vp_h nft add chain "$f" libvirt_network guest_nat \
+		'{ type nat hook postrouting priority 100; policy accept; }'
+}
+
+# vp_libvirt_nft_insert FAMILY CHAIN RULE...: one per-network rule, inserted at the top of CHAIN
+# with `nft -ae` as libvirt does; its handle is kept for the status XML's removal commands.
+vp_libvirt_nft_insert() {
+	local out h
+	out=$(vp_h nft -ae insert rule "$1" libvirt_network "${@:2}") || return 1
+	h=$(printf '%s\n' "$out" | sed -n 's/.* # handle \([0-9][0-9]*\)$/\1/p' | head -n 1)
+	[ -n "$h" ] || return 1
+	VP_LV_NFT_HANDLES+=("$1 $2 $h")
+}
+
+vp_libvirt_nft_network_rules() {
+	local br=virbr0 net=$VP_NET i="vp_libvirt_nft_insert ip"
+	# General IPv4 rules: the catch-all rejects, then cross traffic on the bridge.
+	$i guest_output iifname $br counter reject &&
+		$i guest_input oifname $br counter reject &&
+		$i guest_cross iifname $br oifname $br counter accept &&
+		# The <ip>'s masquerading rules: allow out, allow related in, then the NAT rules in the
+		# reverse of their final order.
+		$i guest_output ip saddr $net iifname $br counter accept &&
+		$i guest_input oifname $br ip daddr $net ct state related,established counter accept &&
+		$i guest_nat ip saddr $net ip daddr '!=' $net counter masquerade &&
+		$i guest_nat meta l4proto udp ip saddr $net ip daddr '!=' $net counter masquerade \
+			to :1024-65535 &&
+		$i guest_nat meta l4proto tcp ip saddr $net ip daddr '!=' $net counter masquerade \
+			to :1024-65535 &&
+		$i guest_nat ip saddr $net ip daddr 255.255.255.255/32 counter return &&
+		$i guest_nat ip saddr $net ip daddr 224.0.0.0/24 counter return
+}
+
+vp_load_libvirt_nft_rules() {
+	VP_LV_NFT_HANDLES=()
+	vp_libvirt_nft_private_chains ip || vp_die "loading libvirt's ip libvirt_network failed"
+	vp_libvirt_nft_private_chains ip6 || vp_die "loading libvirt's ip6 libvirt_network failed"
+	vp_libvirt_nft_network_rules || vp_die "loading libvirt's nftables rules for default failed"
+}
+
+# vp_libvirt_nft_rejump [FAMILY]: libvirt's jumps in forward deleted and inserted again, as after
+# a flush of that chain and a libvirt reload: they end up at the top, above everything else.
+vp_libvirt_nft_rejump() {
+	local f=${1:-ip} h c
+	for h in $(vp_h nft -a list chain "$f" libvirt_network forward |
+		sed -n 's/.* jump guest_[a-z]* # handle \([0-9][0-9]*\)$/\1/p'); do
+		vp_h nft delete rule "$f" libvirt_network forward handle "$h" || return 1
+	done
+	for c in guest_output guest_input guest_cross; do
+		vp_h nft insert rule "$f" libvirt_network forward counter jump "$c" || return 1
+	done
+}
+
+# vp_write_network_nft [MAC=IP ...]: vp_write_network's status XML plus the <firewall> element
+# libvirt >= 10.4 saves after the <network>: backend nftables, and the commands that delete its
+# per-network rules by handle (VP_LV_NFT_HANDLES).
+vp_write_network_nft() {
+	local f=$VP_ROOT/run/libvirt/network/default.xml e fam chain h layer a
+	vp_write_network "$@" || return 1
+	{
+		sed '$d' "$f"
+		echo "  <firewall name='fwRemoval' backend='nftables'>"
+		echo "    <group>"
+		for e in "${VP_LV_NFT_HANDLES[@]}"; do
+			read -r fam chain h <<<"$e"
+			layer=ipv4
+			[ "$fam" = ip ] || layer=ipv6
+			echo "      <action layer='$layer'>"
+			echo "        <args>"
+			for a in delete rule "$fam" libvirt_network "$chain" handle "$h"; do
+				echo "          <item>$a</item>"
+			done
+			echo "        </args>"
+			echo "      </action>"
+		done
+		echo "    </group>"
+		echo "  </firewall>"
+		echo "</networkstatus>"
+	} >"$f.tmp" && mv -f "$f.tmp" "$f"
+}
+
+# Rule lines of an nft listing (two tabs deep, not a chain's type line), tabs stripped.
+vp_nft_rules() {  # nft list ... ARGS
+	vp_h nft "$@" | sed -n 's/^\t\t//p' | grep -v '^type .* hook '
+}
