@@ -6,11 +6,12 @@
 # run. The network hook and `virt-portfwd apply` put things right, reading the running guests
 # from libvirt's status files (never through libvirt); `virt-portfwd flush` removes everything.
 #
-#   test-reconcile.sh nft|legacy
+#   test-reconcile.sh nft|legacy|nftables   (nftables: libvirt's nftables firewall backend)
 
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
 
-vp_init "${1:-}"
+TYPE=${1:-}
+if [ "$TYPE" = nftables ]; then vp_init nft; else vp_init "$TYPE"; fi
 
 C=$VP_CLIENT
 HA=$VP_HOST_ADDR
@@ -43,10 +44,14 @@ works() {  # DESCRIPTION: both guests reachable on their forwards
 	vp_check_eq "$1: 2322 reaches guest2" "$(vp_tcp_get "$C" "$HA" 2322)" guest2
 }
 
-# What a libvirt network reload does to the iptables tables: its jumps re-inserted at the top of
-# FORWARD (and its per-network rules re-made), above ours.
+# What a libvirt network reload does: its jumps re-inserted at the top of FORWARD (iptables) or of
+# libvirt_network's forward chain (nftables), above ours.
 libvirt_reload() {
 	local c
+	if [ "$TYPE" = nftables ]; then
+		vp_libvirt_nft_rejump ip
+		return
+	fi
 	for c in LIBVIRT_FWO LIBVIRT_FWI LIBVIRT_FWX; do
 		vp_h "$IPT" -w -D FORWARD -j "$c"
 		vp_h "$IPT" -w -I FORWARD 1 -j "$c"
@@ -56,6 +61,11 @@ libvirt_reload() {
 # What firewalld < 2.0's reload does: every table flushed, then libvirt re-adds its rules.
 full_flush() {
 	local t
+	if [ "$TYPE" = nftables ]; then
+		vp_h nft flush ruleset
+		load_libvirt
+		return
+	fi
 	for t in filter nat mangle; do
 		vp_h "$IPT" -w -t "$t" -F
 		vp_h "$IPT" -w -t "$t" -X
@@ -65,18 +75,36 @@ full_flush() {
 	vp_load_libvirt_rules
 }
 
+load_libvirt() {
+	if [ "$TYPE" = nftables ]; then
+		vp_load_libvirt_nft_rules
+		vp_write_network_nft
+	else
+		vp_load_libvirt_rules
+		vp_write_network
+	fi
+}
+
+# The first rule of the chain libvirt's reject hangs off must be ours.
+first_forward_rule() {
+	if [ "$TYPE" = nftables ]; then
+		vp_nft_rules list chain ip libvirt_network forward | head -n 1 | sed 's/ comment .*//'
+	else
+		vp_h "$IPT" -w -S FORWARD | sed -n 2p
+	fi
+}
+
 vp_world
-vp_load_libvirt_rules
 vp_fixture_init
+load_libvirt
 vp_write_table <<-'EOF'
 	guest1    tcp    2222        22
 	guest2    tcp    2322        22
 	EOF
-vp_write_network
 vp_write_leases "$VP_G1_MAC=$VP_G1_IP" "$VP_G2_MAC=$VP_G2_IP"
 vp_write_domain guest1 "$VP_G1_UUID" "$VP_G1_MAC" vnet0
 vp_write_domain guest2 "$VP_G2_UUID" "$VP_G2_MAC" vnet1
-echo "# host type $VP_HOSTTYPE, hook $VP_BIN"
+echo "# host type $TYPE, hook $VP_BIN"
 
 S0=$VP_TMP/snap.0
 vp_snapshot "$S0"
@@ -94,9 +122,13 @@ network_hook started
 vp_check_eq "network hook 'started': exit 0, nothing on stdout" \
 	"$?:$(cat "$VP_TMP/hook.stdout")" "0:"
 works "after the network hook"
-vp_check_eq "after the network hook: FORWARD rule 1 is ours" \
-	"$(vp_h "$IPT" -w -S FORWARD | sed -n 2p)" \
-	"-A FORWARD -m comment --comment virt-portfwd -j VIRT_PORTFWD_FWD"
+if [ "$TYPE" = nftables ]; then
+	vp_check "after the network hook: libvirt_network forward's rule 1 is our accept" \
+		grep -q 'ct status dnat' <<<"$(first_forward_rule)"
+else
+	vp_check_eq "after the network hook: FORWARD rule 1 is ours" "$(first_forward_rule)" \
+		"-A FORWARD -m comment --comment virt-portfwd -j VIRT_PORTFWD_FWD"
+fi
 
 # 2. Everything flushed: `apply` restores every running guest.
 full_flush
