@@ -1,0 +1,178 @@
+#!/bin/bash
+# build-image.sh OUTDIR: the test guest (kernel + initramfs) from Debian packages.
+#
+# OUTDIR/vmlinuz and OUTDIR/initrd.gz boot in a few seconds under TCG: Debian's cloud kernel
+# (only the virtio net modules are needed, as uncompressed .ko files insmod'ed in dependency
+# order), static busybox and a static UDP echo program. The guest takes its name from the kernel
+# command line (vpname=NAME), gets its address by DHCP, serves its name over HTTP on port 22
+# (busybox httpd; /cgi-bin/probe?IP:PORT makes the guest itself connect somewhere, which is how
+# the suite drives guest-to-guest traffic), echoes UDP on 27015, and prints "VP-READY NAME IP" on
+# the serial console.
+#
+# The result is cached: OUTDIR/key holds a hash of every input (this script, udp-echo.c, the
+# kernel and busybox package versions); an image with the same key is reused.
+set -euo pipefail
+
+say() { printf 'build-image: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+[ $# -eq 1 ] || die "usage: build-image.sh OUTDIR"
+OUT=$1
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net"
+
+for tool in apt-cache apt-get dpkg-deb cpio gzip gcc sha256sum; do
+	command -v "$tool" >/dev/null || die "missing $tool (run tests/libvirt/install-deps.sh)"
+done
+[ -x /bin/busybox ] || die "missing /bin/busybox (busybox-static)"
+case "$(LC_ALL=C ldd /bin/busybox 2>&1 || true)" in
+*"not a dynamic"*) ;;
+*) die "/bin/busybox is not static: install busybox-static" ;;
+esac
+
+# The kernel package the archive currently offers behind the cloud meta-package.
+kernel_pkg() {
+	apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+		awk '/Depends: linux-image-[0-9]/ { print $2; exit }'
+}
+
+input_key() {
+	local kpkg=$1 kver
+	kver=$(apt-cache policy "$kpkg" 2>/dev/null | awk '/Candidate:/ { print $2; exit }')
+	{
+		printf 'kernel %s %s\n' "$kpkg" "$kver"
+		printf 'busybox %s\n' "$(dpkg-query -W -f='${Version}' busybox-static)"
+		printf 'gcc %s\n' "$(gcc -dumpfullversion)"
+		cat "$HERE/build-image.sh" "$HERE/udp-echo.c"
+	} | sha256sum | cut -d' ' -f1
+}
+
+KPKG=$(kernel_pkg)
+if [ -z "$KPKG" ]; then
+	# No package lists (apt-get update never ran, or no network): a cached image still serves.
+	if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.gz" ]; then
+		say "no kernel package known to apt; reusing the cached image in $OUT"
+		exit 0
+	fi
+	die "apt knows no linux-image-cloud-amd64 (run apt-get update / install-deps.sh)"
+fi
+KEY=$(input_key "$KPKG")
+if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.gz" ] && [ "$(cat "$OUT/key" 2>/dev/null)" = "$KEY" ]; then
+	say "cached image is current ($KPKG)"
+	exit 0
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/vp-image.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+say "building the guest image from $KPKG in $WORK"
+
+# apt-get download runs as _apt when it can; the work dir is root's, which only costs a warning.
+if ! (cd "$WORK" && apt-get -q download "$KPKG" >"$WORK/apt.log" 2>&1); then
+	sed 's/^/  /' "$WORK/apt.log" >&2
+	if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.gz" ]; then
+		say "apt-get download $KPKG failed; reusing the older cached image in $OUT"
+		exit 0
+	fi
+	die "apt-get download $KPKG failed"
+fi
+dpkg-deb -x "$WORK"/"$KPKG"_*.deb "$WORK/kernel"
+KVER=$(ls "$WORK/kernel/lib/modules")
+[ -n "$KVER" ] || die "$KPKG has no modules directory"
+
+ROOT=$WORK/root
+mkdir -p "$ROOT"/{bin,dev,proc,sys,tmp,etc,lib/modules,www/cgi-bin}
+
+# Modules: copy flat; decompress if this kernel ships them compressed.
+for m in $MODULES; do
+	f=$(find "$WORK/kernel/lib/modules/$KVER" -name "$m.ko" -o -name "$m.ko.xz" -o -name "$m.ko.zst" | head -n 1)
+	if [ -z "$f" ]; then
+		grep -q "/$m.ko\$" "$WORK/kernel/lib/modules/$KVER/modules.builtin" 2>/dev/null && continue
+		die "module $m not found in $KPKG"
+	fi
+	case "$f" in
+	*.xz) xz -dc "$f" >"$ROOT/lib/modules/$m.ko" ;;
+	*.zst) zstd -qdc "$f" >"$ROOT/lib/modules/$m.ko" ;;
+	*) cp "$f" "$ROOT/lib/modules/$m.ko" ;;
+	esac
+done
+# shellcheck disable=SC2086 # one module per line
+printf '%s\n' $MODULES >"$ROOT/lib/modules/order"
+
+cp /bin/busybox "$ROOT/bin/busybox"
+for applet in $(/bin/busybox --list); do
+	[ "$applet" = busybox ] || ln -s busybox "$ROOT/bin/$applet"
+done
+gcc -static -O2 -s -o "$ROOT/bin/udp-echo" "$HERE/udp-echo.c"
+
+cat >"$ROOT/init" <<'EOF'
+#!/bin/sh
+# Test guest init: network up by DHCP, HTTP on 22 naming the guest, UDP echo on 27015.
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+name=unnamed
+for arg in $(cat /proc/cmdline); do
+	case "$arg" in vpname=*) name=${arg#vpname=} ;; esac
+done
+hostname "$name"
+for m in $(cat /lib/modules/order); do
+	insmod "/lib/modules/$m.ko" || echo "VP-ERROR insmod $m failed"
+done
+ip link set lo up
+i=0
+while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+ip link set eth0 up || echo "VP-ERROR no eth0"
+echo "$name" >/www/index.html
+httpd -p 22 -h /www
+udp-echo "$name" 27015 &
+until udhcpc -i eth0 -s /etc/udhcpc.sh -q -n -t 5 -T 1 -A 1 -x "hostname:$name" >/dev/null 2>&1; do
+	echo "VP-WAIT no DHCP lease yet"
+done
+echo "VP-READY $name $(cat /tmp/ip)"
+while :; do sleep 3600; done
+EOF
+
+cat >"$ROOT/etc/udhcpc.sh" <<'EOF'
+#!/bin/sh
+# udhcpc event script: address and default route, nothing else.
+case "$1" in
+deconfig)
+	ip -4 addr flush dev "$interface"
+	ip link set "$interface" up
+	;;
+bound | renew)
+	ip -4 addr flush dev "$interface"
+	ip addr add "$ip/${mask:-24}" dev "$interface"
+	[ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
+	echo "$ip" >/tmp/ip
+	;;
+esac
+exit 0
+EOF
+
+cat >"$ROOT/www/cgi-bin/probe" <<'EOF'
+#!/bin/sh
+# GET /cgi-bin/probe?IP:PORT -> the guest connects to IP:PORT, sends an HTTP request and
+# returns the last line of the answer (the name of the guest that served it).
+printf 'Content-Type: text/plain\r\n\r\n'
+target=${QUERY_STRING%%:*}
+port=${QUERY_STRING##*:}
+case "$target:$port" in
+*[!0-9.:]* | :* | *:) echo "probe-error bad query"; exit 0 ;;
+esac
+reply=$(printf 'GET / HTTP/1.0\r\n\r\n' | timeout 8 nc -w 5 "$target" "$port" 2>&1 | tail -n 1)
+echo "probe-result ${reply:-none}"
+EOF
+chmod 0755 "$ROOT/init" "$ROOT/etc/udhcpc.sh" "$ROOT/www/cgi-bin/probe"
+
+mkdir -p "$OUT"
+(cd "$ROOT" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet) | gzip -6 >"$WORK/initrd.gz"
+cp "$WORK/kernel/boot/vmlinuz-$KVER" "$WORK/vmlinuz"
+# Replace the files as a unit: the key last, so a half-written image is never taken as current.
+rm -f "$OUT/key"
+mv "$WORK/vmlinuz" "$OUT/vmlinuz"
+mv "$WORK/initrd.gz" "$OUT/initrd.gz"
+printf '%s\n' "$KEY" >"$OUT/key"
+printf '%s %s\n' "$KPKG" "$KVER" >"$OUT/kernel-version"
+say "image ready in $OUT ($KPKG, $(du -h "$OUT/initrd.gz" | cut -f1) initramfs)"

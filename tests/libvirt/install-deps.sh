@@ -1,0 +1,90 @@
+#!/bin/bash
+# Install what the real-libvirt test layer needs (root, idempotent, prints what it does).
+#
+# libvirt 11.3 comes from bookworm-backports: it has both firewall backends (iptables and
+# nftables) selectable in network.conf, which the suite exercises. The backports suite is added
+# with the same mirror and keyring as the machine's main Debian source, so no new trust is needed.
+set -euo pipefail
+
+say() { printf 'install-deps: %s\n' "$*"; }
+
+if [ "$(id -u)" != 0 ]; then
+	say "not root, nothing installed"
+	exit 0
+fi
+
+. /etc/os-release
+if [ "${VERSION_CODENAME:-}" != bookworm ]; then
+	say "this script knows Debian 12 (bookworm) only; found '${VERSION_CODENAME:-unknown}', nothing installed"
+	exit 0
+fi
+
+BACKPORTS=/etc/apt/sources.list.d/virt-portfwd-backports.sources
+APT=(apt-get -y -q -o DPkg::Lock::Timeout=600)
+
+# The packages, with the version each one must come from. libvirt's daemon pieces and the network
+# driver must match; qemu from the main suite is fine (any 7.x runs the TCG guests we boot).
+LIBVIRT_PKGS=(libvirt-daemon-system libvirt-daemon libvirt-daemon-driver-qemu
+	libvirt-daemon-driver-network libvirt-clients)
+OTHER_PKGS=(qemu-system-x86 dnsmasq-base busybox-static cpio socat gzip xz-utils iproute2
+	iptables nftables gcc libc6-dev)
+
+# Mirror of the main suite, taken from the machine's own Debian source (deb822 or one-line).
+find_mirror() {
+	local f uri=""
+	for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list.d/*.sources; do
+		[ -r "$f" ] || continue
+		uri=$(awk '/^URIs:/ && $2 ~ /\/debian\/?$/ { print $2; exit }' "$f")
+		[ -n "$uri" ] && break
+	done
+	if [ -z "$uri" ] && [ -r /etc/apt/sources.list ]; then
+		uri=$(awk '$1 == "deb" && $3 == "bookworm" { print $2; exit }' /etc/apt/sources.list)
+	fi
+	printf '%s\n' "${uri:-http://deb.debian.org/debian}"
+}
+
+have_backports() {
+	grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/
+}
+
+# Installed version of every package matches the candidate from the suite we asked for?
+libvirt_ok() {
+	local v
+	v=$(dpkg-query -W -f='${Version}' libvirt-daemon-driver-network 2>/dev/null || true)
+	case "$v" in 11.*) ;; *) return 1 ;; esac
+	for p in "${LIBVIRT_PKGS[@]}" "${OTHER_PKGS[@]}"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' || return 1
+	done
+}
+
+if libvirt_ok; then
+	say "libvirt $(dpkg-query -W -f='${Version}' libvirt-daemon) and the guest tools are installed already"
+	exit 0
+fi
+
+if ! have_backports; then
+	mirror=$(find_mirror)
+	say "adding bookworm-backports ($mirror) as $BACKPORTS"
+	cat >"$BACKPORTS" <<EOF
+Types: deb
+URIs: $mirror
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+fi
+
+say "apt-get update"
+"${APT[@]}" update
+
+export DEBIAN_FRONTEND=noninteractive
+# --force-confold: a conffile changed on this machine would otherwise stop the install at a prompt.
+say "installing ${LIBVIRT_PKGS[*]} from bookworm-backports"
+"${APT[@]}" -t bookworm-backports -o Dpkg::Options::=--force-confold --no-install-recommends \
+	install "${LIBVIRT_PKGS[@]}"
+say "installing ${OTHER_PKGS[*]}"
+"${APT[@]}" -o Dpkg::Options::=--force-confold --no-install-recommends install "${OTHER_PKGS[@]}"
+
+# The packages start nothing here (no systemd), but their maintainer scripts may have started
+# a default network definition: the suite uses private copies of /etc/libvirt, so leave it.
+say "done: libvirt $(dpkg-query -W -f='${Version}' libvirt-daemon)"

@@ -1,0 +1,576 @@
+# Hermetic real-libvirt environment for the end-to-end suite (sourced by test-e2e.sh).
+#
+# Isolation, outermost first:
+#  - a private PID + mount namespace (unshare --fork --kill-child): when the test ends, however it
+#    ends, the kernel kills every process started inside (libvirtd, virtlogd, dnsmasq, qemu);
+#  - in it, tmpfs over /run and overlays (upper layer on that tmpfs) over /etc, /usr/local,
+#    /var/lib/libvirt, /var/log/libvirt and /var/cache/libvirt: libvirt's configuration, state,
+#    the installed hook and the forward table are private copies, nothing is written to the
+#    machine's files;
+#  - two network namespaces made with `ip netns add` (their handles live in the private /run):
+#    HOST runs libvirtd, so virbr0, dnsmasq and every firewall rule live there; CLIENT is the
+#    outside world on a veth, 198.51.100.2 -> 198.51.100.1 (documentation range).
+# The machine's own firewall is never read or written: every iptables/nft call runs in HOST.
+
+# Set by test-e2e.sh before this file is sourced: VP_SETUP, VP_BIN, VP_SRCDIR, VP_IMAGE.
+VP_NET_PREFIX=192.168.122
+VP_HOST_ADDR=198.51.100.1
+VP_CLIENT_ADDR=198.51.100.2
+VP_RUN=/run/vp-e2e
+VP_LOG=/var/log/libvirt/libvirtd.log
+VP_TAP_N=0
+VP_TAP_FAILED=0
+VP_DIAG_LEFT=${VP_DIAG_LEFT:-6}
+
+vp_note() { printf '# %s\n' "$*"; }
+vp_die() { printf 'Bail out! %s\n' "$*"; exit 1; }
+
+# --- TAP ---------------------------------------------------------------------------------------
+
+# vp_ok STATUS DESCRIPTION: STATUS 0 is a pass. A failure prints the diagnostics once per test.
+vp_ok() {
+	VP_TAP_N=$((VP_TAP_N + 1))
+	if [ "$1" -eq 0 ]; then
+		printf 'ok %d - %s\n' "$VP_TAP_N" "$2"
+	else
+		printf 'not ok %d - %s\n' "$VP_TAP_N" "$2"
+		VP_TAP_FAILED=$((VP_TAP_FAILED + 1))
+		vp_diag "$2"
+	fi
+}
+
+vp_done() {
+	printf '1..%d\n' "$VP_TAP_N"
+	vp_note "$((VP_TAP_N - VP_TAP_FAILED)) passed, $VP_TAP_FAILED failed"
+}
+
+vp_ms() { date +%s%3N; }
+
+# --- namespaces and private file systems -------------------------------------------------------
+
+# Re-exec the calling script inside a fresh PID + mount namespace (once).
+vp_enter_private() {
+	[ -n "${VP_E2E_INNER:-}" ] && return 0
+	command -v unshare >/dev/null || vp_die "unshare (util-linux) not found"
+	export VP_E2E_INNER=1 VP_E2E_ID=$$
+	exec unshare --pid --fork --kill-child=SIGTERM --mount --mount-proc --propagation private \
+		"$BASH" "$0" "$@"
+}
+
+# Overlay DIR with a writable layer kept in the private tmpfs.
+vp_overlay() {
+	local dir=$1 tag
+	[ -d "$dir" ] || vp_die "$dir does not exist (run tests/libvirt/install-deps.sh)"
+	tag=$(printf '%s' "$dir" | tr / _)
+	mkdir -p "$VP_RUN/ov/$tag/up" "$VP_RUN/ov/$tag/work"
+	mount -t overlay "vp-e2e$tag" \
+		-o "lowerdir=$dir,upperdir=$VP_RUN/ov/$tag/up,workdir=$VP_RUN/ov/$tag/work" "$dir"
+}
+
+vp_mount_private() {
+	mount -t tmpfs -o mode=0755 vp-e2e-run /run || vp_die "cannot mount a private /run"
+	mkdir -p "$VP_RUN" /run/lock /run/libvirt
+	local d
+	for d in /etc /usr/local /var/lib/libvirt /var/log/libvirt /var/cache/libvirt; do
+		vp_overlay "$d" || vp_die "cannot overlay $d"
+	done
+}
+
+vp_netns_setup() {
+	VP_HNS=vp-host-$VP_E2E_ID
+	VP_CNS=vp-client-$VP_E2E_ID
+	if ! ip netns add "$VP_HNS" || ! ip netns add "$VP_CNS"; then
+		vp_die "ip netns add failed"
+	fi
+	ip -n "$VP_HNS" link set lo up
+	ip -n "$VP_CNS" link set lo up
+	# The veth is created inside HOST: no interface ever appears in the machine's namespace.
+	ip -n "$VP_HNS" link add up0 type veth peer name up0 netns "$VP_CNS" || vp_die "veth failed"
+	ip -n "$VP_HNS" addr add "$VP_HOST_ADDR/24" dev up0
+	ip -n "$VP_CNS" addr add "$VP_CLIENT_ADDR/24" dev up0
+	ip -n "$VP_HNS" link set up0 up
+	ip -n "$VP_CNS" link set up0 up
+}
+
+# Run a command in HOST with libvirtd's environment (same PATH, so the same iptables).
+vp_in_host() {
+	ip netns exec "$VP_HNS" env -i PATH="$VP_PATH" HOME=/root LC_ALL=C "$@"
+}
+vp_in_client() { ip netns exec "$VP_CNS" "$@"; }
+
+# --- firewall setup ------------------------------------------------------------------------------
+
+# SETUP nft: libvirt's iptables backend through iptables-nft (Debian 12, RHEL 9, Ubuntu);
+# SETUP legacy: the same through iptables-legacy; SETUP nftables: libvirt's own nftables backend.
+# A PATH directory maps the generic iptables names for libvirtd (and so for the hook it runs).
+vp_fw_setup() {
+	local variant p
+	VP_FWBIN=$VP_RUN/fwbin
+	mkdir -p "$VP_FWBIN"
+	case "$VP_SETUP" in
+	nft | nftables) variant=nft ;;
+	legacy) variant=legacy ;;
+	*) vp_die "unknown setup '$VP_SETUP' (nft, legacy or nftables)" ;;
+	esac
+	for p in iptables ip6tables iptables-save ip6tables-save iptables-restore ip6tables-restore; do
+		ln -sf "/usr/sbin/xtables-$variant-multi" "$VP_FWBIN/$p"
+	done
+	if [ "$VP_SETUP" = nftables ]; then
+		# libvirt's nftables backend adds a `tc ... action csum` filter; this kernel may lack
+		# act_csum. Test environment only: accept that one filter, pass the rest to tc.
+		cat >"$VP_FWBIN/tc" <<-'EOF'
+		#!/bin/sh
+		case "$*" in *"action csum"*) exit 0 ;; esac
+		exec /sbin/tc "$@"
+		EOF
+		chmod 0755 "$VP_FWBIN/tc"
+	fi
+	VP_PATH=$VP_FWBIN:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+}
+
+# Whole ruleset of HOST, every family and both iptables flavours, without counters or the
+# save tools' timestamp comments: two dumps are equal exactly when the rules are.
+# One normalisation: iptables-nft creates a table's built-in base chain on first use and never
+# deletes it (a hand-made `iptables -I` + `-D` leaves an empty `chain PREROUTING` behind); an
+# empty base chain with policy accept filters nothing, so it is left out of the nft listing.
+vp_ruleset() {
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	ip netns exec "$VP_HNS" sh -c '
+		echo "## nft"; nft -s list ruleset 2>&1
+		for t in iptables-nft-save ip6tables-nft-save iptables-legacy-save ip6tables-legacy-save; do
+			echo "## $t"; $t 2>&1
+		done' | sed -E -e '/^#[^#]/d' -e '/^$/d' -e 's/\[[0-9]+:[0-9]+\]$/[0:0]/' | awk '
+	/^\tchain .* \{$/ { n = 0; block = $0; inchain = 1; next }
+	inchain && /^\t\}$/ {
+		inchain = 0
+		if (n == 1 && only ~ /hook .*policy accept;$/) next
+		print block; print; next
+	}
+	inchain { n++; only = $0; block = block "\n" $0; next }
+	{ print }'
+}
+
+# Our rules only (owner-tagged), as the setup's iptables-save (or nft) prints them.
+vp_our_rules() {
+	if [ "$VP_SETUP" = nftables ]; then
+		# Our own NAT table whole, plus our tagged rules in libvirt's table.
+		ip netns exec "$VP_HNS" nft -s list ruleset 2>/dev/null | awk '
+		/^table / { ours = ($3 ~ /portfwd/) }
+		ours || /virt-portfwd/ { print }'
+		return
+	fi
+	vp_in_host iptables-save 2>/dev/null | grep -E 'virt-portfwd|VIRT_PORTFWD' | sed -E 's/\[[0-9]+:[0-9]+\]$//'
+}
+
+# The first rule where forwarded packets meet libvirt's REJECT first: FORWARD (iptables) or
+# libvirt_network's forward chain (nftables). Ours must be that rule, exactly once.
+vp_forward_head() {
+	if [ "$VP_SETUP" = nftables ]; then
+		ip netns exec "$VP_HNS" nft list chain ip libvirt_network forward 2>/dev/null |
+			awk '/hook forward/ { go = 1; next } go && NF { print; exit }'
+	else
+		vp_in_host iptables-save -t filter 2>/dev/null | grep -m1 '^-A FORWARD'
+	fi
+}
+
+vp_forward_ours_count() {
+	if [ "$VP_SETUP" = nftables ]; then
+		ip netns exec "$VP_HNS" nft list chain ip libvirt_network forward 2>/dev/null | grep -c 'virt-portfwd'
+	else
+		vp_in_host iptables-save -t filter 2>/dev/null | grep -c '^-A FORWARD .*virt-portfwd'
+	fi
+}
+
+# Our forward accept(s) sit above libvirt's, each exactly once: on iptables one jump, rule 1 of
+# FORWARD; on nftables one accept per forward, all above libvirt's jumps, none duplicated.
+vp_forward_ours_first() {
+	local rules
+	if [ "$VP_SETUP" != nftables ]; then
+		[ "$(vp_forward_ours_count)" = 1 ] && [[ "$(vp_forward_head)" == *virt-portfwd* ]]
+		return
+	fi
+	rules=$(ip netns exec "$VP_HNS" nft list chain ip libvirt_network forward 2>/dev/null |
+		awk '/hook forward/ { go = 1; next } go && NF > 1' | sed 's/counter packets [0-9]* bytes [0-9]* //')
+	[ -z "$(grep virt-portfwd <<<"$rules" | sort | uniq -d)" ] &&
+		awk '/virt-portfwd/ { last = NR } /jump guest_/ && !first { first = NR }
+			END { exit !(last && first && last < first) }' <<<"$rules"
+}
+
+# Where libvirt's LIBVIRT_FWI chain lives: nft or legacy.
+vp_libvirt_fw_location() {
+	if ip netns exec "$VP_HNS" iptables-nft-save -t filter 2>/dev/null | grep '^:LIBVIRT_FWI' >/dev/null; then
+		echo nft
+	elif ip netns exec "$VP_HNS" iptables-legacy-save -t filter 2>/dev/null | grep '^:LIBVIRT_FWI' >/dev/null; then
+		echo legacy
+	elif ip netns exec "$VP_HNS" nft list table ip libvirt_network >/dev/null 2>&1; then
+		echo nftables
+	else
+		echo none
+	fi
+}
+
+# --- libvirt -----------------------------------------------------------------------------------
+
+vp_virsh() { virsh -q -c qemu:///system "$@"; }
+
+vp_libvirt_config() {
+	local b
+	# Start from an empty libvirt: no domains, networks, autostart links or hooks of the machine's.
+	rm -rf /etc/libvirt/qemu/*.xml /etc/libvirt/qemu/autostart /etc/libvirt/qemu/networks/*.xml \
+		/etc/libvirt/qemu/networks/autostart/* /etc/libvirt/hooks /var/lib/libvirt/dnsmasq \
+		/var/lib/libvirt/qemu/* /var/log/libvirt/qemu/* /etc/virt-portfwd
+	mkdir -p /etc/libvirt/hooks /etc/virt-portfwd
+	# qemu as root without security driver or cgroups: no systemd/cgroup manager on this machine.
+	cat >/etc/libvirt/qemu.conf <<-'EOF'
+	user = "root"
+	group = "root"
+	dynamic_ownership = 0
+	security_driver = "none"
+	cgroup_controllers = [ ]
+	namespaces = [ ]
+	EOF
+	b=iptables
+	[ "$VP_SETUP" = nftables ] && b=nftables
+	printf 'firewall_backend = "%s"\n' "$b" >/etc/libvirt/network.conf
+	# util.command at debug level records every command libvirtd runs, with its exit status and
+	# stderr: the hook's log lines and libvirt's own iptables calls, for the diagnostics.
+	cat >/etc/libvirt/libvirtd.conf <<-EOF
+	log_filters = "1:util.command 1:util.hook 3:*"
+	log_outputs = "1:file:$VP_LOG"
+	EOF
+}
+
+# Install the hook the way the README's install does (`meson install`): the binary in
+# /usr/local/sbin (overlaid), then the project's own install script links it into
+# /etc/libvirt/hooks (qemu and network, or qemu.d/ and network.d/). libvirtd reads hooks at start.
+vp_install_hook() {
+	local bin=/usr/local/sbin/virt-portfwd script=$VP_SRCDIR/hook/install-hook.sh
+	mkdir -p /usr/local/sbin
+	# shellcheck disable=SC2153 # VP_BIN comes from test-e2e.sh (meson sets it)
+	install -m 0755 "$VP_BIN" "$bin" || return 1
+	if [ -f "$script" ]; then
+		sh "$script" "$bin" /etc/libvirt/hooks 2>&1 | sed 's/^/# install: /'
+	else
+		ln -s "$bin" /etc/libvirt/hooks/qemu && ln -s "$bin" /etc/libvirt/hooks/network
+	fi
+	[ -x /etc/libvirt/hooks/qemu ] && [ -x /etc/libvirt/hooks/network ]
+}
+
+# Alive and not a zombie (daemons are reparented to this script, their PID namespace's init,
+# and stay zombies until it reaps them).
+vp_pid_alive() {
+	local stat
+	[ -n "$1" ] && stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
+}
+
+vp_wait_libvirtd() {
+	local _
+	for _ in $(seq 1 100); do
+		vp_virsh version >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+vp_start_daemons() {
+	if ! vp_pid_alive "$(cat /run/virtlogd.pid 2>/dev/null)"; then
+		vp_in_host virtlogd -d || return 1
+	fi
+	vp_in_host libvirtd -d || return 1
+	vp_wait_libvirtd
+}
+
+vp_stop_libvirtd() {
+	local pid _
+	pid=$(cat /run/libvirtd.pid 2>/dev/null) || return 0
+	vp_pid_alive "$pid" || return 0
+	kill -TERM "$pid"
+	for _ in $(seq 1 100); do
+		vp_pid_alive "$pid" || return 0
+		sleep 0.1
+	done
+	vp_note "libvirtd ($pid) ignored SIGTERM for 10 s, killing it"
+	kill -KILL "$pid" 2>/dev/null
+	while vp_pid_alive "$pid"; do sleep 0.1; done
+}
+
+# Guest N: fixed MAC and a static DHCP host entry (the hook resolves it from the status XML).
+vp_mac() { printf '52:54:00:e2:e0:%02x' "$1"; }
+vp_gip() { printf '%s.%d' "$VP_NET_PREFIX" $((10 + $1)); }
+
+vp_define_network() {
+	local n hosts=""
+	for n in $(seq 1 9); do
+		hosts+="<host mac='$(vp_mac "$n")' name='g$n' ip='$(vp_gip "$n")'/>"
+	done
+	cat >"$VP_RUN/net-default.xml" <<-EOF
+	<network>
+	  <name>default</name>
+	  <forward mode='nat'/>
+	  <bridge name='virbr0' stp='off' delay='0'/>
+	  <ip address='$VP_NET_PREFIX.1' netmask='255.255.255.0'>
+	    <dhcp>
+	      <range start='$VP_NET_PREFIX.100' end='$VP_NET_PREFIX.254'/>
+	      $hosts
+	    </dhcp>
+	  </ip>
+	</network>
+	EOF
+	vp_virsh net-define "$VP_RUN/net-default.xml" >/dev/null && vp_virsh net-start default >/dev/null
+}
+
+vp_define_guest() {
+	local n=$1 name=g$1
+	cat >"$VP_RUN/$name.xml" <<-EOF
+	<domain type='qemu'>
+	  <name>$name</name>
+	  <memory unit='MiB'>128</memory>
+	  <vcpu>1</vcpu>
+	  <os>
+	    <type arch='x86_64' machine='pc'>hvm</type>
+	    <kernel>$VP_IMAGE/vmlinuz</kernel>
+	    <initrd>$VP_IMAGE/initrd.gz</initrd>
+	    <cmdline>console=ttyS0 quiet panic=-1 vpname=$name</cmdline>
+	  </os>
+	  <on_poweroff>destroy</on_poweroff>
+	  <on_reboot>destroy</on_reboot>
+	  <on_crash>destroy</on_crash>
+	  <devices>
+	    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+	    <interface type='network'>
+	      <source network='default'/>
+	      <mac address='$(vp_mac "$n")'/>
+	      <model type='virtio'/>
+	      <rom enabled='no'/>
+	    </interface>
+	    <serial type='file'>
+	      <source path='$VP_RUN/console-$name.log'/>
+	      <target port='0'/>
+	    </serial>
+	    <controller type='usb' model='none'/>
+	    <memballoon model='none'/>
+	  </devices>
+	</domain>
+	EOF
+	vp_virsh define "$VP_RUN/$name.xml" >/dev/null
+}
+
+# Start guest NAME; prints how long `virsh start` took, in ms. The console is reset first so a
+# VP-READY line is always from this boot.
+vp_start_guest() {
+	local t0 rc
+	: >"$VP_RUN/console-$1.log"
+	t0=$(vp_ms)
+	vp_virsh start "$1" >/dev/null
+	rc=$?
+	echo $(($(vp_ms) - t0))
+	return $rc
+}
+
+# Wait until guest NAME printed VP-READY (booted, DHCP lease, listeners up).
+vp_wait_ready() {
+	local name=$1 timeout=${2:-60} _
+	for _ in $(seq 1 $((timeout * 5))); do
+		grep -q "^VP-READY $name " "$VP_RUN/console-$name.log" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+vp_destroy_all() {
+	local d
+	for d in $(vp_virsh list --name 2>/dev/null); do
+		timeout 30 virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1
+	done
+}
+
+# Run the installed hook by hand, exactly as libvirt does: NAME OP SUB EXTRA, domain XML on stdin.
+# Output: the hook's stdout (must stay empty); its stderr goes to $VP_RUN/hook-manual.log.
+vp_run_hook() {
+	local name=$1 op=$2 xml
+	xml=$(vp_virsh dumpxml "$name") || return 1
+	printf '%s\n' "$xml" | vp_in_host /etc/libvirt/hooks/qemu "$name" "$op" begin - \
+		2>>"$VP_RUN/hook-manual.log"
+}
+
+# --- traffic ------------------------------------------------------------------------------------
+
+# vp_http NS ADDR PORT [PATH]: the last line of the HTTP answer (the serving guest's name).
+vp_http() {
+	local ns=$1 addr=$2 port=$3 path=${4:-/}
+	printf 'GET %s HTTP/1.0\r\n\r\n' "$path" |
+		ip netns exec "$ns" timeout 12 socat -t 5 -T 10 - "TCP:$addr:$port,connect-timeout=3" 2>/dev/null |
+		tail -n 1 | tr -d '\r'
+}
+
+# vp_udp NS ADDR PORT MSG: the echo ("NAME MSG") or nothing.
+vp_udp() {
+	printf '%s' "$4" | ip netns exec "$1" timeout 6 socat -t 3 -T 3 - "UDP:$2:$3" 2>/dev/null
+}
+
+# Poll until client -> ADDR:PORT answers with EXPECT; TIMEOUT in seconds.
+vp_wait_http() {
+	local ns=$1 addr=$2 port=$3 expect=$4 timeout=${5:-60} t_end
+	t_end=$(($(date +%s) + timeout))
+	while [ "$(date +%s)" -lt "$t_end" ]; do
+		[ "$(vp_http "$ns" "$addr" "$port")" = "$expect" ] && return 0
+		sleep 1
+	done
+	return 1
+}
+
+# A TCP port is closed when the connection fails outright (refused or no route): no answer.
+vp_tcp_closed() {
+	printf 'GET / HTTP/1.0\r\n\r\n' |
+		ip netns exec "$1" timeout 6 socat -T 3 - "TCP:$2:$3,connect-timeout=3" >/dev/null 2>&1 && return 1
+	return 0
+}
+
+# --- the self-check: the environment reproduces the problem the project solves ----------------
+
+# With a hand-made DNAT alone, libvirt's REJECT refuses the connection; with the DNAT plus a
+# FORWARD accept for DNAT'd packets above libvirt's jumps, the guest answers. Then both go away.
+# Proves the guest, the bridge, libvirt's rules and the client path work, independently of the hook.
+vp_selfcheck() {
+	local name=$1 gip=$2 port=2299 rc=0
+	vp_selfcheck_rules add-dnat "$gip" $port || return 1
+	if ! vp_tcp_closed "$VP_CNS" "$VP_HOST_ADDR" $port; then
+		vp_note "self-check: DNAT alone already reaches the guest (libvirt's REJECT not in effect?)"
+		rc=1
+	fi
+	vp_selfcheck_rules add-accept "$gip" $port || rc=1
+	if [ "$(vp_http "$VP_CNS" "$VP_HOST_ADDR" $port)" != "$name" ]; then
+		vp_note "self-check: DNAT + FORWARD accept does not reach $name"
+		rc=1
+	fi
+	vp_selfcheck_rules remove "$gip" $port || rc=1
+	return $rc
+}
+
+# vp_selfcheck_rules add-dnat|add-accept|remove GIP PORT, in the setup's own tool: iptables
+# (-nft or -legacy, through the PATH), or nft with the accept at the top of libvirt's forward chain.
+vp_selfcheck_rules() {
+	local op=$1 gip=$2 port=$3 dnat fwd h
+	if [ "$VP_SETUP" = nftables ]; then
+		case "$op" in
+		add-dnat) vp_in_host nft -f - <<-EOF ;;
+			table ip vp_selfcheck {
+				chain pre { type nat hook prerouting priority dstnat; ip daddr $VP_HOST_ADDR tcp dport $port dnat to $gip:22; }
+			}
+			EOF
+		add-accept) vp_in_host nft insert rule ip libvirt_network forward ip daddr "$gip" tcp dport 22 \
+			ct status dnat accept comment '"vp-selfcheck"' ;;
+		remove)
+			h=$(vp_in_host nft -a list chain ip libvirt_network forward | awk '/vp-selfcheck/ { print $NF }')
+			[ -n "$h" ] && vp_in_host nft delete rule ip libvirt_network forward handle "$h"
+			vp_in_host nft delete table ip vp_selfcheck ;;
+		esac
+		return
+	fi
+	dnat=(PREROUTING -d "$VP_HOST_ADDR" -p tcp --dport "$port"
+		-m comment --comment vp-selfcheck -j DNAT --to-destination "$gip:22")
+	fwd=(FORWARD -d "$gip" -p tcp --dport 22 -m conntrack --ctstate DNAT
+		-m comment --comment vp-selfcheck -j ACCEPT)
+	case "$op" in
+	add-dnat) vp_in_host iptables -w -t nat -I "${dnat[@]}" ;;
+	add-accept) vp_in_host iptables -w -I "${fwd[@]}" ;;
+	remove) vp_in_host iptables -w -D "${fwd[@]}" && vp_in_host iptables -w -t nat -D "${dnat[@]}" ;;
+	esac
+}
+
+# --- diagnostics --------------------------------------------------------------------------------
+
+# The hook's invocations from libvirtd's log, each with its exit status and stderr (libvirt logs
+# a command's "About to run" and "Result" records on the same thread; records can span lines).
+vp_hook_log() {
+	awk '
+	/^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] / {
+		split($0, f, ": "); thread = f[2]; keep = 0
+		if ($0 ~ /About to run .*hooks\/(qemu|network)/) { hook[thread] = 1; keep = 1 }
+		else if ($0 ~ /Result / && hook[thread]) { hook[thread] = 0; keep = 1 }
+	}
+	keep { print }' "$VP_LOG" 2>/dev/null |
+		sed -E -e 's/^([^ ]+ [^ ]+): ([0-9]+): debug : [^:]+:[0-9]+ : /\1 [\2] /' -e 's/About to run .* HOME=[^ ]* /run /'
+}
+
+# How long libvirtd's last run of the hook for NAME OP took, in ms (from its log's timestamps;
+# hooks of different guests run concurrently, so a run is paired with the Result of its thread).
+vp_hook_ms() {
+	vp_hook_log | awk -v pat="hooks/qemu $1 $2 " '
+	function ms(t, a) { split(t, a, ":"); return ((a[1] * 60 + a[2]) * 60 + a[3]) * 1000 }
+	index($0, pat) { t0 = ms(substr($2, 1, 12)); th = $3; want = 1; next }
+	want && $3 == th && $4 == "Result" { d = ms(substr($2, 1, 12)) - t0; want = 0 }
+	END { if (d == "") exit 1; printf "%d\n", d }'
+}
+
+# Diagnostics are long: full for the first few failures, then a pointer.
+vp_diag() {
+	local f
+	if [ "$VP_DIAG_LEFT" -le 0 ]; then
+		vp_note "(diagnostics printed for earlier failures; VP_KEEP=1 keeps the environment)"
+		return 0
+	fi
+	VP_DIAG_LEFT=$((VP_DIAG_LEFT - 1))
+	vp_note "---- diagnostics for: $1"
+	vp_note "hook invocations seen by libvirtd (last 40 lines):"
+	vp_hook_log | tail -n 40 | sed 's/^/#   /'
+	if [ -s "$VP_RUN/hook-manual.log" ]; then
+		vp_note "hook stderr from manual runs (last 20 lines):"
+		tail -n 20 "$VP_RUN/hook-manual.log" | sed 's/^/#   /'
+	fi
+	# The setup's own flavour, and the other one when it holds anything (a rule in the wrong
+	# flavour counts packets but never overrides libvirt's REJECT).
+	local t other=legacy
+	[ "$VP_SETUP" = legacy ] && other=nft
+	vp_note "rules in the host namespace (iptables-save, $VP_SETUP):"
+	vp_in_host iptables-save 2>&1 | grep -vE '^#' | sed -E 's/ \[[0-9]+:[0-9]+\]$//; s/^/#   /'
+	t=$(ip netns exec "$VP_HNS" "iptables-$other-save" 2>&1 | grep -vE '^#')
+	[ -n "$t" ] && vp_note "rules in the $other tables too:" && printf '%s\n' "$t" | sed 's/^/#   /'
+	vp_note "nf_tables tables: $(ip netns exec "$VP_HNS" nft list tables 2>&1 | tr '\n' ' ')"
+	vp_note "leases (/var/lib/libvirt/dnsmasq/virbr0.status):"
+	sed 's/^/#   /' /var/lib/libvirt/dnsmasq/virbr0.status 2>/dev/null
+	for f in "$VP_RUN"/console-*.log; do
+		[ -s "$f" ] || continue
+		vp_note "console ${f##*/} (last 8 lines):"
+		tr -d '\r' <"$f" | grep -v '^\s*$' | tail -n 8 | sed 's/^/#   /'
+	done
+	vp_note "running guests: $(vp_virsh list --name 2>/dev/null | tr '\n' ' ')"
+	vp_note "---- end of diagnostics"
+}
+
+# --- cleanup ------------------------------------------------------------------------------------
+
+# VP_KEEP=1: leave everything running for debugging until the test is killed.
+vp_keep_wait() {
+	[ "${VP_KEEP:-0}" = 1 ] || return 0
+	vp_note "VP_KEEP=1: environment kept. From the machine's namespace:"
+	vp_note "  nsenter --all --target \$(cat /proc/$VP_E2E_ID/task/$VP_E2E_ID/children)"
+	vp_note "  then: virsh list; ip netns exec $VP_HNS iptables-save; less $VP_LOG; ls $VP_RUN"
+	vp_note "  kill \$(cat /proc/$VP_E2E_ID/task/$VP_E2E_ID/children) to clean up"
+	VP_KEEP=0
+	sleep infinity &
+	VP_SLEEP_PID=$!
+	# This script is the PID namespace's init: only trapped signals reach it.
+	trap 'kill "$VP_SLEEP_PID" 2>/dev/null' TERM INT
+	wait "$VP_SLEEP_PID"
+	trap - TERM INT
+}
+
+vp_cleanup() {
+	local pid
+	trap - EXIT TERM INT
+	vp_keep_wait
+	vp_destroy_all
+	vp_virsh net-destroy default >/dev/null 2>&1
+	vp_stop_libvirtd
+	# shellcheck disable=SC2013 # pid files hold one number each
+	for pid in $(cat /run/virtlogd.pid /run/libvirt/network/*.pid 2>/dev/null); do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	[ -n "${VP_CNS:-}" ] && ip netns del "$VP_CNS" 2>/dev/null
+	[ -n "${VP_HNS:-}" ] && ip netns del "$VP_HNS" 2>/dev/null
+	# Anything still alive dies with this PID namespace when the script (its init) exits.
+	return 0
+}
