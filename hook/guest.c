@@ -151,8 +151,13 @@ static int add_target(struct pipeline *p, const struct vp_ctx *c, const struct v
 	if (!n || n->r < 0)
 		return 0;
 	if (vp_resolve(f, d, nic, &n->net, leases_get(n), c->now, &t.guest, &src) < 0) {
-		vp_log(LOG_NOTICE, "%s: no address for %s (NIC %s on %s) yet", where, d->name, nic->mac,
-		       n->name);
+		if (f->family == AF_INET6)
+			vp_log(LOG_NOTICE, "%s: no IPv6 address for %s (NIC %s on %s) yet: no DHCPv6 lease "
+			       "or static host; a guest using SLAAC only is not in libvirt's files, give "
+			       "its address with ip=", where, d->name, nic->mac, n->name);
+		else
+			vp_log(LOG_NOTICE, "%s: no address for %s (NIC %s on %s) yet", where, d->name,
+			       nic->mac, n->name);
 		p->pending++;
 		return 0;
 	}
@@ -182,13 +187,27 @@ static unsigned ruleset_families(const struct vp_ruleset *rs)
 	return f;
 }
 
+/* The rules in the syntax of the backend that would write them. */
+static void dry_run_render(const struct vp_backend *b, const struct vp_ruleset *rs, int family,
+                           struct vp_buf *out)
+{
+#ifdef HAVE_LIBNFTABLES
+	if (b == &vp_backend_nft) {
+		vp_render_nft(rs, family, out);
+		return;
+	}
+#endif
+	(void)b;
+	vp_render_xt(rs, family, out);
+}
+
 static void dry_run_print(struct vp_ctx *c, const struct vp_backend *b, const char *why,
                           const struct vp_ruleset *rs)
 {
 	vp_buf_printf(c->out, "# %s: backend %s (%s)\n", rs->owner, b ? b->name : "none", why);
 	for (int fam = 0; fam < 2; fam++) {
 		struct vp_buf lines = {0};
-		vp_render_xt(rs, fam ? AF_INET6 : AF_INET, &lines);
+		dry_run_render(b, rs, fam ? AF_INET6 : AF_INET, &lines);
 		if (lines.len)
 			vp_buf_printf(c->out, "# %s\n%s", fam ? "IPv6" : "IPv4", lines.s);
 		vp_buf_free(&lines);
@@ -368,6 +387,7 @@ static void describe_target(struct pipeline *p, struct vp_ctx *c, const struct v
 	struct net_cache *n = nic && nic->type == VP_NIC_NETWORK ? net_get(p, nic->network) : NULL;
 	struct vp_addr guest;
 	enum vp_addr_source src;
+	bool v6 = f->family == AF_INET6;
 
 	describe_forward(c->out, f);
 	if (!n || n->r < 0) {
@@ -376,14 +396,17 @@ static void describe_target(struct pipeline *p, struct vp_ctx *c, const struct v
 		              : "network not running");
 		return;
 	}
-	if (vp_resolve(f, d, nic, &n->net, leases_get(n), c->now, &guest, &src) < 0) {
-		vp_buf_printf(c->out, "?:%u (no address yet on %s)\n", f->guest_port, n->name);
-		return;
-	}
-	vp_buf_printf(c->out, "%s:%u", vp_addr_str(&guest, a), f->guest_port);
+	bool found = vp_resolve(f, d, nic, &n->net, leases_get(n), c->now, &guest, &src) == 0;
+
+	vp_buf_printf(c->out, v6 ? "[%s]:%u" : "%s:%u", found ? vp_addr_str(&guest, a) : "?",
+	              f->guest_port);
 	if (f->guest_port_end != f->guest_port)
 		vp_buf_printf(c->out, "-%u", f->guest_port_end);
-	vp_buf_printf(c->out, " (%s, %s)\n", vp_addr_source_name(src), n->name);
+	if (found)
+		vp_buf_printf(c->out, " (%s, %s)\n", vp_addr_source_name(src), n->name);
+	else   /* SLAAC addresses leave no trace in libvirt's files: only ip= can name them. */
+		vp_buf_printf(c->out, " (no address yet on %s%s)\n", n->name, v6 ? "; no DHCPv6 lease "
+		              "or static host: a guest using SLAAC only needs ip= in the table" : "");
 }
 
 void vp_guest_status(struct vp_ctx *c, const struct vp_domain *d)

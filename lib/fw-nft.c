@@ -600,6 +600,25 @@ static void batch_family(const struct fam *f, const struct view *v, const struct
 		vp_buf_printf(b, "delete table %s " OUR_TABLE "\n", f->name);
 }
 
+/* --dry-run: the batch a first install would run on a host with libvirt's table, i.e. the change
+ * against a view holding nothing of ours. Reads nothing from the kernel. */
+void vp_render_nft(const struct vp_ruleset *rs, int family, struct vp_buf *out)
+{
+	const struct view none = {.lv = true};
+	struct wanted w = {0};
+
+	for (size_t i = 0; i < VP_ARRAY_SIZE(fams); i++) {
+		if (fams[i].af != family)
+			continue;
+		int r = wanted_build(rs, &fams[i], true, &w);
+		if (r < 0)
+			vp_buf_printf(out, "# %s rules cannot be rendered: %s\n", fams[i].name, strerror(-r));
+		else
+			batch_family(&fams[i], &none, &w, out);
+	}
+	wanted_free(&w);
+}
+
 static bool has_family(const struct vp_ruleset *rs, int af)
 {
 	for (size_t i = 0; i < rs->n; i++)

@@ -37,6 +37,10 @@ extern const struct vp_backend vp_backend_iptc;  /* fw-iptc.c: libiptc, legacy t
 #endif
 #ifdef HAVE_LIBNFTABLES
 extern const struct vp_backend vp_backend_nft;   /* fw-nft.c: libnftables, libvirt's nftables */
+/* The nft commands vp_backend_nft would run to install the rules of family `family` on a host
+ * with libvirt's nftables table and nothing of ours yet, one per line ("add rule ip
+ * virt_portfwd prerouting ...", "insert rule ip libvirt_network forward ..."), for --dry-run. */
+void vp_render_nft(const struct vp_ruleset *rs, int family, struct vp_buf *out);
 #endif
 
 /* iptables-save canonical text of one rule, without the leading "-A CHAIN " and without a

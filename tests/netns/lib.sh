@@ -712,3 +712,389 @@ vp_write_network_nft() {
 vp_nft_rules() {  # nft list ... ARGS
 	vp_h nft "$@" | sed -n 's/^\t\t//p' | grep -v '^type .* hook '
 }
+
+# ---------------------------------------------------------------------------------------------
+# IPv6: the same world, dual stack, on documentation prefixes only (2001:db8::/32).
+#
+#   client (2001:db8:1::2/64, lan0) ==veth== (uplink0 2001:db8:1::1/64) host (virbr0 2001:db8:122::1/64)
+#                                                                  |-- guest1 2001:db8:122::10
+#                                                                  |-- guest2 2001:db8:122::11
+# Addresses are added with nodad: no waiting for duplicate address detection.
+
+# shellcheck disable=SC2034 # the constants are for the scripts that source this file
+VP6_NET=2001:db8:122::/64
+VP6_GW=2001:db8:122::1
+VP6_HOST_ADDR=2001:db8:1::1
+VP6_CLIENT_ADDR=2001:db8:1::2
+VP6_G1_IP=2001:db8:122::10
+VP6_G2_IP=2001:db8:122::11
+VP6_RANGE_START=2001:db8:122::100
+VP6_RANGE_END=2001:db8:122::1ff
+
+# vp_listen6 NS NAME: IPv6-only listeners, answering "NAME v6" (TCP :22, UDP :27015) and
+# "NAME v6 port PORT" (TCP :80, :81), next to vp_listen's IPv4 ones on the same ports.
+vp_listen6() {
+	local ns=$1 name=$2 p
+	vp_bg "$ns" socat TCP6-LISTEN:22,ipv6only=1,fork,reuseaddr SYSTEM:"echo $name v6"
+	for p in 80 81; do
+		vp_bg "$ns" socat TCP6-LISTEN:$p,ipv6only=1,fork,reuseaddr SYSTEM:"echo $name v6 port $p"
+	done
+	vp_bg "$ns" socat UDP6-RECVFROM:27015,ipv6only=1,fork SYSTEM:"echo $name v6"
+}
+
+# vp_world6: IPv6 on top of vp_world: addresses, routes, the host forwarding IPv6 (DNAT'd IPv6
+# is forwarded only with net.ipv6.conf.all.forwarding=1), listeners. Waits until they answer.
+vp_world6() {
+	local ns _
+	# shellcheck disable=SC2015 # vp_die exits
+	ip netns exec "$VP_HOST" sysctl -qw net.ipv6.conf.all.forwarding=1 &&
+		ip -n "$VP_HOST" addr add "$VP6_GW/64" dev virbr0 nodad &&
+		ip -n "$VP_HOST" addr add "$VP6_HOST_ADDR/64" dev uplink0 nodad &&
+		ip -n "$VP_CLIENT" addr add "$VP6_CLIENT_ADDR/64" dev lan0 nodad &&
+		ip -n "$VP_CLIENT" route add "$VP6_NET" via "$VP6_HOST_ADDR" &&
+		ip -n "$VP_GUEST1" addr add "$VP6_G1_IP/64" dev eth0 nodad &&
+		ip -n "$VP_GUEST1" route add default via "$VP6_GW" &&
+		ip -n "$VP_GUEST2" addr add "$VP6_G2_IP/64" dev eth0 nodad &&
+		ip -n "$VP_GUEST2" route add default via "$VP6_GW" || vp_die "IPv6 setup failed"
+	for ns in "$VP_HOST" "$VP_CLIENT" "$VP_GUEST1" "$VP_GUEST2"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_dad=0 || vp_die "cannot turn DAD off in $ns"
+	done
+	vp_listen6 "$VP_GUEST1" guest1
+	vp_listen6 "$VP_GUEST2" guest2
+	vp_wait_tcp "$VP_HOST" "[$VP6_G1_IP]" 22 "guest1 v6" || vp_die "guest1's IPv6 :22 does not answer"
+	vp_wait_tcp "$VP_HOST" "[$VP6_G2_IP]" 22 "guest2 v6" || vp_die "guest2's IPv6 :22 does not answer"
+	vp_wait_tcp "$VP_HOST" "[$VP6_G1_IP]" 81 "guest1 v6 port 81" ||
+		vp_die "guest1's IPv6 :81 does not answer"
+	# A UDP listener not bound yet answers with port unreachable at once: poll it as well.
+	for _ in $(seq 50); do
+		[ "$(vp_udp6_get "$VP_HOST" "$VP6_G1_IP" 27015)" = "guest1 v6" ] && return 0
+		sleep 0.1
+	done
+	vp_die "guest1's IPv6 UDP :27015 does not answer"
+}
+
+# vp_udp6_get NS ADDR PORT: vp_udp_get for a bare IPv6 address.
+vp_udp6_get() {
+	vp_udp_get "$1" "[$2]" "$3"
+}
+
+# vp_tcp6_get NS ADDR PORT [SRC]: vp_tcp_get for bare IPv6 addresses.
+vp_tcp6_get() {
+	vp_tcp_get "$1" "[$2]" "$3" "${4:+[$4]}"
+}
+
+# vp_libvirt_ip6_rules ACTION MODE: the per-<ip> rules of libvirt's iptables backend for the
+# IPv6 subnet (network_iptables.c), ACTION insert or delete. MODE nat66: <nat ipv6='yes'/>
+# (libvirt >= 6.5), masquerading like IPv4, new connections from outside rejected. MODE route: a
+# NAT network's IPv6 without NAT66 is routed; libvirt then accepts everything to the subnet.
+vp_libvirt_ip6_rules() {
+	local a=--$1 ipt="vp_h $IP6T -w" br=virbr0 net=$VP6_NET
+	if [ "$2" = route ]; then
+		$ipt --table filter "$a" LIBVIRT_FWO --source $net --in-interface $br --jump ACCEPT &&
+			$ipt --table filter "$a" LIBVIRT_FWI --destination $net --out-interface $br \
+				--jump ACCEPT
+		return
+	fi
+	$ipt --table filter "$a" LIBVIRT_FWO --source $net --in-interface $br --jump ACCEPT &&
+		$ipt --table filter "$a" LIBVIRT_FWI --destination $net --out-interface $br \
+			--match conntrack --ctstate ESTABLISHED,RELATED --jump ACCEPT &&
+		$ipt --table nat "$a" LIBVIRT_PRT --source $net '!' --destination $net --jump MASQUERADE &&
+		$ipt --table nat "$a" LIBVIRT_PRT --source $net -p udp '!' --destination $net \
+			--jump MASQUERADE --to-ports 1024-65535 &&
+		$ipt --table nat "$a" LIBVIRT_PRT --source $net -p tcp '!' --destination $net \
+			--jump MASQUERADE --to-ports 1024-65535 &&
+		$ipt --table nat "$a" LIBVIRT_PRT --source $net --destination ff02::/16 --jump RETURN
+}
+
+# vp_libvirt_network_rules6 MODE: libvirt's IPv6 rules for network default (iptables backend):
+# the general ones (networkAddGeneralIp6tablesRules: rejects, cross traffic, DNS and DHCPv6 to
+# dnsmasq), then the subnet's (vp_libvirt_ip6_rules). The private chains must exist already.
+vp_libvirt_network_rules6() {
+	local ipt="vp_h $IP6T -w" br=virbr0 p
+	$ipt --table filter --insert LIBVIRT_FWO --in-interface $br --jump REJECT &&
+		$ipt --table filter --insert LIBVIRT_FWI --out-interface $br --jump REJECT &&
+		$ipt --table filter --insert LIBVIRT_FWX --in-interface $br --out-interface $br \
+			--jump ACCEPT || return 1
+	for p in "INP --in-interface $br --protocol tcp --destination-port 53" \
+		"INP --in-interface $br --protocol udp --destination-port 53" \
+		"OUT --out-interface $br --protocol tcp --destination-port 53" \
+		"OUT --out-interface $br --protocol udp --destination-port 53" \
+		"INP --in-interface $br --protocol udp --destination-port 547" \
+		"OUT --out-interface $br --protocol udp --destination-port 546"; do
+		# shellcheck disable=SC2086 # the rule is meant to be split into words
+		$ipt --table filter --insert LIBVIRT_$p --jump ACCEPT || return 1
+	done
+	vp_libvirt_ip6_rules insert "$1"
+}
+
+# vp_libvirt_nft_network_rules6 MODE: the same for libvirt's nftables backend, into
+# `ip6 libvirt_network` (whose private chains must exist: vp_load_libvirt_nft_rules).
+vp_libvirt_nft_network_rules6() {
+	local br=virbr0 net=$VP6_NET i="vp_libvirt_nft_insert ip6"
+	$i guest_output iifname $br counter reject &&
+		$i guest_input oifname $br counter reject &&
+		$i guest_cross iifname $br oifname $br counter accept || return 1
+	if [ "$1" = route ]; then
+		$i guest_output ip6 saddr $net iifname $br counter accept &&
+			$i guest_input oifname $br ip6 daddr $net counter accept
+		return
+	fi
+	$i guest_output ip6 saddr $net iifname $br counter accept &&
+		$i guest_input oifname $br ip6 daddr $net ct state related,established counter accept &&
+		$i guest_nat ip6 saddr $net ip6 daddr '!=' $net counter masquerade &&
+		$i guest_nat meta l4proto udp ip6 saddr $net ip6 daddr '!=' $net counter masquerade \
+			to :1024-65535 &&
+		$i guest_nat meta l4proto tcp ip6 saddr $net ip6 daddr '!=' $net counter masquerade \
+			to :1024-65535 &&
+		$i guest_nat ip6 saddr $net ip6 daddr ff02::/16 counter return
+}
+
+# vp_libvirt_nft_reload6 MODE: `ip6 libvirt_network` made again from scratch with the subnet in
+# MODE, as after the network was restarted with a changed <forward>.
+vp_libvirt_nft_reload6() {
+	local e kept=()
+	for e in "${VP_LV_NFT_HANDLES[@]}"; do
+		[ "${e%% *}" = ip6 ] || kept+=("$e")
+	done
+	VP_LV_NFT_HANDLES=("${kept[@]}")
+	vp_h nft delete table ip6 libvirt_network &&
+		vp_libvirt_nft_private_chains ip6 &&
+		vp_libvirt_nft_network_rules6 "$1"
+}
+
+# vp_write_network6 NAT6 BACKEND [HOST6...]: a dual-stack status XML of network default.
+# NAT6 yes: <nat ipv6='yes'/>; no: IPv6 routed. BACKEND nftables adds the <firewall> element of
+# libvirt >= 10.4 (with VP_LV_NFT_HANDLES), anything else leaves it out as libvirt 9.0 does.
+# HOST6 is a DHCPv6 reservation KEY=VALUE=IP, KEY id (a DUID) or name.
+vp_write_network6() {
+	local f=$VP_ROOT/run/libvirt/network/default.xml nat6=$1 backend=$2 h rest hosts='' natopt=''
+	shift 2
+	for h in "$@"; do
+		rest=${h#*=}
+		hosts="$hosts        <host ${h%%=*}='${rest%=*}' ip='${rest##*=}'/>
+"
+	done
+	[ "$nat6" != yes ] || natopt=" ipv6='yes'"
+	if [ "$backend" = nftables ]; then
+		vp_write_network_nft || return 1
+	else
+		vp_write_network || return 1
+	fi
+	# The IPv4 network as vp_write_network wrote it, plus <nat ipv6> and the IPv6 <ip>.
+	awk -v natopt="$natopt" -v hosts="$hosts" -v gw="$VP6_GW" -v s="$VP6_RANGE_START" \
+		-v e="$VP6_RANGE_END" '
+	/^      <nat>$/ { sub(/<nat>/, "<nat" natopt ">") }
+	/^  <\/network>$/ {
+		print "    <ip family=\x27ipv6\x27 address=\x27" gw "\x27 prefix=\x2764\x27>"
+		print "      <dhcp>"
+		print "        <range start=\x27" s "\x27 end=\x27" e "\x27/>"
+		printf "%s", hosts
+		print "      </dhcp>"
+		print "    </ip>"
+	}
+	{ print }' "$f" >"$f.tmp" && mv -f "$f.tmp" "$f"
+}
+
+# vp_write_leases46 MAC=IP ...: virbr0.status with DHCPv4 and DHCPv6 leases (an IPv6 address
+# makes a DHCPv6 entry: iaid, and a DUID-LL client-id), in libvirt_leaseshelper's field order.
+vp_write_leases46() {
+	local l sep='' exp mac ip
+	exp=$(($(date +%s) + 3600))
+	{
+		echo "["
+		for l in "$@"; do
+			mac=${l%%=*} ip=${l#*=}
+			printf '%s  {\n' "$sep"
+			case "$ip" in
+			*:*)
+				printf '    "iaid": "%s",\n    "ip-address": "%s",\n    "mac-address": "%s",\n' \
+					"$((0x${mac##*:}))" "$ip" "$mac"
+				printf '    "hostname": "h%s",\n    "client-id": "00:03:00:01:%s",\n' \
+					"${ip##*:}" "$mac"
+				;;
+			*)
+				printf '    "ip-address": "%s",\n    "mac-address": "%s",\n' "$ip" "$mac"
+				printf '    "hostname": "h%s",\n    "client-id": "01:%s",\n' "${ip##*.}" "$mac"
+				;;
+			esac
+			printf '    "expiry-time": %s\n  }' "$exp"
+			sep=",
+"
+		done
+		echo
+		echo "]"
+	} >"$VP_ROOT/var/lib/libvirt/dnsmasq/virbr0.status"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Faults and hostile input (test-faults.sh, test-hostile.sh): the same world for each of the
+# three host kinds, the hook with an extra environment (PATH shims, the fault-injection library),
+# and the invariants every ruleset of ours must keep.
+
+# vp_init_kind KIND: vp_init for KIND nft or legacy (libvirt's iptables backend through that
+# iptables variant), or nftables (libvirt's nftables backend; the nft tools). Sets VP_KIND.
+vp_init_kind() {
+	VP_KIND=${1:-}
+	case "$VP_KIND" in
+	nft | legacy) vp_init "$VP_KIND" ;;
+	nftables) vp_init nft ;;
+	*) vp_die "usage: $0 nft|legacy|nftables" ;;
+	esac
+}
+
+vp_load_libvirt_rules_kind() {
+	if [ "$VP_KIND" = nftables ]; then vp_load_libvirt_nft_rules; else vp_load_libvirt_rules; fi
+}
+
+# vp_write_network_kind [MAC=IP ...]: the network status XML as libvirt writes it for VP_KIND.
+vp_write_network_kind() {
+	if [ "$VP_KIND" = nftables ]; then vp_write_network_nft "$@"; else vp_write_network "$@"; fi
+}
+
+# vp_write_status NAME: libvirt's live status file of a running guest ($VP_FIX/NAME.xml inside
+# <domstatus>), what `apply` and the network hook read.
+vp_write_status() {
+	mkdir -p "$VP_ROOT/run/libvirt/qemu"
+	{
+		echo "<domstatus state='running' reason='booted' pid='4242'>"
+		echo "  <monitor path='/var/lib/libvirt/qemu/domain-7-x/monitor.sock' type='unix'/>"
+		cat "$VP_FIX/$1.xml"
+		echo "</domstatus>"
+	} >"$VP_ROOT/run/libvirt/qemu/$1.xml"
+}
+
+# vp_hook_env DOMAIN OP SUBOP [VAR=VALUE ...]: vp_hook with more environment. The exit status is
+# the hook's (ip netns exec and env pass it through).
+vp_hook_env() {
+	local dom=$1 op=$2 sub=$3
+	shift 3
+	echo "--- $dom $op $sub $*" >>"$VP_TMP/hook.stderr"
+	# A hook that hangs is killed after VP_HOOK_TIMEOUT seconds (exit status 137), if set.
+	${VP_HOOK_TIMEOUT:+timeout -s KILL "$VP_HOOK_TIMEOUT"} \
+		ip netns exec "$VP_HOST" env VIRT_PORTFWD_ROOT="$VP_ROOT" XTABLES_LOCKFILE="$VP_LOCK" \
+		"$@" "$VP_ROOT/hooks/qemu" "$dom" "$op" "$sub" - \
+		<"$VP_FIX/$dom.xml" >>"$VP_TMP/hook.stdout" 2>>"$VP_TMP/hook.stderr"
+}
+
+# vp_cli_env [VAR=VALUE ...] -- ARGS...: the CLI in the host namespace, stderr to hook.stderr.
+vp_cli_env() {
+	local envs=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		envs+=("$1")
+		shift
+	done
+	shift
+	echo "--- cli $* ${envs[*]}" >>"$VP_TMP/hook.stderr"
+	ip netns exec "$VP_HOST" env VIRT_PORTFWD_ROOT="$VP_ROOT" XTABLES_LOCKFILE="$VP_LOCK" \
+		"${envs[@]}" "$VP_BIN" "$@" 2>>"$VP_TMP/hook.stderr"
+}
+
+# Our rules that break an invariant, one per line (nothing when all is well): a rule in our
+# chains or table without an owner tag virt-portfwd:<uuid>, a jump to our chains without our
+# tag, a rule of ours present twice, a built-in chain with more than one jump to a chain of ours.
+vp_owned_problems() {
+	local save fam t
+	if [ "$VP_KIND" = nftables ]; then
+		for fam in ip ip6; do
+			vp_h nft list table "$fam" virt_portfwd 2>/dev/null | sed -n 's/^\t\t//p' |
+				grep -v '^type .* hook ' | grep -v 'comment "virt-portfwd:[0-9a-f-]\{36\}"$' |
+				sed "s/^/untagged in $fam virt_portfwd: /"
+			t=$(vp_h nft list chain "$fam" libvirt_network forward 2>/dev/null | sed -n 's/^\t\t//p')
+			grep 'ct status dnat' <<<"$t" | grep -v 'comment "virt-portfwd:' |
+				sed "s/^/untagged in $fam libvirt_network forward: /"
+			grep 'virt-portfwd' <<<"$t" | sort | uniq -d | sed "s/^/twice in $fam forward: /"
+			vp_h nft list table "$fam" virt_portfwd 2>/dev/null | sed -n 's/^\t\t//p' |
+				grep virt-portfwd | sort | uniq -d | sed "s/^/twice in $fam virt_portfwd: /"
+		done
+		return 0
+	fi
+	for t in "$IPT_SAVE" "$IP6T_SAVE"; do
+		save=$(vp_h "$t" 2>/dev/null)
+		grep '^-A VIRT_PORTFWD_' <<<"$save" |
+			grep -v -- '-m comment --comment "virt-portfwd:[0-9a-f-]\{36\}"' |
+			sed "s/^/untagged ($t): /"
+		grep -- '-j VIRT_PORTFWD_' <<<"$save" | grep -v -- '--comment virt-portfwd -j' |
+			sed "s/^/untagged jump ($t): /"
+		grep -- 'virt-portfwd' <<<"$save" | sort | uniq -d | sed "s/^/twice ($t): /"
+	done
+}
+
+vp_check_owned() {  # WHEN
+	local p
+	p=$(vp_owned_problems)
+	if [ -z "$p" ]; then
+		vp_ok "$1: every rule of ours carries its owner tag, none is there twice"
+	else
+		vp_not_ok "$1: every rule of ours carries its owner tag, none is there twice" "$p"
+	fi
+}
+
+# Number of rules owned by UUID, in every table of this host kind.
+vp_count_owned() {
+	if [ "$VP_KIND" = nftables ]; then
+		vp_h nft list ruleset | grep -c "comment \"virt-portfwd:$1\""
+	else
+		{ vp_h "$IPT_SAVE"; vp_h "$IP6T_SAVE"; } | grep -c "virt-portfwd:$1"
+	fi
+}
+
+# The rules owned by UUID, as text, in listing order (to compare one guest's rules over time).
+vp_rules_owned() {
+	if [ "$VP_KIND" = nftables ]; then
+		vp_h nft list ruleset | grep "comment \"virt-portfwd:$1\""
+	else
+		{ vp_h "$IPT_SAVE"; vp_h "$IP6T_SAVE"; } | grep "virt-portfwd:$1"
+	fi
+}
+
+# Lease waiters of UUID alive (zombies aside).
+vp_waiters() {
+	local n=0 pid
+	for pid in $(pgrep -f "__wait-lease $1"); do
+		[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] || n=$((n + 1))
+	done
+	echo "$n"
+}
+
+# vp_timed CMD...: run CMD; VP_MS is how many milliseconds it took. Returns CMD's status.
+vp_timed() {
+	local t0 rc
+	t0=$(date +%s%N)
+	"$@"
+	rc=$?
+	VP_MS=$((($(date +%s%N) - t0) / 1000000))
+	return $rc
+}
+
+# ---------------------------------------------------------------------------------------------
+# Running guests as the CLI sees them, and the CLI itself (apply, status, doctor).
+
+# vp_write_status NAME: libvirt's status file of a running guest, /run/libvirt/qemu/NAME.xml:
+# <domstatus> around the live domain XML $VP_FIX/NAME.xml.
+vp_write_status() {
+	mkdir -p "$VP_ROOT/run/libvirt/qemu"
+	{
+		echo "<domstatus state='running' reason='booted' pid='4242'>"
+		echo "  <monitor path='/var/lib/libvirt/qemu/domain-7-$1/monitor.sock' type='unix'/>"
+		cat "$VP_FIX/$1.xml"
+		echo "</domstatus>"
+	} >"$VP_ROOT/run/libvirt/qemu/$1.xml"
+}
+
+# vp_cli CMD...: virt-portfwd CMD... in the host namespace with the fixture tree. stdout is the
+# command's; stderr is appended to hook.stderr. Returns its exit status.
+vp_cli() {
+	ip netns exec "$VP_HOST" env VIRT_PORTFWD_ROOT="$VP_ROOT" XTABLES_LOCKFILE="$VP_LOCK" \
+		"$VP_BIN" "$@" 2>>"$VP_TMP/hook.stderr"
+}
+
+# Close every fd above stderr this shell inherited (from the test runner, a terminal, ...), as
+# libvirt does for its hooks: what the hook passes on to the tools it runs is then its own doing.
+vp_close_stray_fds() {
+	local fd
+	for fd in $(ls /proc/$$/fd); do
+		[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+	done
+	return 0
+}
