@@ -225,6 +225,14 @@ static int parse_host_addr(struct ctx *c, const struct tok *tk, struct vp_forwar
 		if (vp_addr_parse(s + 1, (size_t)(rb - s - 1), &a) < 0 || a.family != AF_INET6)
 			return perr(c, s + 1, "invalid IPv6 address '%.*s' (expected [IPv6]:PORT[-END])",
 			            (int)(rb - s - 1), s + 1);
+		/* A mapped IPv4 address never appears on IPv6 traffic, and a link-local one is not
+		 * routed to us: a rule for either would silently never match. */
+		if (IN6_IS_ADDR_V4MAPPED(&a.v6))
+			return perr(c, s + 1, "IPv4-mapped address '%.*s' never matches IPv6 traffic "
+			            "(write the IPv4 address without brackets)", (int)(rb - s - 1), s + 1);
+		if (IN6_IS_ADDR_LINKLOCAL(&a.v6))
+			return perr(c, s + 1, "link-local address '%.*s' cannot be forwarded "
+			            "(expected a global IPv6 address, or [::])", (int)(rb - s - 1), s + 1);
 		f->family = AF_INET6;
 		sep = rb + 1;
 		if (sep < end && *sep != ':')
