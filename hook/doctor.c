@@ -1,11 +1,398 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* virt-portfwd doctor: stub, being written. */
-#include "doctor.h"
+/* virt-portfwd doctor: follow each forward through every stage a forwarded connection passes
+ * (the table, the guest and its address, the host's routing, the rules and their order, the
+ * counters) and say where it stops, and what to do about it. This file: the arguments, the
+ * output, the inputs (libvirt's status files, networks, leases), the table stage and the order
+ * of it all. Read-only: the one file it writes is its own counters file in the state directory
+ * ("since the last check"). */
+#include "doctor-int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "detect.h"
+#include "log.h"
+
+#define MAX_GUESTS 100000
+
+/* ------------------------------------------------------------------------------------------- */
+/* Output: one line per check, as text or as a JSON array of {check, subject, ok, detail, fix}
+ * (one object per line, so that line tools can read it too). */
+
+static void json_str(struct vp_buf *b, const char *s)
+{
+	vp_buf_append(b, "\"", 1);
+	for (; s && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			vp_buf_printf(b, "\\%c", ch);
+		else if (ch < 0x20 || ch == 0x7f)
+			vp_buf_printf(b, "\\u%04x", ch);
+		else
+			vp_buf_append(b, s, 1);
+	}
+	vp_buf_append(b, "\"", 1);
+}
+
+void dr_report(struct doctor *dr, const char *check, const char *subject, enum dr_status st,
+               const char *fix, const char *fmt, ...)
+{
+	static const char *const word[] = {"ok", "FAIL", "skip"};
+	static const char *const json_ok[] = {"true", "false", "null"};
+	struct vp_buf *o = dr->c->out, detail = {0};
+	va_list ap;
+
+	va_start(ap, fmt);
+	vp_buf_vprintf(&detail, fmt, ap);
+	va_end(ap);
+	if (st != DR_FAIL)
+		fix = NULL;
+	else
+		dr->n_fail++;
+	if (dr->json) {
+		vp_buf_printf(o, "%s{\"check\":", dr->n_lines ? ",\n" : "[\n");
+		json_str(o, check);
+		vp_buf_printf(o, ",\"subject\":");
+		json_str(o, subject);
+		vp_buf_printf(o, ",\"ok\":%s,\"detail\":", json_ok[st]);
+		json_str(o, detail.s ? detail.s : "");
+		vp_buf_printf(o, ",\"fix\":");
+		if (fix)
+			json_str(o, fix);
+		else
+			vp_buf_printf(o, "null");
+		vp_buf_printf(o, "}");
+	} else {
+		vp_buf_printf(o, "%-5s %s: %s\n", word[st], subject, detail.s ? detail.s : "");
+		if (fix)
+			vp_buf_printf(o, "      fix: %s\n", fix);
+	}
+	dr->n_lines++;
+	vp_buf_free(&detail);
+}
+
+static void report_end(struct doctor *dr)
+{
+	if (dr->json)
+		vp_buf_printf(dr->c->out, dr->n_lines ? "\n]\n" : "[]\n");
+	else if (dr->n_lines)
+		vp_buf_printf(dr->c->out, "%u check%s failed\n", dr->n_fail, dr->n_fail == 1 ? "" : "s");
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Arguments: [--probe] [--json] [DOMAIN [PORT]], in any order. */
+
+static int parse_args(struct doctor *dr, int argc, char **argv)
+{
+	unsigned positional = 0;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--probe")) {
+			dr->probe = true;
+		} else if (!strcmp(a, "--json")) {
+			dr->json = true;
+		} else if (a[0] == '-' && a[1]) {
+			vp_log(LOG_ERR, "doctor: unknown option '%s' (expected --probe or --json)", a);
+			return -EINVAL;
+		} else if (positional == 0) {
+			dr->domain = a;
+			positional++;
+		} else if (positional == 1 &&
+		           vp_parse_uint(a, strlen(a), 1, 65535, &dr->port) == 0) {
+			positional++;
+		} else {
+			vp_log(LOG_ERR, "doctor: '%s' is not a port (1-65535); usage: virt-portfwd doctor "
+			       "[--probe] [--json] [DOMAIN [PORT]]", a);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Inputs: libvirt's network status, leases and firewall backend, read once per network. */
+
+struct dr_net *dr_net_get(struct doctor *dr, const char *name)
+{
+	char path[4096];
+	char *buf = NULL;
+	size_t len;
+
+	for (size_t i = 0; i < dr->n_nets; i++)
+		if (!strcmp(dr->nets[i].name, name))
+			return &dr->nets[i];
+	if (dr->n_nets == DR_MAX_NETS || strlen(name) >= VP_NAME_MAX || strchr(name, '/'))
+		return NULL;
+	struct dr_net *n = &dr->nets[dr->n_nets++];
+	memcpy(n->name, name, strlen(name) + 1);
+	n->r = vp_path(path, sizeof(path), "/run/libvirt/network/%s.xml", name);
+	if (n->r == 0)
+		n->r = vp_read_file(path, VP_NETWORK_XML_MAX, true, &buf, &len);
+	if (n->r == 0)
+		n->r = vp_network_parse(buf, len, &n->net);
+	free(buf);
+	buf = NULL;
+	if (n->r < 0)
+		return n;
+	n->leases_r = vp_path(path, sizeof(path), "/var/lib/libvirt/dnsmasq/%s.status", n->net.bridge);
+	if (n->leases_r == 0)
+		n->leases_r = vp_read_file(path, VP_LEASES_MAX_SIZE, true, &buf, &len);
+	if (n->leases_r == 0)
+		n->leases_r = vp_leases_parse(buf, len, &n->leases);
+	free(buf);
+	n->lv_r = vp_detect(&n->net, VP_BACKEND_AUTO, &n->lv, n->lv_why, sizeof(n->lv_why));
+	return n;
+}
+
+static void nets_free(struct doctor *dr)
+{
+	for (size_t i = 0; i < dr->n_nets; i++) {
+		if (dr->nets[i].r == 0)
+			vp_network_free(&dr->nets[i].net);
+		vp_leases_free(&dr->nets[i].leases);
+	}
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* The guests to look at: running ones (libvirt's status files, as `apply` reads them) with
+ * forwards or with rules of ours, and stopped ones whose rules are still installed. */
+
+static void guests_free(struct doctor *dr)
+{
+	for (size_t i = 0; i < dr->n_g; i++) {
+		struct dr_guest *g = &dr->g[i];
+		for (size_t j = 0; j < g->n_fw; j++)
+			vp_ruleset_free(&g->fw[j].rs);
+		free(g->fw);
+		vp_domain_free(&g->d);
+	}
+	free(dr->g);
+	dr->g = NULL;
+	dr->n_g = 0;
+}
+
+/* Take d (its NICs are owned by the list from now on). */
+static int guest_add(struct doctor *dr, struct vp_domain *d, bool running)
+{
+	struct dr_guest *ng = realloc(dr->g, (dr->n_g + 1) * sizeof(*ng));
+	int dirfd;
+
+	if (!ng)
+		return -ENOMEM;
+	dr->g = ng;
+	ng = &dr->g[dr->n_g++];
+	*ng = (struct dr_guest){.d = *d, .running = running};
+	*d = (struct vp_domain){0};
+	dirfd = vp_state_open_dir();
+	if (dirfd >= 0) {
+		ng->installed = vp_state_read(dirfd, ng->d.uuid, &ng->st) == 0;
+		close(dirfd);
+	}
+	return 0;
+}
+
+static bool guest_selected(const struct doctor *dr, const struct vp_domain *d)
+{
+	char uuid[VP_UUID_STRLEN];
+
+	if (dr->domain)
+		return !strcmp(dr->domain, d->name) ||
+		       (vp_uuid_normalize(dr->domain, strlen(dr->domain), uuid) == 0 &&
+		        !strcmp(uuid, d->uuid));
+	return true;
+}
+
+static bool guest_known(const struct doctor *dr, const char *uuid)
+{
+	for (size_t i = 0; i < dr->n_g; i++)
+		if (!strcmp(dr->g[i].d.uuid, uuid))
+			return true;
+	return false;
+}
+
+/* One status file: add the guest if it runs and is selected. Unreadable files are skipped,
+ * as `apply` skips them (a guest that stopped meanwhile). */
+static int read_status(struct doctor *dr, int dfd, const char *name)
+{
+	struct vp_domain d = {0};
+	char *buf = NULL;
+	size_t len, n = strlen(name);
+	int fd, r;
+
+	if (name[0] == '.' || n <= 4 || strcmp(name + n - 4, ".xml"))
+		return 0;
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return 0;
+	r = vp_read_fd(fd, VP_DOMAIN_XML_MAX, &buf, &len);
+	close(fd);
+	if (r == 0)
+		r = vp_domain_parse(buf, len, &d);
+	free(buf);
+	if (r < 0)
+		return 0;
+	r = 0;
+	if (d.running && guest_selected(dr, &d) && !guest_known(dr, d.uuid))
+		r = guest_add(dr, &d, true);
+	vp_domain_free(&d);
+	return r;
+}
+
+static int running_guests(struct doctor *dr)
+{
+	char dir[4096];
+	DIR *dp;
+	struct dirent *e;
+	int r = vp_path(dir, sizeof(dir), "/run/libvirt/qemu");
+
+	if (r < 0)
+		return r;
+	dp = opendir(dir);
+	if (!dp)
+		return errno == ENOENT ? 0 : -errno;
+	while (r == 0 && (e = readdir(dp)) && dr->n_g < MAX_GUESTS)
+		r = read_status(dr, dirfd(dp), e->d_name);
+	closedir(dp);
+	return r;
+}
+
+/* Guests with rules installed that do not run (any more): their rules are stale. */
+static int stopped_guests(struct doctor *dr)
+{
+	char **list = NULL;
+	size_t n;
+	int dirfd = vp_state_open_dir(), r;
+
+	if (dirfd < 0)
+		return 0;   /* nothing installed that we could know of */
+	r = vp_state_list(dirfd, &list, &n);
+	for (char **u = list; r == 0 && u && *u; u++) {
+		struct vp_state st;
+		struct vp_domain d = {0};
+		if (guest_known(dr, *u) || vp_state_read(dirfd, *u, &st) < 0)
+			continue;
+		snprintf(d.uuid, sizeof(d.uuid), "%s", *u);
+		snprintf(d.name, sizeof(d.name), "%s", st.name[0] ? st.name : *u);
+		if (guest_selected(dr, &d))
+			r = guest_add(dr, &d, false);
+	}
+	vp_state_list_free(list);
+	close(dirfd);
+	return r;
+}
+
+/* Running guests without forwards and without rules are none of our business, unless named. */
+static void drop_unconcerned(struct doctor *dr)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < dr->n_g; i++) {
+		struct dr_guest *g = &dr->g[i];
+		if (dr->domain || g->installed ||
+		    vp_table_has_domain(&dr->c->table, g->d.name, g->d.uuid))
+			dr->g[k++] = *g;
+		else
+			vp_domain_free(&g->d);
+	}
+	dr->n_g = k;
+}
+
+static int collect_guests(struct doctor *dr)
+{
+	int r = running_guests(dr);
+
+	if (r == 0)
+		r = stopped_guests(dr);
+	if (r == 0 && dr->domain && dr->n_g == 0) {
+		/* Named but neither running nor installed: still a subject, of failing checks. */
+		struct vp_domain d = {0};
+		snprintf(d.name, sizeof(d.name), "%s", dr->domain);
+		if (vp_uuid_normalize(dr->domain, strlen(dr->domain), d.uuid) < 0)
+			d.uuid[0] = '\0';
+		r = guest_add(dr, &d, false);
+	}
+	drop_unconcerned(dr);
+	return r;
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Stage 1: the table. */
+
+static void check_table(struct doctor *dr)
+{
+	const struct vp_table *t = &dr->c->table;
+	size_t guests = 0;
+
+	if (!dr->c->table_ok) {
+		dr_report(dr, "table", "table", DR_FAIL,
+		          "run `virt-portfwd check`, correct the lines it names, then run "
+		          "`virt-portfwd apply`",
+		          "the forward table has errors (printed on stderr): the hook applies "
+		          "nothing from it");
+		return;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = !strcmp(t->fwd[i].domain, t->fwd[j].domain);
+		guests += !seen;
+	}
+	dr_report(dr, "table", "table", DR_OK, NULL, "%zu forward%s for %zu guest%s, no errors",
+	          t->n, t->n == 1 ? "" : "s", guests, guests == 1 ? "" : "s");
+}
+
+/* ------------------------------------------------------------------------------------------- */
+
+static void run_checks(struct doctor *dr)
+{
+	int r;
+
+	check_table(dr);
+	if (dr->c->table_ok) {
+		r = collect_guests(dr);
+		for (size_t i = 0; r == 0 && i < dr->n_g; i++)
+			r = dr_check_guest(dr, &dr->g[i]);
+		if (r < 0)
+			dr_report(dr, "guests", "guests", DR_FAIL, "run the doctor as root",
+			          "cannot list the running guests: %s", strerror(-r));
+	}
+	dr_check_host(dr);
+	dr_check_backends(dr);
+	for (size_t i = 0; i < dr->n_g; i++)
+		for (size_t j = 0; dr->g[i].running && j < dr->g[i].n_fw; j++)
+			dr_check_rules(dr, &dr->g[i].fw[j]);
+	dr_check_position(dr);
+	dr_check_other_tables(dr);
+	for (size_t i = 0; i < dr->n_g; i++)
+		if (dr->g[i].running)
+			dr_check_traffic(dr, &dr->g[i]);
+	for (size_t i = 0; dr->probe && i < dr->n_g; i++)
+		for (size_t j = 0; dr->g[i].running && j < dr->g[i].n_fw; j++)
+			dr_probe(dr, &dr->g[i].fw[j]);
+	dr_check_firewalld(dr);
+}
 
 int vp_doctor(struct vp_ctx *c, int argc, char **argv)
 {
-	(void)c;
-	(void)argc;
-	(void)argv;
-	return 2;
+	struct doctor dr = {.c = c};
+
+	if (parse_args(&dr, argc, argv) < 0)
+		return 2;
+	run_checks(&dr);
+	report_end(&dr);
+	guests_free(&dr);
+	nets_free(&dr);
+	dr_listings_free(&dr);
+	if (c->out->err) {
+		vp_log(LOG_ERR, "doctor: out of memory");
+		return 1;
+	}
+	return dr.n_fail ? 1 : 0;
 }

@@ -1039,10 +1039,11 @@ vp_count_owned() {
 	fi
 }
 
-# The rules owned by UUID, as text, in listing order (to compare one guest's rules over time).
+# The rules owned by UUID, as text, in listing order, counters left out (to compare one guest's
+# rules over time).
 vp_rules_owned() {
 	if [ "$VP_KIND" = nftables ]; then
-		vp_h nft list ruleset | grep "comment \"virt-portfwd:$1\""
+		vp_h nft -s list ruleset | grep "comment \"virt-portfwd:$1\""
 	else
 		{ vp_h "$IPT_SAVE"; vp_h "$IP6T_SAVE"; } | grep "virt-portfwd:$1"
 	fi
@@ -1068,19 +1069,7 @@ vp_timed() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Running guests as the CLI sees them, and the CLI itself (apply, status, doctor).
-
-# vp_write_status NAME: libvirt's status file of a running guest, /run/libvirt/qemu/NAME.xml:
-# <domstatus> around the live domain XML $VP_FIX/NAME.xml.
-vp_write_status() {
-	mkdir -p "$VP_ROOT/run/libvirt/qemu"
-	{
-		echo "<domstatus state='running' reason='booted' pid='4242'>"
-		echo "  <monitor path='/var/lib/libvirt/qemu/domain-7-$1/monitor.sock' type='unix'/>"
-		cat "$VP_FIX/$1.xml"
-		echo "</domstatus>"
-	} >"$VP_ROOT/run/libvirt/qemu/$1.xml"
-}
+# The CLI itself (apply, status, doctor); vp_write_status above makes the guests it sees.
 
 # vp_cli CMD...: virt-portfwd CMD... in the host namespace with the fixture tree. stdout is the
 # command's; stderr is appended to hook.stderr. Returns its exit status.

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The doctor's guest stage: the guest has forwards and runs, each forward's NIC is on a running
+ * NAT network, its address is known (and where it comes from), and our rules still send to
+ * that address. It also plans each forward's rules, for the rule stage to look for. */
+#include "doctor-int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char fix_apply[] =
+	"run `virt-portfwd apply`: it brings every running guest's rules in line with the table";
+
+/* The forwards of a guest, those on PORT when one was given, each with its report subject. */
+static int guest_forwards(struct doctor *dr, struct dr_guest *g)
+{
+	const struct vp_table *t = &dr->c->table;
+	char a[VP_ADDR_STRLEN];
+
+	for (size_t i = 0; i < t->n; i++) {
+		const struct vp_forward *f = &t->fwd[i];
+		if (!vp_forward_matches(f, g->d.name, g->d.uuid) ||
+		    (dr->port && (dr->port < f->host_port || dr->port > f->host_port_end)))
+			continue;
+		struct dr_fwd *nf = realloc(g->fw, (g->n_fw + 1) * sizeof(*nf));
+		if (!nf)
+			return -ENOMEM;
+		g->fw = nf;
+		nf = &g->fw[g->n_fw++];
+		*nf = (struct dr_fwd){.f = f};
+		struct vp_buf l = {0};
+		vp_buf_printf(&l, "%s %s ", g->d.name, vp_proto_name(f->proto));
+		if (f->host_addr.family)
+			vp_buf_printf(&l, f->family == AF_INET6 ? "[%s]:" : "%s:", vp_addr_str(&f->host_addr, a));
+		else if (f->family == AF_INET6)
+			vp_buf_printf(&l, "[::]:");
+		vp_buf_printf(&l, "%u", f->host_port);
+		if (f->host_port_end != f->host_port)
+			vp_buf_printf(&l, "-%u", f->host_port_end);
+		snprintf(nf->label, sizeof(nf->label), "%s", l.s ? l.s : g->d.name);
+		vp_buf_free(&l);
+		dr->families |= f->family == AF_INET6 ? VP_FAM_V6 : VP_FAM_V4;
+	}
+	return 0;
+}
+
+static void check_forwards(struct doctor *dr, const struct dr_guest *g, const char *subj)
+{
+	char fix[512];
+	bool has = vp_table_has_domain(&dr->c->table, g->d.name, g->d.uuid);
+
+	if (has && g->n_fw) {
+		dr_report(dr, "guest.forwards", subj, DR_OK, NULL, "%zu forward%s in the table%s",
+		          g->n_fw, g->n_fw == 1 ? "" : "s", dr->port ? " on that port" : "");
+	} else if (has) {
+		snprintf(fix, sizeof(fix), "add a forward of host port %lu for %s to "
+		         "/etc/virt-portfwd/forwards.conf, then run `virt-portfwd apply`",
+		         dr->port, g->d.name);
+		dr_report(dr, "guest.forwards", subj, DR_FAIL, fix,
+		          "no forward of it uses host port %lu", dr->port);
+	} else if (g->installed) {
+		dr_report(dr, "guest.forwards", subj, DR_FAIL, fix_apply,
+		          "the table has no forward for it any more, but rules of it are installed");
+	} else {
+		snprintf(fix, sizeof(fix), "add a line such as `%s tcp 2222 22` to "
+		         "/etc/virt-portfwd/forwards.conf, then run `virt-portfwd apply`", g->d.name);
+		dr_report(dr, "guest.forwards", subj, DR_FAIL, fix, "the table has no forward for it");
+	}
+}
+
+static bool check_running(struct doctor *dr, const struct dr_guest *g, const char *subj)
+{
+	char fix[512];
+
+	if (g->running) {
+		dr_report(dr, "guest.running", subj, DR_OK, NULL, "running (uuid %s)", g->d.uuid);
+		return true;
+	}
+	if (g->installed) {
+		dr_report(dr, "guest.running", subj, DR_FAIL,
+		          "run `virt-portfwd apply`: it removes the rules of guests that no longer run",
+		          "not running, but its rules are still installed (%s)", g->st.backend);
+	} else {
+		snprintf(fix, sizeof(fix), "start it (`virsh start %s`): its forwards are installed "
+		         "when it starts", g->d.name);
+		dr_report(dr, "guest.running", subj, DR_FAIL, fix,
+		          "not running (libvirt has no status file of it in /run/libvirt/qemu)");
+	}
+	return false;
+}
+
+static const char *mode_name(enum vp_fwmode m)
+{
+	switch (m) {
+	case VP_FWMODE_NAT: return "nat";
+	case VP_FWMODE_ROUTE: return "route";
+	case VP_FWMODE_OPEN: return "open";
+	case VP_FWMODE_NONE: return "none (isolated)";
+	case VP_FWMODE_OTHER: break;
+	}
+	return "a bridge or device mode";
+}
+
+static void check_nic(struct doctor *dr, const struct dr_guest *g, struct dr_fwd *fw)
+{
+	const struct vp_forward *f = fw->f;
+	char fix[512];
+
+	fw->nic = vp_pick_nic(&g->d, f);
+	if (!fw->nic) {
+		snprintf(fix, sizeof(fix), "correct nic= or network= at %s:%u, or give the guest a NIC "
+		         "on a libvirt NAT network", f->file ? f->file : "?", f->line);
+		dr_report(dr, "guest.nic", fw->label, DR_FAIL, fix, "no NIC of the guest matches this "
+		          "forward%s%s%s", f->nic[0] ? " (nic=" : f->network ? " (network=" : "",
+		          f->nic[0] ? f->nic : f->network ? f->network : "",
+		          f->nic[0] || f->network ? ")" : " (none is on a libvirt network)");
+		return;
+	}
+	if (fw->nic->type != VP_NIC_NETWORK) {
+		snprintf(fix, sizeof(fix), "remove this forward (%s:%u) and reach the guest on its own "
+		         "address", f->file ? f->file : "?", f->line);
+		dr_report(dr, "guest.nic", fw->label, DR_FAIL, fix, "NIC %s is not on a libvirt network "
+		          "(a bridged guest is on the LAN already and needs no forward)", fw->nic->mac);
+		return;
+	}
+	fw->net = dr_net_get(dr, fw->nic->network);
+	if (!fw->net || fw->net->r < 0) {
+		snprintf(fix, sizeof(fix), "start the network: `virsh net-start %s`", fw->nic->network);
+		dr_report(dr, "guest.nic", fw->label, DR_FAIL, fix, "NIC %s is on network %s, which is "
+		          "not running (no readable status in /run/libvirt/network: %s)", fw->nic->mac,
+		          fw->nic->network, strerror(fw->net ? -fw->net->r : E2BIG));
+		fw->net = NULL;
+		return;
+	}
+	if (fw->net->net.mode != VP_FWMODE_NAT) {
+		dr_report(dr, "guest.nic", fw->label, DR_FAIL, "port forwards are for NAT networks: on "
+		          "a routed or open network reach the guest on its own address; an isolated "
+		          "network is not reachable from outside at all",
+		          "NIC %s is on network %s, whose forward mode is %s, not nat", fw->nic->mac,
+		          fw->net->name, mode_name(fw->net->net.mode));
+		return;
+	}
+	dr_report(dr, "guest.nic", fw->label, DR_OK, NULL, "NIC %s on network %s (nat, bridge %s)",
+	          fw->nic->mac, fw->net->name, fw->net->net.bridge);
+}
+
+static void fmt_duration(char *out, size_t n, long long s)
+{
+	if (s < 120)
+		snprintf(out, n, "%lld s", s);
+	else if (s < 7200)
+		snprintf(out, n, "%lld min", s / 60);
+	else if (s < 172800)
+		snprintf(out, n, "%lld h", s / 3600);
+	else
+		snprintf(out, n, "%lld days", s / 86400);
+}
+
+/* The lease behind a resolved address, or the newest expired one of the NIC. */
+static const struct vp_lease *lease_of(const struct dr_fwd *fw, const struct vp_addr *a)
+{
+	const struct vp_lease *best = NULL;
+
+	if (!fw->net || fw->net->leases_r < 0 || !fw->nic)
+		return NULL;
+	for (size_t i = 0; i < fw->net->leases.n; i++) {
+		const struct vp_lease *l = &fw->net->leases.l[i];
+		if (l->ip.family != fw->f->family || strcmp(l->mac, fw->nic->mac) ||
+		    (a && !vp_addr_equal(&l->ip, a)))
+			continue;
+		if (!best || (best->expiry && (!l->expiry || l->expiry > best->expiry)))
+			best = l;
+	}
+	return best;
+}
+
+static void report_address(struct doctor *dr, const struct dr_fwd *fw)
+{
+	char a[VP_ADDR_STRLEN], d[32];
+	const struct vp_lease *l;
+
+	vp_addr_str(&fw->addr, a);
+	switch (fw->src) {
+	case VP_SRC_OPTION:
+		dr_report(dr, "guest.address", fw->label, DR_OK, NULL, "%s, from ip= at %s:%u", a,
+		          fw->f->file ? fw->f->file : "?", fw->f->line);
+		break;
+	case VP_SRC_STATIC:
+		dr_report(dr, "guest.address", fw->label, DR_OK, NULL, "%s, from the static host "
+		          "entry of network %s", a, fw->net->name);
+		break;
+	case VP_SRC_LEASE:
+	case VP_SRC_NONE:
+		l = lease_of(fw, &fw->addr);
+		if (l && l->expiry)
+			fmt_duration(d, sizeof(d), (long long)(l->expiry - (int64_t)dr->c->now));
+		dr_report(dr, "guest.address", fw->label, DR_OK, NULL, "%s, from its DHCP lease on %s "
+		          "(%s%s)", a, fw->net->net.bridge, l && l->expiry ? "expires in " : "",
+		          l && l->expiry ? d : "does not expire");
+		break;
+	}
+}
+
+static void report_no_address(struct doctor *dr, const struct dr_fwd *fw)
+{
+	const struct vp_lease *old = lease_of(fw, NULL);
+	const char *mac = fw->nic ? fw->nic->mac : "?";
+	char a[VP_ADDR_STRLEN], d[32], fix[768];
+	struct vp_buf why = {0};
+
+	vp_buf_printf(&why, "no %s address: no ip=, no static host for %s, no unexpired lease for it",
+	              fw->f->family == AF_INET6 ? "IPv6" : "IPv4", mac);
+	if (old && old->expiry) {
+		fmt_duration(d, sizeof(d), (long long)((int64_t)dr->c->now - old->expiry));
+		vp_buf_printf(&why, " (its last lease, %s, expired %s ago)", vp_addr_str(&old->ip, a), d);
+	}
+	snprintf(fix, sizeof(fix), "wait for the guest to take a DHCP lease (a waiter installs the "
+	         "forward then, for up to `set lease-wait` seconds); a guest with a static address "
+	         "needs a reservation: `virsh net-update %s add ip-dhcp-host \"<host mac='%s' "
+	         "ip='ADDRESS'/>\" --live --config`, or ip=ADDRESS on the forward",
+	         fw->net ? fw->net->name : "NETWORK", mac);
+	dr_report(dr, "guest.address", fw->label, DR_FAIL, fix, "%s", why.s ? why.s : "no address");
+	vp_buf_free(&why);
+}
+
+static void check_address(struct doctor *dr, const struct dr_guest *g, struct dr_fwd *fw)
+{
+	const struct vp_network *net = fw->net ? &fw->net->net : NULL;
+	const struct vp_leases *leases = fw->net && fw->net->leases_r == 0 ? &fw->net->leases : NULL;
+	char a[VP_ADDR_STRLEN];
+
+	if (!fw->net && !fw->f->ip.family) {
+		dr_report(dr, "guest.address", fw->label, DR_SKIP, NULL,
+		          "no running libvirt network to learn the address from");
+		return;
+	}
+	fw->resolved = vp_resolve(fw->f, &g->d, fw->nic, net, leases, dr->c->now, &fw->addr,
+	                          &fw->src) == 0;
+	if (!fw->resolved) {
+		report_no_address(dr, fw);
+		return;
+	}
+	if (net && !vp_network_subnet(net, fw->f->family, &fw->addr)) {
+		dr_report(dr, "guest.address", fw->label, DR_FAIL, "correct ip= on the forward: it "
+		          "must be an address of the guest's network", "%s is outside network %s: the "
+		          "hook ignores this forward", vp_addr_str(&fw->addr, a), fw->net->name);
+		fw->resolved = false;
+		return;
+	}
+	report_address(dr, fw);
+}
+
+/* The forward's rules, for guest address a. false when they cannot be planned. */
+static bool plan(const struct dr_guest *g, struct dr_fwd *fw, const struct vp_addr *a)
+{
+	struct vp_target t = {.f = fw->f, .guest = *a};
+
+	vp_ruleset_free(&fw->rs);
+	if (!fw->net)
+		return false;
+	t.subnet = vp_network_subnet(&fw->net->net, fw->f->family, a);
+	t.bridge = fw->net->net.bridge;
+	if (!t.subnet || vp_ruleset_init(&fw->rs, g->d.uuid) < 0)
+		return false;
+	if (vp_plan(&t, 1, &fw->rs) < 0) {
+		vp_ruleset_free(&fw->rs);
+		return false;
+	}
+	return true;
+}
+
+/* Whether the address in our rules is still the one libvirt gives (a lease can change while
+ * the guest runs; only `apply` follows it). The rule checks then look at the rules as they
+ * are, so that a changed lease fails this check alone. */
+static void check_lease(struct doctor *dr, const struct dr_guest *g, struct dr_fwd *fw)
+{
+	char a[VP_ADDR_STRLEN], b[VP_ADDR_STRLEN];
+	const struct vp_subnet *s = fw->net ? vp_network_subnet(&fw->net->net, fw->f->family, NULL)
+	                                    : NULL;
+
+	/* Any address of the network renders the rule's match part, to find the DNAT by. */
+	if (!plan(g, fw, fw->resolved ? &fw->addr : s ? &s->gateway : &fw->addr))
+		return;
+	dr_find_installed(dr, fw);
+	if (fw->installed.family)
+		fw->planned = plan(g, fw, &fw->installed);
+	else
+		fw->planned = fw->resolved && plan(g, fw, &fw->addr);
+	if (!fw->installed.family) {
+		dr_report(dr, "guest.lease", fw->label, DR_SKIP, NULL,
+		          "no DNAT of ours for this forward to compare with (see the rules checks)");
+	} else if (!fw->resolved) {
+		dr_report(dr, "guest.lease", fw->label, DR_SKIP, NULL, "our rules send to %s; libvirt "
+		          "has no address to compare with", vp_addr_str(&fw->installed, a));
+	} else if (vp_addr_equal(&fw->installed, &fw->addr)) {
+		dr_report(dr, "guest.lease", fw->label, DR_OK, NULL, "our rules send to %s, the "
+		          "address libvirt gives", vp_addr_str(&fw->addr, a));
+	} else {
+		dr_report(dr, "guest.lease", fw->label, DR_FAIL, "run `virt-portfwd apply`: the hook "
+		          "learns the address when the guest starts, a lease that changes while it "
+		          "runs is followed only by `apply`", "the guest's address is now %s (%s) but "
+		          "our rules still send to %s", vp_addr_str(&fw->addr, a),
+		          vp_addr_source_name(fw->src), vp_addr_str(&fw->installed, b));
+	}
+}
+
+int dr_check_guest(struct doctor *dr, struct dr_guest *g)
+{
+	char subj[VP_NAME_MAX + 8];
+	int r = 0;
+
+	snprintf(subj, sizeof(subj), "guest %s", g->d.name);
+	if (g->running || vp_table_has_domain(&dr->c->table, g->d.name, g->d.uuid))
+		r = guest_forwards(dr, g);
+	if (r < 0)
+		return r;
+	check_forwards(dr, g, subj);
+	if (!check_running(dr, g, subj))
+		return 0;
+	for (size_t i = 0; i < g->n_fw; i++) {
+		struct dr_fwd *fw = &g->fw[i];
+		check_nic(dr, g, fw);
+		check_address(dr, g, fw);
+		check_lease(dr, g, fw);
+	}
+	return 0;
+}

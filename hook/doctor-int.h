@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The doctor's shared state. doctor.c: arguments, output, inputs, the table, the order of the
+ * stages; doctor-guest.c: the guest, its NIC and address; doctor-host.c: sysctls, libvirt's
+ * backend, firewalld, the probe; doctor-rules.c: listings and each rule; doctor-order.c: our
+ * accept above libvirt's reject, nothing of ours elsewhere; doctor-shadow.c: foreign rules
+ * ahead of ours; doctor-traffic.c: counters; doctor-nft.c: libvirt's nftables tables.
+ * Everything reads; only the counters file is written. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "doctor.h"
+#include "fw.h"
+#include "leases.h"
+#include "network.h"
+#include "plan.h"
+#include "resolve.h"
+#include "state.h"
+
+#define DR_MAX_NETS 16
+
+enum dr_status { DR_OK = 0, DR_FAIL, DR_SKIP };
+
+/* A network's status and leases, each read at most once. */
+struct dr_net {
+	char name[VP_NAME_MAX];
+	int r;                          /* 0: status loaded; <0: why not */
+	struct vp_network net;
+	struct vp_leases leases;
+	int leases_r;                   /* 0: leases loaded; <0: why not */
+	const struct vp_backend *lv;    /* the backend libvirt's rules need (auto detection) */
+	int lv_r;
+	char lv_why[256];
+};
+
+/* One forward of one guest and everything learnt about it on the way. */
+struct dr_fwd {
+	const struct vp_forward *f;
+	char label[320];                /* "web1 tcp 2222", the subject of its report lines */
+	const struct vp_nic *nic;
+	struct dr_net *net;             /* NULL when the NIC is not on a running libvirt network */
+	bool resolved;
+	struct vp_addr addr;            /* what libvirt says now */
+	enum vp_addr_source src;
+	struct vp_addr installed;       /* what our DNAT sends to; family 0: none found */
+	bool planned;
+	struct vp_ruleset rs;           /* this forward's rules, for the address in place */
+};
+
+struct dr_guest {
+	struct vp_domain d;
+	bool running;
+	bool installed;                 /* our state records rules of it */
+	struct vp_state st;
+	struct dr_fwd *fw;
+	size_t n_fw;
+};
+
+/* A listing of the rules of one family where one backend writes them: `iptables-save -c` of an
+ * iptables variant, or the nft listing of our table and libvirt's (DR_NFTABLES), both reduced
+ * to table, chain, rule text and packet counter. Strings point into `text`. */
+struct dr_line {
+	const char *table, *chain, *spec;
+	uint64_t pkts;
+	unsigned pos;                   /* 1-based position in its chain */
+};
+
+struct dr_chain {
+	const char *table, *name;
+};
+
+struct dr_listing {
+	bool loaded;
+	int r;                          /* 0 listed (maybe empty); <0 could not list */
+	char err[256];
+	char *text;
+	struct dr_line *l;
+	size_t n, cap;
+	struct dr_chain *c;
+	size_t n_c, cap_c;
+};
+
+/* Where rules live: iptables-nft (nf_tables), the legacy tables, libvirt's nftables tables. */
+enum { DR_IPT_NFT = 0, DR_IPT_LEGACY, DR_NFTABLES, DR_VARIANTS };
+
+/* A rule as the listing of its variant shows it. */
+struct dr_where {
+	const char *table, *chain;      /* static strings */
+	char *spec;                     /* heap */
+};
+
+struct doctor {
+	struct vp_ctx *c;
+	bool json, probe;
+	const char *domain;             /* NULL: every guest with forwards */
+	unsigned long port;             /* 0: every forward */
+	unsigned n_fail, n_lines;
+	struct dr_guest *g;
+	size_t n_g;
+	struct dr_net nets[DR_MAX_NETS];
+	size_t n_nets;
+	struct dr_listing lists[DR_VARIANTS][2]; /* [variant][IPv4, IPv6], read when first needed */
+	unsigned families;              /* VP_FAM_* of the forwards looked at */
+	bool nft_shadow_said;           /* the shadow check's "not on nftables" was said once */
+};
+
+/* One report line. check: the machine name ("rules.accept"); subject: what it is about
+ * ("web1 tcp 2222"); fix: NULL unless the check failed. */
+void dr_report(struct doctor *dr, const char *check, const char *subject, enum dr_status st,
+               const char *fix, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* doctor.c: a network's status, leases and libvirt's backend, read once; NULL if the name is
+ * unusable or too many networks were seen. */
+struct dr_net *dr_net_get(struct doctor *dr, const char *name);
+
+/* doctor-guest.c: the guest stage; fills g->fw (planned rules included). 0 or -ENOMEM. */
+int dr_check_guest(struct doctor *dr, struct dr_guest *g);
+
+/* doctor-host.c */
+void dr_check_host(struct doctor *dr);
+void dr_check_backends(struct doctor *dr);
+void dr_check_firewalld(struct doctor *dr);
+void dr_probe(struct doctor *dr, const struct dr_fwd *fw);
+/* Where a backend writes (DR_IPT_NFT, DR_IPT_LEGACY, DR_NFTABLES); -1 for none. */
+int dr_variant(const struct vp_backend *b);
+
+/* doctor-rules.c */
+const struct dr_listing *dr_listing(struct doctor *dr, int variant, int family);
+void dr_listings_free(struct doctor *dr);
+int dr_listing_add_chain(struct dr_listing *s, const char *table, const char *name);
+int dr_listing_add(struct dr_listing *s, const char *table, const char *chain, const char *spec,
+                   uint64_t pkts);
+/* Where rule r of owner is in the listing of `variant`. 0 or -errno (ret untouched). */
+int dr_where(int variant, const struct vp_rule *r, const char *owner, struct dr_where *ret);
+void dr_where_free(struct dr_where *w);
+const struct dr_line *dr_find(const struct dr_listing *s, const char *table, const char *chain,
+                             const char *spec);
+/* The first rule of table/chain whose target is `target` (-j TARGET). */
+const struct dr_line *dr_jump(const struct dr_listing *s, const char *table, const char *chain,
+                             const char *target);
+/* Where our installed DNAT of fw sends to, whatever the address (fw->installed): found by the
+ * match part of the rules in fw->rs, planned with any address of the network. */
+void dr_find_installed(struct doctor *dr, struct dr_fwd *fw);
+void dr_check_rules(struct doctor *dr, const struct dr_fwd *fw);
+
+/* doctor-order.c */
+void dr_check_position(struct doctor *dr);
+void dr_check_other_tables(struct doctor *dr);
+/* Whether any rule of the guest is in the tables libvirt's backend needs: 1, 0, -1 (cannot
+ * tell). */
+int dr_owned_rules(struct doctor *dr, const struct dr_guest *g);
+
+/* doctor-traffic.c */
+void dr_check_traffic(struct doctor *dr, const struct dr_guest *g);
+
+/* doctor-nft.c (libnftables builds): libvirt's nftables tables and ours, and where a rule is
+ * in them. */
+void dr_nft_load(struct dr_listing *s, int family);
+int dr_nft_where(const struct vp_rule *r, const char *owner, struct dr_where *ret);
+
+/* doctor-shadow.c: a foreign rule ahead of our jumps in FORWARD or nat PREROUTING that drops
+ * or diverts this forward's traffic. tool: the iptables binary, for the fix. */
+void dr_check_shadow(struct doctor *dr, const struct dr_fwd *fw, const struct dr_listing *s,
+                     const char *tool);
