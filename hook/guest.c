@@ -214,6 +214,26 @@ static void dry_run_print(struct vp_ctx *c, const struct vp_backend *b, const ch
 	}
 }
 
+/* The guest's rules were installed by another backend (`set backend` changed, or libvirt moved
+ * to nftables): take them out of there first, so nothing of ours is left where we no longer look. */
+static int leave_old_backend(const struct vp_state *old, const struct vp_backend *b,
+                             const char *owner)
+{
+	const struct vp_backend *ob = vp_backend_by_name(old->backend);
+	struct vp_ruleset none = {0};
+	struct vp_fw_opts o = {.families = old->families};
+	int r;
+
+	if (!ob || ob == b)
+		return 0;
+	memcpy(none.owner, owner, sizeof(none.owner));
+	r = ob->apply(&none, &o);
+	if (r < 0)
+		vp_log(LOG_ERR, "removing the rules of %s from %s (the backend they were installed "
+		       "with) failed: %s", owner, ob->name, strerror(-r));
+	return r;
+}
+
 /* Apply rs under our lock, keeping the state file in step: the intent (old | new families)
  * is recorded before the change, so an interrupted run can still be cleaned up. */
 static int commit(const struct vp_backend *b, const struct vp_domain *d, const char *network,
@@ -235,8 +255,13 @@ static int commit(const struct vp_backend *b, const struct vp_domain *d, const c
 	snprintf(st.name, sizeof(st.name), "%s", d->name);
 	snprintf(st.network, sizeof(st.network), "%s", network ? network : "");
 	st.families = ruleset_families(rs);
-	if (vp_state_read(dirfd, d->uuid, &old) == 0)
-		st.families |= old.families;
+	if (vp_state_read(dirfd, d->uuid, &old) == 0) {
+		r = leave_old_backend(&old, b, rs->owner);
+		if (r < 0)
+			goto out;
+		if (!strcmp(old.backend, b->name))
+			st.families |= old.families;
+	}
 	if (rs->n && (r = vp_state_write(dirfd, d->uuid, &st)) < 0)
 		goto out;
 	struct vp_fw_opts o = {.lock_wait_ms = 0, .families = st.families};
