@@ -125,24 +125,24 @@ static void check_nic(struct doctor *dr, const struct dr_guest *g, struct dr_fwd
 		return;
 	}
 	fw->net = dr_net_get(dr, fw->nic->network);
-	if (!fw->net || fw->net->r < 0) {
+	if (!fw->net || fw->net->in->r < 0) {
 		snprintf(fix, sizeof(fix), "start the network: `virsh net-start %s`", fw->nic->network);
 		dr_report(dr, "guest.nic", fw->label, DR_FAIL, fix, "NIC %s is on network %s, which is "
 		          "not running (no readable status in /run/libvirt/network: %s)", fw->nic->mac,
-		          fw->nic->network, strerror(fw->net ? -fw->net->r : E2BIG));
+		          fw->nic->network, strerror(fw->net ? -fw->net->in->r : E2BIG));
 		fw->net = NULL;
 		return;
 	}
-	if (fw->net->net.mode != VP_FWMODE_NAT) {
+	if (fw->net->in->net.mode != VP_FWMODE_NAT) {
 		dr_report(dr, "guest.nic", fw->label, DR_FAIL, "port forwards are for NAT networks: on "
 		          "a routed or open network reach the guest on its own address; an isolated "
 		          "network is not reachable from outside at all",
 		          "NIC %s is on network %s, whose forward mode is %s, not nat", fw->nic->mac,
-		          fw->net->name, mode_name(fw->net->net.mode));
+		          fw->net->in->name, mode_name(fw->net->in->net.mode));
 		return;
 	}
 	dr_report(dr, "guest.nic", fw->label, DR_OK, NULL, "NIC %s on network %s (nat, bridge %s)",
-	          fw->nic->mac, fw->net->name, fw->net->net.bridge);
+	          fw->nic->mac, fw->net->in->name, fw->net->in->net.bridge);
 }
 
 static void fmt_duration(char *out, size_t n, long long s)
@@ -162,10 +162,10 @@ static const struct vp_lease *lease_of(const struct dr_fwd *fw, const struct vp_
 {
 	const struct vp_lease *best = NULL;
 
-	if (!fw->net || fw->net->leases_r < 0 || !fw->nic)
+	if (!fw->net || fw->net->in->leases_r < 0 || !fw->nic)
 		return NULL;
-	for (size_t i = 0; i < fw->net->leases.n; i++) {
-		const struct vp_lease *l = &fw->net->leases.l[i];
+	for (size_t i = 0; i < fw->net->in->leases.n; i++) {
+		const struct vp_lease *l = &fw->net->in->leases.l[i];
 		if (l->ip.family != fw->f->family || strcmp(l->mac, fw->nic->mac) ||
 		    (a && !vp_addr_equal(&l->ip, a)))
 			continue;
@@ -188,7 +188,7 @@ static void report_address(struct doctor *dr, const struct dr_fwd *fw)
 		break;
 	case VP_SRC_STATIC:
 		dr_report(dr, "guest.address", fw->label, DR_OK, NULL, "%s, from the static host "
-		          "entry of network %s", a, fw->net->name);
+		          "entry of network %s", a, fw->net->in->name);
 		break;
 	case VP_SRC_LEASE:
 	case VP_SRC_NONE:
@@ -196,7 +196,7 @@ static void report_address(struct doctor *dr, const struct dr_fwd *fw)
 		if (l && l->expiry)
 			fmt_duration(d, sizeof(d), (long long)(l->expiry - (int64_t)dr->c->now));
 		dr_report(dr, "guest.address", fw->label, DR_OK, NULL, "%s, from its DHCP lease on %s "
-		          "(%s%s)", a, fw->net->net.bridge, l && l->expiry ? "expires in " : "",
+		          "(%s%s)", a, fw->net->in->net.bridge, l && l->expiry ? "expires in " : "",
 		          l && l->expiry ? d : "does not expire");
 		break;
 	}
@@ -219,15 +219,15 @@ static void report_no_address(struct doctor *dr, const struct dr_fwd *fw)
 	         "forward then, for up to `set lease-wait` seconds); a guest with a static address "
 	         "needs a reservation: `virsh net-update %s add ip-dhcp-host \"<host mac='%s' "
 	         "ip='ADDRESS'/>\" --live --config`, or ip=ADDRESS on the forward",
-	         fw->net ? fw->net->name : "NETWORK", mac);
+	         fw->net ? fw->net->in->name : "NETWORK", mac);
 	dr_report(dr, "guest.address", fw->label, DR_FAIL, fix, "%s", why.s ? why.s : "no address");
 	vp_buf_free(&why);
 }
 
 static void check_address(struct doctor *dr, const struct dr_guest *g, struct dr_fwd *fw)
 {
-	const struct vp_network *net = fw->net ? &fw->net->net : NULL;
-	const struct vp_leases *leases = fw->net && fw->net->leases_r == 0 ? &fw->net->leases : NULL;
+	const struct vp_network *net = fw->net ? &fw->net->in->net : NULL;
+	const struct vp_leases *leases = fw->net && fw->net->in->leases_r == 0 ? &fw->net->in->leases : NULL;
 	char a[VP_ADDR_STRLEN];
 
 	if (!fw->net && !fw->f->ip.family) {
@@ -244,7 +244,7 @@ static void check_address(struct doctor *dr, const struct dr_guest *g, struct dr
 	if (net && !vp_network_subnet(net, fw->f->family, &fw->addr)) {
 		dr_report(dr, "guest.address", fw->label, DR_FAIL, "correct ip= on the forward: it "
 		          "must be an address of the guest's network", "%s is outside network %s: the "
-		          "hook ignores this forward", vp_addr_str(&fw->addr, a), fw->net->name);
+		          "hook ignores this forward", vp_addr_str(&fw->addr, a), fw->net->in->name);
 		fw->resolved = false;
 		return;
 	}
@@ -259,8 +259,8 @@ static bool plan(const struct dr_guest *g, struct dr_fwd *fw, const struct vp_ad
 	vp_ruleset_free(&fw->rs);
 	if (!fw->net)
 		return false;
-	t.subnet = vp_network_subnet(&fw->net->net, fw->f->family, a);
-	t.bridge = fw->net->net.bridge;
+	t.subnet = vp_network_subnet(&fw->net->in->net, fw->f->family, a);
+	t.bridge = fw->net->in->net.bridge;
 	if (!t.subnet || vp_ruleset_init(&fw->rs, g->d.uuid) < 0)
 		return false;
 	if (vp_plan(&t, 1, &fw->rs) < 0) {
@@ -276,7 +276,7 @@ static bool plan(const struct dr_guest *g, struct dr_fwd *fw, const struct vp_ad
 static void check_lease(struct doctor *dr, const struct dr_guest *g, struct dr_fwd *fw)
 {
 	char a[VP_ADDR_STRLEN], b[VP_ADDR_STRLEN];
-	const struct vp_subnet *s = fw->net ? vp_network_subnet(&fw->net->net, fw->f->family, NULL)
+	const struct vp_subnet *s = fw->net ? vp_network_subnet(&fw->net->in->net, fw->f->family, NULL)
 	                                    : NULL;
 
 	/* Any address of the network renders the rule's match part, to find the DNAT by. */

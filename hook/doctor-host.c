@@ -124,7 +124,7 @@ static void check_backend(struct doctor *dr, const struct dr_net *n)
 	const struct dr_guest *g;
 	char subj[VP_NAME_MAX + 16], why[256], fix[512];
 
-	snprintf(subj, sizeof(subj), "network %s", n->name);
+	snprintf(subj, sizeof(subj), "network %s", n->in->name);
 	if (n->lv_r < 0) {
 		dr_report(dr, "host.backend", subj, DR_FAIL, "build virt-portfwd with libnftables, or "
 		          "set firewall_backend = \"iptables\" in /etc/libvirt/network.conf and restart "
@@ -132,7 +132,7 @@ static void check_backend(struct doctor *dr, const struct dr_net *n)
 		return;
 	}
 	if (forced != VP_BACKEND_AUTO &&
-	    (vp_detect(&n->net, forced, &ours, why, sizeof(why)) < 0 || ours != n->lv)) {
+	    (vp_detect(&n->in->net, forced, &ours, why, sizeof(why)) < 0 || ours != n->lv)) {
 		snprintf(fix, sizeof(fix), "remove `set backend` from the table (or make it %s), then "
 		         "run `virt-portfwd flush` and `virt-portfwd apply`", n->lv->name);
 		dr_report(dr, "host.backend", subj, DR_FAIL, fix, "the table says `set backend %s`, "
@@ -153,7 +153,7 @@ static void check_backend(struct doctor *dr, const struct dr_net *n)
 void dr_check_backends(struct doctor *dr)
 {
 	for (size_t i = 0; i < dr->n_nets; i++)
-		if (dr->nets[i].r == 0)
+		if (dr->nets[i].in->r == 0)
 			check_backend(dr, &dr->nets[i]);
 }
 
@@ -278,7 +278,7 @@ out:
 void dr_probe(struct doctor *dr, const struct dr_fwd *fw)
 {
 	const struct vp_forward *f = fw->f;
-	const struct vp_subnet *s = fw->net ? vp_network_subnet(&fw->net->net, f->family, NULL) : NULL;
+	const struct vp_subnet *s = fw->net ? vp_network_subnet(&fw->net->in->net, f->family, NULL) : NULL;
 	const struct vp_addr *to = f->host_addr.family ? &f->host_addr : s ? &s->gateway : NULL;
 	char a[VP_ADDR_STRLEN], fix[512];
 	bool v6 = f->family == AF_INET6;

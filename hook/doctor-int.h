@@ -12,6 +12,7 @@
 
 #include "doctor.h"
 #include "fw.h"
+#include "inputs.h"
 #include "leases.h"
 #include "network.h"
 #include "plan.h"
@@ -24,11 +25,7 @@ enum dr_status { DR_OK = 0, DR_FAIL, DR_SKIP };
 
 /* A network's status and leases, each read at most once. */
 struct dr_net {
-	char name[VP_NAME_MAX];
-	int r;                          /* 0: status loaded; <0: why not */
-	struct vp_network net;
-	struct vp_leases leases;
-	int leases_r;                   /* 0: leases loaded; <0: why not */
+	struct vp_netinfo *in;          /* status and leases, as the hook reads them */
 	const struct vp_backend *lv;    /* the backend libvirt's rules need (auto detection) */
 	int lv_r;
 	char lv_why[256];
@@ -100,6 +97,7 @@ struct doctor {
 	size_t n_g;
 	struct dr_net nets[DR_MAX_NETS];
 	size_t n_nets;
+	struct vp_netcache cache;
 	struct dr_listing lists[DR_VARIANTS][2]; /* [variant][IPv4, IPv6], read when first needed */
 	unsigned families;              /* VP_FAM_* of the forwards looked at */
 	bool nft_shadow_said;           /* the shadow check's "not on nftables" was said once */

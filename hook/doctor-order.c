@@ -24,7 +24,7 @@ static unsigned variants_in_use(const struct doctor *dr)
 
 	for (size_t i = 0; i < dr->n_nets; i++) {
 		const struct dr_net *n = &dr->nets[i];
-		int v = n->r == 0 && n->lv_r == 0 ? dr_variant(n->lv) : -1;
+		int v = n->in->r == 0 && n->lv_r == 0 ? dr_variant(n->lv) : -1;
 		if (v >= 0)
 			m |= 1u << v;
 	}

@@ -168,7 +168,7 @@ static void report(struct doctor *dr, const struct dr_fwd *fw, const char *since
 
 	if (t[3].seen)
 		snprintf(rejected, sizeof(rejected), "; libvirt's reject on %s %llu packet%s",
-		         fw->net->net.bridge, rej, plural(rej));
+		         fw->net->in->net.bridge, rej, plural(rej));
 	if (dnat && t[2].seen && !acc)
 		dr_report(dr, "traffic", fw->label, DR_FAIL, "the connections are dropped between "
 		          "the DNAT and our accept: see the failing rules checks (our accept below "
@@ -212,7 +212,7 @@ void dr_check_traffic(struct doctor *dr, const struct dr_guest *g)
 		count_stage(s, v, fw, VP_ST_PRE_DNAT, prev, &next, &t[0]);
 		count_stage(s, v, fw, VP_ST_OUT_DNAT, prev, &next, &t[1]);
 		count_stage(s, v, fw, VP_ST_FWD_ACCEPT, prev, &next, &t[2]);
-		if ((rej = libvirt_reject(s, v, fw->net->net.bridge)))
+		if ((rej = libvirt_reject(s, v, fw->net->in->net.bridge)))
 			count(rej, prev, &next, &t[3]);
 		if (t[0].seen || t[1].seen || t[2].seen)
 			report(dr, fw, since, t);

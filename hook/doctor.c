@@ -7,9 +7,7 @@
  * ("since the last check"). */
 #include "doctor-int.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +17,6 @@
 #include "detect.h"
 #include "log.h"
 
-#define MAX_GUESTS 100000
 
 /* ------------------------------------------------------------------------------------------- */
 /* Output: one line per check, as text or as a JSON array of {check, subject, ok, detail, fix}
@@ -121,43 +118,26 @@ static int parse_args(struct doctor *dr, int argc, char **argv)
 
 struct dr_net *dr_net_get(struct doctor *dr, const char *name)
 {
-	char path[4096];
-	char *buf = NULL;
-	size_t len;
+	struct vp_netinfo *in;
 
 	for (size_t i = 0; i < dr->n_nets; i++)
-		if (!strcmp(dr->nets[i].name, name))
+		if (!strcmp(dr->nets[i].in->name, name))
 			return &dr->nets[i];
-	if (dr->n_nets == DR_MAX_NETS || strlen(name) >= VP_NAME_MAX || strchr(name, '/'))
+	if (dr->n_nets == DR_MAX_NETS || !(in = vp_netcache_get(&dr->cache, name)))
 		return NULL;
 	struct dr_net *n = &dr->nets[dr->n_nets++];
-	memcpy(n->name, name, strlen(name) + 1);
-	n->r = vp_path(path, sizeof(path), "/run/libvirt/network/%s.xml", name);
-	if (n->r == 0)
-		n->r = vp_read_file(path, VP_NETWORK_XML_MAX, true, &buf, &len);
-	if (n->r == 0)
-		n->r = vp_network_parse(buf, len, &n->net);
-	free(buf);
-	buf = NULL;
-	if (n->r < 0)
+	n->in = in;
+	if (in->r < 0)
 		return n;
-	n->leases_r = vp_path(path, sizeof(path), "/var/lib/libvirt/dnsmasq/%s.status", n->net.bridge);
-	if (n->leases_r == 0)
-		n->leases_r = vp_read_file(path, VP_LEASES_MAX_SIZE, true, &buf, &len);
-	if (n->leases_r == 0)
-		n->leases_r = vp_leases_parse(buf, len, &n->leases);
-	free(buf);
-	n->lv_r = vp_detect(&n->net, VP_BACKEND_AUTO, &n->lv, n->lv_why, sizeof(n->lv_why));
+	vp_netinfo_leases(in);
+	n->lv_r = vp_detect(&in->net, VP_BACKEND_AUTO, &n->lv, n->lv_why, sizeof(n->lv_why));
 	return n;
 }
 
 static void nets_free(struct doctor *dr)
 {
-	for (size_t i = 0; i < dr->n_nets; i++) {
-		if (dr->nets[i].r == 0)
-			vp_network_free(&dr->nets[i].net);
-		vp_leases_free(&dr->nets[i].leases);
-	}
+	vp_netcache_free(&dr->cache);
+	dr->n_nets = 0;
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -217,50 +197,22 @@ static bool guest_known(const struct doctor *dr, const char *uuid)
 	return false;
 }
 
-/* One status file: add the guest if it runs and is selected. Unreadable files are skipped,
- * as `apply` skips them (a guest that stopped meanwhile). */
-static int read_status(struct doctor *dr, int dfd, const char *name)
+/* A running guest from libvirt's status files: keep it if it is selected. guest_add takes the
+ * domain over (and leaves *d empty); the file's text is not needed. */
+static int see_running(void *ctx, struct vp_domain *d, char *xml, size_t len)
 {
-	struct vp_domain d = {0};
-	char *buf = NULL;
-	size_t len, n = strlen(name);
-	int fd, r;
+	struct doctor *dr = ctx;
 
-	if (name[0] == '.' || n <= 4 || strcmp(name + n - 4, ".xml"))
+	(void)xml;
+	(void)len;
+	if (!guest_selected(dr, d) || guest_known(dr, d->uuid))
 		return 0;
-	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return 0;
-	r = vp_read_fd(fd, VP_DOMAIN_XML_MAX, &buf, &len);
-	close(fd);
-	if (r == 0)
-		r = vp_domain_parse(buf, len, &d);
-	free(buf);
-	if (r < 0)
-		return 0;
-	r = 0;
-	if (d.running && guest_selected(dr, &d) && !guest_known(dr, d.uuid))
-		r = guest_add(dr, &d, true);
-	vp_domain_free(&d);
-	return r;
+	return guest_add(dr, d, true);
 }
 
 static int running_guests(struct doctor *dr)
 {
-	char dir[4096];
-	DIR *dp;
-	struct dirent *e;
-	int r = vp_path(dir, sizeof(dir), "/run/libvirt/qemu");
-
-	if (r < 0)
-		return r;
-	dp = opendir(dir);
-	if (!dp)
-		return errno == ENOENT ? 0 : -errno;
-	while (r == 0 && (e = readdir(dp)) && dr->n_g < MAX_GUESTS)
-		r = read_status(dr, dirfd(dp), e->d_name);
-	closedir(dp);
-	return r;
+	return vp_foreach_running(see_running, dr);
 }
 
 /* Guests with rules installed that do not run (any more): their rules are stale. */

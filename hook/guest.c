@@ -9,6 +9,7 @@
 
 #include "detect.h"
 #include "fw.h"
+#include "inputs.h"
 #include "leases.h"
 #include "log.h"
 #include "network.h"
@@ -17,20 +18,8 @@
 #include "state.h"
 
 #define LOCK_WAIT_MS 30000
-#define MAX_NETS 8
-
-/* Network status and leases, each read at most once per invocation. */
-struct net_cache {
-	char name[VP_NAME_MAX];
-	int r;                      /* 0 loaded, <0 error */
-	struct vp_network net;
-	struct vp_leases leases;
-	bool leases_loaded;
-};
-
 struct pipeline {
-	struct net_cache nets[MAX_NETS];
-	size_t n_nets;
+	struct vp_netcache nets;
 	struct vp_target *targets;
 	size_t n_targets;
 	unsigned pending;           /* forwards whose guest address is not known yet */
@@ -65,59 +54,34 @@ void vp_ctx_free(struct vp_ctx *c)
 		vp_table_free(&c->table);
 }
 
-static struct net_cache *net_get(struct pipeline *p, const char *name)
+/* The network's status and leases through the cache; each failure logged once, here. */
+static struct vp_netinfo *net_get(struct pipeline *p, const char *name)
 {
-	char path[4096];
-	char *buf = NULL;
-	size_t len;
+	struct vp_netinfo *n = vp_netcache_get(&p->nets, name);
+	bool fresh = n && n->leases_r == 1;
 
-	for (size_t i = 0; i < p->n_nets; i++)
-		if (!strcmp(p->nets[i].name, name))
-			return &p->nets[i];
-	if (p->n_nets == MAX_NETS || strlen(name) >= VP_NAME_MAX || strchr(name, '/'))
-		return NULL;
-	struct net_cache *n = &p->nets[p->n_nets++];
-	memcpy(n->name, name, strlen(name) + 1);
-	n->r = vp_path(path, sizeof(path), "/run/libvirt/network/%s.xml", name);
-	if (n->r == 0)
-		n->r = vp_read_file(path, VP_NETWORK_XML_MAX, true, &buf, &len);
-	if (n->r == 0)
-		n->r = vp_network_parse(buf, len, &n->net);
-	free(buf);
-	if (n->r < 0)
+	if (n && n->r < 0 && fresh) {
 		vp_log(LOG_WARNING, "cannot read the status of network %s (%s): is it running?",
 		       name, strerror(-n->r));
+		n->leases_r = n->r;   /* said once */
+	}
 	return n;
 }
 
-static const struct vp_leases *leases_get(struct net_cache *n)
+static const struct vp_leases *leases_get(struct vp_netinfo *n)
 {
-	char path[4096];
-	char *buf = NULL;
-	size_t len;
-	int r;
+	bool fresh = n->leases_r == 1;
+	const struct vp_leases *l = vp_netinfo_leases(n);
 
-	if (n->leases_loaded)
-		return &n->leases;
-	n->leases_loaded = true;
-	r = vp_path(path, sizeof(path), "/var/lib/libvirt/dnsmasq/%s.status", n->net.bridge);
-	if (r == 0)
-		r = vp_read_file(path, VP_LEASES_MAX_SIZE, true, &buf, &len);
-	if (r == 0)
-		r = vp_leases_parse(buf, len, &n->leases);
-	free(buf);
-	if (r < 0 && r != -ENOENT)
-		vp_log(LOG_WARNING, "cannot use lease file of %s (%s)", n->net.bridge, strerror(-r));
-	return r == 0 ? &n->leases : NULL;
+	if (!l && fresh && n->leases_r != -ENOENT)
+		vp_log(LOG_WARNING, "cannot use the lease file of %s (%s)", n->net.bridge,
+		       strerror(-n->leases_r));
+	return l;
 }
 
 static void pipeline_free(struct pipeline *p)
 {
-	for (size_t i = 0; i < p->n_nets; i++) {
-		if (p->nets[i].r == 0)
-			vp_network_free(&p->nets[i].net);
-		vp_leases_free(&p->nets[i].leases);
-	}
+	vp_netcache_free(&p->nets);
 	free(p->targets);
 }
 
@@ -135,7 +99,7 @@ static int add_target(struct pipeline *p, const struct vp_ctx *c, const struct v
 	const struct vp_nic *nic = vp_pick_nic(d, f);
 	struct vp_target t = {.f = f};
 	enum vp_addr_source src;
-	struct net_cache *n;
+	struct vp_netinfo *n;
 
 	fwd_where(f, where, sizeof(where));
 	if (!nic) {
@@ -326,9 +290,9 @@ int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d)
 	if (r < 0)
 		goto out;
 	if (p.n_targets)
-		for (size_t i = 0; i < p.n_nets && !net; i++)
-			if (p.nets[i].r == 0 && !strcmp(p.nets[i].net.bridge, p.targets[0].bridge))
-				net = &p.nets[i].net;
+		for (size_t i = 0; i < p.nets.len && !net; i++)
+			if (p.nets.n[i].r == 0 && !strcmp(p.nets.n[i].net.bridge, p.targets[0].bridge))
+				net = &p.nets.n[i].net;
 	r = vp_detect(net, c->table.set.backend, &b, why, sizeof(why));
 	if (r < 0) {
 		vp_log(LOG_ERR, "%s: %s", d->name, why);
@@ -409,7 +373,7 @@ static void describe_target(struct pipeline *p, struct vp_ctx *c, const struct v
 {
 	char a[VP_ADDR_STRLEN];
 	const struct vp_nic *nic = vp_pick_nic(d, f);
-	struct net_cache *n = nic && nic->type == VP_NIC_NETWORK ? net_get(p, nic->network) : NULL;
+	struct vp_netinfo *n = nic && nic->type == VP_NIC_NETWORK ? net_get(p, nic->network) : NULL;
 	struct vp_addr guest;
 	enum vp_addr_source src;
 	bool v6 = f->family == AF_INET6;

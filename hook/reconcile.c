@@ -1,21 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "reconcile.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "domain.h"
+#include "inputs.h"
 #include "log.h"
 #include "state.h"
 #include "util.h"
 #include "waiter.h"
-
-#define MAX_GUESTS 100000
 
 struct guests {
 	struct vp_domain *d;
@@ -65,62 +62,16 @@ static bool on_network(const struct vp_domain *d, const char *network)
 	return false;
 }
 
-static bool xml_name(const char *name)
+static int keep_guest(void *ctx, struct vp_domain *d, char *xml, size_t len)
 {
-	size_t n = strlen(name);
-	return name[0] != '.' && n > 4 && !strcmp(name + n - 4, ".xml");
-}
-
-/* Read one status file; 1 if it is a running guest (added), 0 if skipped, <0 on error. */
-static int read_status(int dfd, const char *name, struct guests *g)
-{
-	struct vp_domain d = {0};
-	char *buf = NULL;
-	size_t len;
-	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK), r;
-
-	if (fd < 0)
-		return 0;   /* gone meanwhile: the guest stopped */
-	r = vp_read_fd(fd, VP_DOMAIN_XML_MAX, &buf, &len);
-	close(fd);
-	if (r == 0)
-		r = vp_domain_parse(buf, len, &d);
-	if (r < 0) {
-		vp_log(LOG_WARNING, "cannot read libvirt's status of %s: %s, ignoring", name, strerror(-r));
-		free(buf);
-		return 0;
-	}
-	if (!d.running) {
-		vp_domain_free(&d);
-		free(buf);
-		return 0;
-	}
-	r = guests_add(g, &d, buf, len);
-	if (r < 0) {
-		vp_domain_free(&d);
-		free(buf);
-	}
+	int r = guests_add(ctx, d, xml, len);
 	return r < 0 ? r : 1;
 }
 
 /* Running guests, from libvirt's status files. */
 static int running_guests(struct guests *g)
 {
-	char dir[4096];
-	DIR *dp;
-	struct dirent *e;
-	int r = vp_path(dir, sizeof(dir), "/run/libvirt/qemu");
-
-	if (r < 0)
-		return r;
-	dp = opendir(dir);
-	if (!dp)
-		return errno == ENOENT ? 0 : -errno;
-	while ((e = readdir(dp)) && g->n < MAX_GUESTS)
-		if (xml_name(e->d_name) && (r = read_status(dirfd(dp), e->d_name, g)) < 0)
-			break;
-	closedir(dp);
-	return r < 0 ? r : 0;
+	return vp_foreach_running(keep_guest, g);
 }
 
 static bool is_running(const struct guests *g, const char *uuid)
