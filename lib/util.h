@@ -27,7 +27,8 @@ struct vp_buf {
 	int err;     /* sticky: first allocation failure (-ENOMEM) */
 };
 void vp_buf_printf(struct vp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void vp_buf_vprintf(struct vp_buf *b, const char *fmt, va_list ap);
+void vp_buf_vprintf(struct vp_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 void vp_buf_append(struct vp_buf *b, const char *s, size_t n);
 void vp_buf_free(struct vp_buf *b);
 

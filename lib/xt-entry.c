@@ -134,7 +134,7 @@ static void *add_match(struct vp_xent *x, const char *name, uint8_t rev, size_t 
 
 	if (x->len + sz > sizeof(x->b))
 		return NULL;
-	m = (struct xt_entry_match *)(x->b + x->len);
+	m = (void *)(x->b + x->len);   /* b is XT_ALIGN-aligned, offsets too */
 	m->u.user.match_size = (uint16_t)sz;
 	snprintf(m->u.user.name, sizeof(m->u.user.name), "%s", name);
 	m->u.user.revision = rev;
@@ -150,7 +150,7 @@ static void *add_target(const struct layout *f, struct vp_xent *x, const char *n
 
 	if (x->len + sz > sizeof(x->b))
 		return NULL;
-	t = (struct xt_entry_target *)(x->b + x->len);
+	t = (void *)(x->b + x->len);
 	t->u.user.target_size = (uint16_t)sz;
 	snprintf(t->u.user.name, sizeof(t->u.user.name), "%s", name);
 	t->u.user.revision = rev;
@@ -328,7 +328,7 @@ static void rule_hdr(const struct vp_rule *r, struct hdr_spec *s)
 	case VP_ST_POST_HAIRPIN:
 		s->src = &r->net.addr;
 		s->src_len = r->net.prefix;
-		/* fall through */
+		__attribute__((fallthrough));
 	case VP_ST_POST_MASQ:
 	case VP_ST_FWD_ACCEPT:
 		s->dst = &r->guest;

@@ -10,7 +10,7 @@
 
 static unsigned n_tests, n_failed;
 
-static void tap_line(bool cond, const char *fmt, va_list ap)
+static __attribute__((format(printf, 2, 0))) void tap_line(bool cond, const char *fmt, va_list ap)
 {
 	n_tests++;
 	if (!cond)
