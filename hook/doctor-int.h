@@ -90,6 +90,7 @@ struct dr_where {
 struct doctor {
 	struct vp_ctx *c;
 	bool json, probe;
+	bool quiet;                     /* status: checks run for their data, nothing reported */
 	const char *domain;             /* NULL: every guest with forwards */
 	unsigned long port;             /* 0: every forward */
 	unsigned n_fail, n_lines;
@@ -148,6 +149,11 @@ void dr_check_other_tables(struct doctor *dr);
 /* Whether any rule of the guest is in the tables libvirt's backend needs: 1, 0, -1 (cannot
  * tell). */
 int dr_owned_rules(struct doctor *dr, const struct dr_guest *g);
+
+/* doctor.c: the guests to look at (running, or with rules installed), their forwards resolved
+ * and planned, with report lines muted when dr->quiet. 0 or -errno. */
+int dr_collect(struct doctor *dr);
+void dr_free(struct doctor *dr);
 
 /* doctor-traffic.c */
 void dr_check_traffic(struct doctor *dr, const struct dr_guest *g);

@@ -52,6 +52,10 @@ void dr_report(struct doctor *dr, const char *check, const char *subject, enum d
 		fix = NULL;
 	else
 		dr->n_fail++;
+	if (dr->quiet) {
+		vp_buf_free(&detail);
+		return;
+	}
 	if (dr->json) {
 		vp_buf_printf(o, "%s{\"check\":", dr->n_lines ? ",\n" : "[\n");
 		json_str(o, check);
@@ -302,15 +306,29 @@ static void check_table(struct doctor *dr)
 
 /* ------------------------------------------------------------------------------------------- */
 
+int dr_collect(struct doctor *dr)
+{
+	int r = collect_guests(dr);
+
+	for (size_t i = 0; r == 0 && i < dr->n_g; i++)
+		r = dr_check_guest(dr, &dr->g[i]);
+	return r;
+}
+
+void dr_free(struct doctor *dr)
+{
+	guests_free(dr);
+	nets_free(dr);
+	dr_listings_free(dr);
+}
+
 static void run_checks(struct doctor *dr)
 {
 	int r;
 
 	check_table(dr);
 	if (dr->c->table_ok) {
-		r = collect_guests(dr);
-		for (size_t i = 0; r == 0 && i < dr->n_g; i++)
-			r = dr_check_guest(dr, &dr->g[i]);
+		r = dr_collect(dr);
 		if (r < 0)
 			dr_report(dr, "guests", "guests", DR_FAIL, "run the doctor as root",
 			          "cannot list the running guests: %s", strerror(-r));
@@ -339,9 +357,7 @@ int vp_doctor(struct vp_ctx *c, int argc, char **argv)
 		return 2;
 	run_checks(&dr);
 	report_end(&dr);
-	guests_free(&dr);
-	nets_free(&dr);
-	dr_listings_free(&dr);
+	dr_free(&dr);
 	if (c->out->err) {
 		vp_log(LOG_ERR, "doctor: out of memory");
 		return 1;

@@ -352,7 +352,7 @@ int vp_guest_remove(struct vp_ctx *c, const char *uuid)
 	return r;
 }
 
-static void describe_forward(struct vp_buf *out, const struct vp_forward *f)
+void vp_describe_forward(struct vp_buf *out, const struct vp_forward *f)
 {
 	char a[VP_ADDR_STRLEN];
 	bool v6 = f->family == AF_INET6;
@@ -366,56 +366,4 @@ static void describe_forward(struct vp_buf *out, const struct vp_forward *f)
 	if (f->host_port_end != f->host_port)
 		vp_buf_printf(out, "-%u", f->host_port_end);
 	vp_buf_printf(out, " -> ");
-}
-
-static void describe_target(struct pipeline *p, struct vp_ctx *c, const struct vp_domain *d,
-                            const struct vp_forward *f)
-{
-	char a[VP_ADDR_STRLEN];
-	const struct vp_nic *nic = vp_pick_nic(d, f);
-	struct vp_netinfo *n = nic && nic->type == VP_NIC_NETWORK ? net_get(p, nic->network) : NULL;
-	struct vp_addr guest;
-	enum vp_addr_source src;
-	bool v6 = f->family == AF_INET6;
-
-	describe_forward(c->out, f);
-	if (!n || n->r < 0) {
-		vp_buf_printf(c->out, "? (%s)\n", !nic ? "no matching NIC"
-		              : nic->type != VP_NIC_NETWORK ? "NIC not on a libvirt network"
-		              : "network not running");
-		return;
-	}
-	bool found = vp_resolve(f, d, nic, &n->net, leases_get(n), c->now, &guest, &src) == 0;
-
-	vp_buf_printf(c->out, v6 ? "[%s]:%u" : "%s:%u", found ? vp_addr_str(&guest, a) : "?",
-	              f->guest_port);
-	if (f->guest_port_end != f->guest_port)
-		vp_buf_printf(c->out, "-%u", f->guest_port_end);
-	if (found)
-		vp_buf_printf(c->out, " (%s, %s)\n", vp_addr_source_name(src), n->name);
-	else   /* SLAAC addresses leave no trace in libvirt's files: only ip= can name them. */
-		vp_buf_printf(c->out, " (no address yet on %s%s)\n", n->name, v6 ? "; no DHCPv6 lease "
-		              "or static host: a guest using SLAAC only needs ip= in the table" : "");
-}
-
-void vp_guest_status(struct vp_ctx *c, const struct vp_domain *d)
-{
-	struct pipeline p = {0};
-	struct vp_state st;
-	int dirfd = vp_state_open_dir();
-	bool installed = dirfd >= 0 && vp_state_read(dirfd, d->uuid, &st) == 0;
-
-	if (dirfd >= 0)
-		close(dirfd);
-	if (!installed && !vp_table_has_domain(&c->table, d->name, d->uuid))
-		return;
-	vp_buf_printf(c->out, "%s (%s): ", d->name, d->uuid);
-	if (installed)
-		vp_buf_printf(c->out, "installed with %s\n", st.backend);
-	else
-		vp_buf_printf(c->out, "nothing installed\n");
-	for (size_t i = 0; i < c->table.n; i++)
-		if (vp_forward_matches(&c->table.fwd[i], d->name, d->uuid))
-			describe_target(&p, c, d, &c->table.fwd[i]);
-	pipeline_free(&p);
 }

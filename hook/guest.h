@@ -26,8 +26,7 @@ void vp_ctx_free(struct vp_ctx *c);
 /* Install (idempotently) the forwards of a running guest; removes what it had that the table no
  * longer lists. 0, or -errno after logging why. */
 int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d);
-/* Append to c->out what the guest has: each forward, its address and where it came from, the
- * backend, and whether our state records the rules as installed. */
-void vp_guest_status(struct vp_ctx *c, const struct vp_domain *d);
+/* "  tcp  [::]:2222 -> ": the host side of a forward, for status lines. */
+void vp_describe_forward(struct vp_buf *out, const struct vp_forward *f);
 /* Remove every rule owned by the guest (by owner tag), whatever the table says now. */
 int vp_guest_remove(struct vp_ctx *c, const char *uuid);

@@ -140,18 +140,3 @@ int vp_flush_all(struct vp_ctx *c)
 	vp_state_list_free(installed);
 	return failed;
 }
-
-int vp_status(struct vp_ctx *c)
-{
-	struct guests g = {0};
-	int r = running_guests(&g);
-
-	if (r < 0) {
-		vp_log(LOG_ERR, "cannot list running guests: %s", strerror(-r));
-		return 1;
-	}
-	for (size_t i = 0; i < g.n; i++)
-		vp_guest_status(c, &g.d[i]);
-	guests_free(&g);
-	return 0;
-}

@@ -163,6 +163,10 @@ vp_check_eq "guest2 gone: guest1 still forwarded" "$(vp_tcp_get "$C" "$HA" 2225)
 out=$(cli status)
 vp_check "status shows guest1's forward with its lease address" \
 	grep -q "tcp  2225 -> 192.168.122.10:22 (lease, default)" <<<"$out"
+vp_check "status shows the packet counters of guest1's rules (DNAT and accept saw traffic)" \
+	grep -Eq "packets: dnat [1-9][0-9]*, local [0-9]+, hairpin [0-9]+, accept [1-9]" <<<"$out"
+vp_check "status says guest1 is installed with the backend" \
+	grep -q "^guest1 ($VP_G1_UUID): installed with " <<<"$out"
 
 # 6. `set backend` switched while guest1 runs: apply moves its rules, nothing stays behind.
 if [ "$TYPE" = nft ]; then
