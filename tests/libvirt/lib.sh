@@ -130,24 +130,41 @@ vp_fw_setup() {
 
 # Whole ruleset of HOST, every family and both iptables flavours, without counters or the
 # save tools' timestamp comments: two dumps are equal exactly when the rules are.
-# One normalisation: iptables-nft creates a table's built-in base chain on first use and never
-# deletes it (a hand-made `iptables -I` + `-D` leaves an empty `chain PREROUTING` behind); an
-# empty base chain with policy accept filters nothing, so it is left out of the nft listing.
 vp_ruleset() {
+	echo "## nft"
+	ip netns exec "$VP_HNS" nft -s list ruleset 2>&1 | vp_nft_canonical
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	ip netns exec "$VP_HNS" sh -c '
-		echo "## nft"; nft -s list ruleset 2>&1
 		for t in iptables-nft-save ip6tables-nft-save iptables-legacy-save ip6tables-legacy-save; do
 			echo "## $t"; $t 2>&1
-		done' | sed -E -e '/^#[^#]/d' -e '/^$/d' -e 's/\[[0-9]+:[0-9]+\]$/[0:0]/' | awk '
-	/^\tchain .* \{$/ { n = 0; block = $0; inchain = 1; next }
-	inchain && /^\t\}$/ {
-		inchain = 0
-		if (n == 1 && only ~ /hook .*policy accept;$/) next
-		print block; print; next
+		done' | sed -E -e '/^#[^#]/d' -e '/^$/d' -e 's/\[[0-9]+:[0-9]+\]$/[0:0]/'
+}
+
+# An nft listing in canonical order. `nft list` prints tables, and the chains and sets of each,
+# in the order they were created, which says nothing about what they do: after a flush libvirt
+# re-creates the same rules in another order. So objects are sorted (tables by name, chains and
+# sets within their table); rules keep their order inside each chain, which is what matters.
+# Two more things that filter nothing are left out: iptables-nft creates a table's built-in
+# base chain on first use and never deletes it (a hand-made `iptables -I` + `-D` leaves an empty
+# `chain PREROUTING` with policy accept behind), and `iptables -F; iptables -X` leaves empty
+# tables behind.
+vp_nft_canonical() {
+	awk '
+	/^table / { table = $0; next }
+	/^\}$/ { table = ""; next }
+	/^\t[a-z]+ .*\{$/ && !inobj { inobj = 1; obj = $0; n = 0; only = ""; next }
+	inobj && /^\t\}$/ {
+		inobj = 0
+		if (obj ~ /^\tchain / && n == 1 && only ~ /hook .*policy accept;$/) next
+		print table "\034" obj "\035" $0
+		next
 	}
-	inchain { n++; only = $0; block = block "\n" $0; next }
-	{ print }'
+	inobj { n++; only = $0; obj = obj "\035" $0; next }
+	NF { print table "\034\001" $0 }' | LC_ALL=C sort | awk '
+	BEGIN { FS = "\034" }
+	$1 != cur { if (cur != "") print "}"; cur = $1; print cur }
+	{ s = $2; sub(/^\001/, "", s); gsub(/\035/, "\n", s); print s }
+	END { if (cur != "") print "}" }'
 }
 
 # Our rules only (owner-tagged), as the setup's iptables-save (or nft) prints them.
@@ -196,11 +213,18 @@ vp_forward_ours_first() {
 			END { exit !(last && first && last < first) }' <<<"$rules"
 }
 
-# Where libvirt's LIBVIRT_FWI chain lives: nft or legacy.
+# Whether HOST has a legacy filter table. Asked first because `iptables-legacy-save -t filter`
+# would create the (empty) table just by looking, and change the ruleset being compared.
+vp_legacy_filter_exists() {
+	ip netns exec "$VP_HNS" grep -qx filter /proc/net/ip_tables_names 2>/dev/null
+}
+
+# Where libvirt's LIBVIRT_FWI chain lives: nft, legacy or nftables (none after a flush).
 vp_libvirt_fw_location() {
 	if ip netns exec "$VP_HNS" iptables-nft-save -t filter 2>/dev/null | grep '^:LIBVIRT_FWI' >/dev/null; then
 		echo nft
-	elif ip netns exec "$VP_HNS" iptables-legacy-save -t filter 2>/dev/null | grep '^:LIBVIRT_FWI' >/dev/null; then
+	elif vp_legacy_filter_exists &&
+		ip netns exec "$VP_HNS" iptables-legacy-save -t filter 2>/dev/null | grep '^:LIBVIRT_FWI' >/dev/null; then
 		echo legacy
 	elif ip netns exec "$VP_HNS" nft list table ip libvirt_network >/dev/null 2>&1; then
 		echo nftables
@@ -296,15 +320,23 @@ vp_stop_libvirtd() {
 	while vp_pid_alive "$pid"; do sleep 0.1; done
 }
 
-# Guest N: fixed MAC and a static DHCP host entry (the hook resolves it from the status XML).
+# Guest N: fixed MAC vp_mac N. Guests listed in VP_STATIC_GUESTS get a static DHCP host entry
+# (mac -> ip, the hook resolves it from the network's status XML at once); the others get a
+# dynamic lease from the range, which the hook only knows once dnsmasq wrote it (issue 3: test
+# both). One more guest, VP_IP_GUEST, is reserved by name only (dnsmasq matches the hostname the
+# guest sends): the hook cannot resolve it by MAC, so its table entry names the address (ip=).
+VP_STATIC_GUESTS="1 2 3 4 5 8 9"
+VP_IP_GUEST=g-ip
+VP_IP_GUEST_ADDR=$VP_NET_PREFIX.50
 vp_mac() { printf '52:54:00:e2:e0:%02x' "$1"; }
 vp_gip() { printf '%s.%d' "$VP_NET_PREFIX" $((10 + $1)); }
 
 vp_define_network() {
 	local n hosts=""
-	for n in $(seq 1 9); do
+	for n in $VP_STATIC_GUESTS; do
 		hosts+="<host mac='$(vp_mac "$n")' name='g$n' ip='$(vp_gip "$n")'/>"
 	done
+	hosts+="<host name='$VP_IP_GUEST' ip='$VP_IP_GUEST_ADDR'/>"
 	cat >"$VP_RUN/net-default.xml" <<-EOF
 	<network>
 	  <name>default</name>
@@ -321,8 +353,9 @@ vp_define_network() {
 	vp_virsh net-define "$VP_RUN/net-default.xml" >/dev/null && vp_virsh net-start default >/dev/null
 }
 
+# vp_define_guest N [NAME]: NAME defaults to gN; the MAC is always vp_mac N.
 vp_define_guest() {
-	local n=$1 name=g$1
+	local n=$1 name=${2:-g$1}
 	cat >"$VP_RUN/$name.xml" <<-EOF
 	<domain type='qemu'>
 	  <name>$name</name>
@@ -428,6 +461,61 @@ vp_tcp_closed() {
 	return 0
 }
 
+# --- lease waiters and firewall resets ----------------------------------------------------------
+
+# PIDs of running lease waiters (`virt-portfwd __wait-lease UUID SECONDS`), all or one guest's.
+# This script runs in its own PID namespace: only waiters of this test's libvirtd are seen.
+vp_waiters() {
+	pgrep -f -- "__wait-lease${1:+ $1}" 2>/dev/null | tr '\n' ' ' | sed 's/ $//'
+	return 0
+}
+
+# Until no waiter (of UUID, or any) is left, at most TIMEOUT seconds (default 2): a waiter that
+# was told to stop exits within a second.
+vp_no_waiter() {
+	local t_end=$(($(vp_ms) + ${2:-2} * 1000))
+	while [ -n "$(vp_waiters "${1:-}")" ]; do
+		[ "$(vp_ms)" -ge "$t_end" ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+# Flush the whole firewall of HOST the way a firewalld < 2.0 reload does: every rule and chain of
+# filter, nat and mangle, IPv4 and IPv6, libvirt's included (iptables setups, with the setup's own
+# iptables); `nft flush ruleset` on the nftables setup.
+vp_fw_flush() {
+	local t rc=0
+	if [ "$VP_SETUP" = nftables ]; then
+		vp_in_host nft flush ruleset
+		return
+	fi
+	for t in filter nat mangle; do
+		vp_in_host iptables -w -t "$t" -F && vp_in_host iptables -w -t "$t" -X || rc=1
+		vp_in_host ip6tables -w -t "$t" -F && vp_in_host ip6tables -w -t "$t" -X || rc=1
+	done
+	return $rc
+}
+
+# Save HOST's ruleset (iptables-save / nft list ruleset, the setup's flavour) into VP_RUN, and
+# later put exactly that back, as `netfilter-persistent reload` or `systemctl reload nftables`
+# (a `flush ruleset` + saved rules config) do on a real host: whatever was added since is gone.
+vp_fw_save() {
+	if [ "$VP_SETUP" = nftables ]; then
+		vp_in_host nft -s list ruleset >"$VP_RUN/saved.nft"
+		return
+	fi
+	vp_in_host iptables-save >"$VP_RUN/saved.v4" && vp_in_host ip6tables-save >"$VP_RUN/saved.v6"
+}
+
+vp_fw_restore() {
+	if [ "$VP_SETUP" = nftables ]; then
+		{ echo 'flush ruleset'; cat "$VP_RUN/saved.nft"; } | vp_in_host nft -f -
+		return
+	fi
+	vp_in_host iptables-restore -w <"$VP_RUN/saved.v4" && vp_in_host ip6tables-restore -w <"$VP_RUN/saved.v6"
+}
+
 # --- the self-check: the environment reproduces the problem the project solves ----------------
 
 # With a hand-made DNAT alone, libvirt's REJECT refuses the connection; with the DNAT plus a
@@ -505,6 +593,14 @@ vp_hook_ms() {
 	END { if (d == "") exit 1; printf "%d\n", d }'
 }
 
+# How many runs of the hook for NAME OP libvirtd has completed so far (run paired with Result).
+vp_hook_count() {
+	vp_hook_log | awk -v pat="hooks/qemu $1 $2 " '
+	index($0, pat) { want[$3] = 1; next }
+	want[$3] && $4 == "Result" { n++; want[$3] = 0 }
+	END { print n + 0 }'
+}
+
 # Diagnostics are long: full for the first few failures, then a pointer.
 vp_diag() {
 	local f
@@ -537,6 +633,7 @@ vp_diag() {
 		tr -d '\r' <"$f" | grep -v '^\s*$' | tail -n 8 | sed 's/^/#   /'
 	done
 	vp_note "running guests: $(vp_virsh list --name 2>/dev/null | tr '\n' ' ')"
+	vp_note "lease waiters: $(pgrep -af -- __wait-lease 2>/dev/null | tr '\n' ';')"
 	vp_note "---- end of diagnostics"
 }
 
