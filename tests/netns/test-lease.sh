@@ -14,13 +14,16 @@ vp_init "${1:-}"
 C=$VP_CLIENT
 HA=$VP_HOST_ADDR
 
-# Number of lease waiters of guest1 alive. Zombies aside, and children of a waiter: under ASan,
-# LeakSanitizer's tracer is a clone() of the process with the same command line.
+# Number of lease waiters of guest1 alive in this test (its VIRT_PORTFWD_ROOT: other runs use the
+# same uuid). Zombies aside, and children of a waiter: under ASan, LeakSanitizer's tracer is a
+# clone() of the process with the same command line.
 waiters() {
 	local n=0 pid pids
 	pids=" $(pgrep -f "__wait-lease $VP_G1_UUID" | tr '\n' ' ')"
 	for pid in $pids; do
 		[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && continue
+		tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null |
+			grep -qxF "VIRT_PORTFWD_ROOT=$VP_ROOT" || continue
 		case $pids in *" $(awk '{print $4}' "/proc/$pid/stat" 2>/dev/null) "*) continue ;; esac
 		n=$((n + 1))
 	done
@@ -64,7 +67,9 @@ vp_check "no lease yet: the hook returned in ${ms} ms (< 500 ms, ip netns exec i
 	test "$ms" -lt 500
 vp_check_eq "no lease yet: one waiter runs" "$(waiters)" 1
 vp_check_eq "no lease yet: 2222 is closed" "$(vp_tcp_get "$C" "$HA" 2222)" ""
-pid=$(pgrep -f "__wait-lease $VP_G1_UUID" | head -n 1)
+pid=$(for p in $(pgrep -f "__wait-lease $VP_G1_UUID"); do
+	tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qxF "VIRT_PORTFWD_ROOT=$VP_ROOT" && echo "$p"
+done | head -n 1)
 vp_check_eq "waiter: in its own session" "$(ps -o sid= -p "$pid" | tr -d ' ')" "$pid"
 # Its own inotify instance (and a syslog socket once it logs) aside, nothing inherited.
 vp_check_eq "waiter: stdin, stdout, stderr on /dev/null and no inherited fd" \
