@@ -212,6 +212,9 @@ static int commit(const struct vp_backend *b, const struct vp_domain *d, const c
 		return dirfd;
 	}
 	lockfd = r = vp_lock(dirfd, LOCK_WAIT_MS);
+	if (r == -ETIMEDOUT)
+		vp_log(LOG_ERR, "our lock " VP_STATE_DIR "/lock is still held by another process "
+		       "after %u ms", LOCK_WAIT_MS);
 	if (r < 0)
 		goto out;
 	memset(&st, 0, sizeof(st));
@@ -230,11 +233,15 @@ static int commit(const struct vp_backend *b, const struct vp_domain *d, const c
 		goto out;
 	struct vp_fw_opts o = {.lock_wait_ms = 0, .families = st.families};
 	r = b->apply(rs, &o);
-	st.families = ruleset_families(rs);
-	if (r < 0 || !rs->n)
+	/* After a failure the state stays as it was written above, naming every family that may
+	 * still hold rules (a rollback is best effort, a removal may stop halfway): apply and
+	 * flush find the guest there and finish the job. */
+	if (r == 0 && !rs->n) {
 		vp_state_remove(dirfd, d->uuid);
-	else
+	} else if (r == 0) {
+		st.families = ruleset_families(rs);
 		vp_state_write(dirfd, d->uuid, &st);
+	}
 out:
 	if (r < 0)
 		vp_log(LOG_ERR, "applying the forwards of %s failed: %s", d->name, strerror(-r));

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "domain.h"
@@ -31,6 +32,15 @@ static enum hook_action qemu_action(const char *op)
 		if (!strcmp(op, remove[i]))
 			return ACT_REMOVE;
 	return ACT_NONE;   /* prepare, start, migrate, restore, ...: nothing to do */
+}
+
+/* libvirt hands a hook stdin, stdout and stderr only; whatever else a caller left open must not
+ * reach the firewall tools we run or a lease waiter. */
+static void close_inherited_fds(void)
+{
+	if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)   /* kernels before 5.9 */
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
 }
 
 /* Whatever happens below, nothing reaches libvirt through our stdout. */
@@ -70,6 +80,7 @@ int vp_hook_qemu(int argc, char **argv)
 	size_t len = 0;
 	int r;
 
+	close_inherited_fds();
 	silence_stdout();
 	vp_log_open(true, true, getenv("VIRT_PORTFWD_DEBUG") != NULL);
 	if (argc < 3)
@@ -89,7 +100,10 @@ int vp_hook_qemu(int argc, char **argv)
 		vp_waiter_stop(d.uuid);
 		r = vp_guest_remove(&c, d.uuid);
 	}
-	bool abort_start = r < 0 && act == ACT_INSTALL && c.table_ok && c.table.set.on_error_abort;
+	/* `set on-error abort` may stop a guest from starting, never kill a running one: a
+	 * non-zero exit from reconnect (libvirtd restarting) or attach makes libvirt kill QEMU. */
+	bool abort_start = r < 0 && !strcmp(argv[2], "started") && c.table_ok &&
+	                   c.table.set.on_error_abort;
 	vp_ctx_free(&c);
 	vp_domain_free(&d);
 	free(xml);
@@ -102,6 +116,7 @@ int vp_hook_network(int argc, char **argv)
 {
 	struct vp_ctx c = {0};
 
+	close_inherited_fds();
 	silence_stdout();
 	vp_log_open(true, true, getenv("VIRT_PORTFWD_DEBUG") != NULL);
 	if (argc < 3 || (strcmp(argv[2], "started") && strcmp(argv[2], "updated")))

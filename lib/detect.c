@@ -14,6 +14,7 @@
 #include "util.h"
 
 #define LIBVIRT_CHAIN "LIBVIRT_FWI"
+#define LEGACY_SAVE_MAX (256u << 20)
 
 static const struct vp_backend *legacy_backend(void)
 {
@@ -96,8 +97,16 @@ static bool legacy_has_libvirt_chain(void)
 	free(names);
 	if (!has_filter)
 		return false;
-	const char *argv[] = {"iptables-legacy", "-w", "-t", "filter", "-S", LIBVIRT_CHAIN, NULL};
-	return vp_spawn(argv, NULL, 0, NULL, 0, NULL) == 0;
+	/* iptables-legacy-save, not `iptables-legacy -w -S`: reading a table is one atomic get
+	 * and the save tool takes no xtables lock, so a process holding that lock cannot stall
+	 * detection (-w would wait for it without bound); the write that follows waits a
+	 * bounded time. */
+	const char *argv[] = {"iptables-legacy-save", "-t", "filter", NULL};
+	struct vp_buf out = {0};
+	bool found = vp_spawn(argv, NULL, 0, &out, LEGACY_SAVE_MAX, NULL) == 0 && out.s &&
+	             strstr(out.s, "\n:" LIBVIRT_CHAIN " ");
+	vp_buf_free(&out);
+	return found;
 }
 
 /* Neither table has libvirt's rules: go by what `iptables` is on this host. */

@@ -7,6 +7,7 @@
 #include "fw.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,21 +15,25 @@
 #include "run.h"
 
 #define SAVE_MAX (256u << 20)
+#define LOCK_WAIT_DEFAULT_MS 5000u
 
 struct xt_tools {
 	const char *name;
 	const char *save[2], *restore[2];   /* [0] IPv4, [1] IPv6 */
+	bool locks;                         /* restore takes the xtables lock */
 };
 
 static const struct xt_tools tools_nft = {
 	"iptables-nft",
 	{"iptables-nft-save", "ip6tables-nft-save"},
 	{"iptables-nft-restore", "ip6tables-nft-restore"},
+	false,
 };
 static const struct xt_tools tools_legacy = {
 	"iptables-legacy",
 	{"iptables-legacy-save", "ip6tables-legacy-save"},
 	{"iptables-legacy-restore", "ip6tables-legacy-restore"},
+	true,
 };
 
 /* One chain of ours and the built-in chain that jumps to it. */
@@ -255,6 +260,33 @@ static void batch_table(const char *table, const struct chain_view *v, const str
 	vp_buf_free(&b);
 }
 
+/* One log line per line of text: a log line never holds a newline (nor anything a domain or
+ * lease chose to put in one). */
+static void log_lines(const char *tool, const char *what, const char *text)
+{
+	for (const char *p = text; p && *p;) {
+		size_t n = strcspn(p, "\n");
+		if (n)
+			vp_log(LOG_ERR, "%s %s: %.*s", tool, what, (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}
+
+/* Log why a tool failed: it could not run (r < 0), was killed, or exited non-zero. */
+static void log_tool_failure(const char *tool, int r, const struct vp_buf *err, const char *batch)
+{
+	if (r == -ETIMEDOUT)
+		vp_log(LOG_ERR, "cannot run %s: it did not finish in time and was killed", tool);
+	else if (r < 0)
+		vp_log(LOG_ERR, "cannot run %s: %s", tool, strerror(-r));
+	else if (r > 128)
+		vp_log(LOG_ERR, "%s was killed by signal %d", tool, r - 128);
+	else
+		vp_log(LOG_ERR, "%s failed with exit status %d", tool, r);
+	log_lines(tool, "said", err->s);
+	log_lines(tool, "was given", batch);
+}
+
 static int xt_save(const struct xt_tools *t, int fi, struct vp_buf *out)
 {
 	const char *argv[] = {t->save[fi], NULL};
@@ -262,26 +294,34 @@ static int xt_save(const struct xt_tools *t, int fi, struct vp_buf *out)
 	int r = vp_spawn(argv, NULL, 0, out, SAVE_MAX, &err);
 
 	if (r != 0)
-		vp_log(LOG_ERR, "%s failed (%d): %s", t->save[fi], r, err.s ? err.s : "");
+		log_tool_failure(t->save[fi], r, &err, NULL);
 	vp_buf_free(&err);
 	return r == 0 ? 0 : r < 0 ? r : -EIO;
 }
 
-static int xt_restore(const struct xt_tools *t, int fi, const struct vp_buf *batch)
+static int xt_restore(const struct xt_tools *t, int fi, const struct vp_buf *batch,
+                      unsigned wait_ms)
 {
-	const char *argv[] = {t->restore[fi], "-w", "--noflush", NULL};
+	char wait[32] = "-w";
+	const char *argv[] = {t->restore[fi], wait, "--noflush", NULL};
 	struct vp_buf err = {0};
-	int r = vp_spawn(argv, batch->s, batch->len, NULL, 0, &err);
+	int r;
+
+	/* A bare -w waits for the xtables lock without end: bound it as libiptc's wait is bound
+	 * (iptables-nft takes no lock and ignores -w). */
+	if (t->locks)
+		snprintf(wait, sizeof(wait), "--wait=%u", (wait_ms + 999) / 1000);
+	r = vp_spawn(argv, batch->s, batch->len, NULL, 0, &err);
 
 	if (r != 0)
-		vp_log(LOG_ERR, "%s failed (%d): %s; batch was:\n%s", t->restore[fi], r,
-		       err.s ? err.s : "", batch->s);
+		log_tool_failure(t->restore[fi], r, &err, batch->s);
 	vp_buf_free(&err);
 	return r == 0 ? 0 : r < 0 ? r : -EIO;
 }
 
 /* Bring one family's tables to the wanted state. */
-static int xt_apply_family(const struct xt_tools *t, const struct vp_ruleset *rs, int family)
+static int xt_apply_family(const struct xt_tools *t, const struct vp_ruleset *rs, int family,
+                           unsigned wait_ms)
 {
 	int fi = family == AF_INET6;
 	struct chain_view v[N_CHAINS] = {{0}};
@@ -306,7 +346,7 @@ static int xt_apply_family(const struct xt_tools *t, const struct vp_ruleset *rs
 	batch_table(install ? "nat" : "filter", v, &w, fi, &batch);
 	r = batch.err;
 	if (r == 0 && batch.len)
-		r = xt_restore(t, fi, &batch);
+		r = xt_restore(t, fi, &batch, wait_ms);
 out:
 	views_free(v);
 	wanted_free(&w);
@@ -333,7 +373,8 @@ static int xt_apply(const struct xt_tools *t, const struct vp_ruleset *rs,
 	for (size_t i = 0; i < 2; i++) {
 		if (o->families && !(o->families & bits[i]) && !has_family(rs, fams[i]))
 			continue;
-		r = xt_apply_family(t, rs, fams[i]);
+		r = xt_apply_family(t, rs, fams[i],
+		                    o->lock_wait_ms ? o->lock_wait_ms : LOCK_WAIT_DEFAULT_MS);
 		if (r < 0)
 			break;
 	}

@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#define LOG_LINE_MAX 4096
+
 static bool log_syslog, log_stderr = true, log_verbose;
 
 void vp_log_open(bool use_syslog, bool use_stderr, bool verbose)
@@ -15,22 +17,29 @@ void vp_log_open(bool use_syslog, bool use_stderr, bool verbose)
 		openlog("virt-portfwd", LOG_PID, LOG_DAEMON);
 }
 
+/* Domain names, file names and tool output reach the log: a control character (a newline
+ * above all) is shown as '?', so nothing a domain's or a guest's name holds can forge or garble
+ * a log line. One call is one line. */
+static void sanitize(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 void vp_log(int prio, const char *fmt, ...)
 {
+	char msg[LOG_LINE_MAX];
 	va_list ap;
 
 	if (prio >= LOG_DEBUG && !log_verbose)
 		return;
-	if (log_syslog) {
-		va_start(ap, fmt);
-		vsyslog(prio, fmt, ap);
-		va_end(ap);
-	}
-	if (log_stderr) {
-		va_start(ap, fmt);
-		fputs("virt-portfwd: ", stderr);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sanitize(msg);
+	if (log_syslog)
+		syslog(prio, "%s", msg);
+	if (log_stderr)
+		fprintf(stderr, "virt-portfwd: %s\n", msg);
 }

@@ -8,8 +8,13 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+/* No program we run may hold the hook (and so libvirt) forever: a firewall tool stuck on a lock
+ * or a kernel that does not answer is killed after this long, and the call fails. Generous: an
+ * iptables-save of a 200 000-rule table takes seconds. */
+#define SPAWN_TIMEOUT_MS 30000
 
 struct pipes {
 	int in[2], out[2], err[2];
@@ -71,9 +76,18 @@ static int drain(int *fd, struct vp_buf *b, size_t max, int *overflow)
 	return b->err;
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int pump(struct pipes *p, const char *in, size_t in_len, struct vp_buf *out,
                 size_t out_max, struct vp_buf *err, int *overflow)
 {
+	long long deadline = now_ms() + SPAWN_TIMEOUT_MS;
 	size_t off = 0;
 	int dummy = 0, r = 0;
 
@@ -85,7 +99,10 @@ static int pump(struct pipes *p, const char *in, size_t in_len, struct vp_buf *o
 			{.fd = p->out[0], .events = POLLIN},
 			{.fd = p->err[0], .events = POLLIN},
 		};
-		if (poll(pf, 3, -1) < 0) {
+		long long left = deadline - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(pf, 3, (int)left) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
@@ -135,6 +152,8 @@ int vp_spawn(const char *const argv[], const char *in, size_t in_len, struct vp_
 	fcntl(p.in[1], F_SETFL, O_NONBLOCK);
 	r = pump(&p, in, in_len, out, out_max, err, &overflow);
 	pipes_close(&p);
+	if (r < 0)
+		kill(pid, SIGKILL);   /* stuck, or we cannot follow it: it must not outlive the call */
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR) {
 			r = -errno;

@@ -192,7 +192,7 @@ void vp_state_list_free(char **list)
 
 int vp_state_list(int dirfd, char ***ret, size_t *ret_n)
 {
-	int fd = dup(dirfd);
+	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);   /* closedir() closes it, exec never sees it */
 	DIR *dp = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *e;
 	char **list = NULL;

@@ -80,7 +80,10 @@ out:
 int vp_read_file(const char *path, size_t max, bool nofollow, char **ret_buf, size_t *ret_len)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | (nofollow ? O_NOFOLLOW : 0));
+	/* O_NONBLOCK: a FIFO in place of the file must not block the open (nor the hook, nor
+	 * libvirt); the S_ISREG check below refuses it. Reads of a regular file ignore it. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+	              (nofollow ? O_NOFOLLOW : 0));
 	int r;
 
 	if (fd < 0)

@@ -282,11 +282,11 @@ vp_tcp_error() {
 
 # vp_udp_get NS ADDR PORT: send a datagram, print the first reply line (empty if none).
 # UDP may lose a datagram (and the listener forks a shell per datagram on a loaded 2-core
-# machine): up to 3 tries, each from a new source port, 2 s each.
+# machine, slower still under ASan): up to 5 tries, each from a new source port, 3 s each.
 vp_udp_get() {
 	local ns=$1 addr=$2 port=$3 reply _
-	for _ in 1 2 3; do
-		reply=$(echo ping | ip netns exec "$ns" timeout 4 socat -T 2 -t 2 - "UDP:$addr:$port" \
+	for _ in 1 2 3 4 5; do
+		reply=$(echo ping | ip netns exec "$ns" timeout 5 socat -T 3 -t 3 - "UDP:$addr:$port" \
 			2>/dev/null | head -n 1)
 		[ -n "$reply" ] && break
 	done
@@ -948,6 +948,7 @@ vp_load_libvirt_rules_kind() {
 }
 
 # vp_write_network_kind [MAC=IP ...]: the network status XML as libvirt writes it for VP_KIND.
+# shellcheck disable=SC2120 # the static hosts are optional
 vp_write_network_kind() {
 	if [ "$VP_KIND" = nftables ]; then vp_write_network_nft "$@"; else vp_write_network "$@"; fi
 }
@@ -1049,10 +1050,12 @@ vp_rules_owned() {
 	fi
 }
 
-# Lease waiters of UUID alive (zombies aside).
+# Lease waiters of UUID alive in the host namespace (zombies aside; other tests running at the
+# same time use the same UUIDs in their own namespaces).
 vp_waiters() {
 	local n=0 pid
-	for pid in $(pgrep -f "__wait-lease $1"); do
+	for pid in $(ip netns pids "$VP_HOST" 2>/dev/null); do
+		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "__wait-lease $1" || continue
 		[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] || n=$((n + 1))
 	done
 	echo "$n"
@@ -1081,8 +1084,9 @@ vp_cli() {
 # Close every fd above stderr this shell inherited (from the test runner, a terminal, ...), as
 # libvirt does for its hooks: what the hook passes on to the tools it runs is then its own doing.
 vp_close_stray_fds() {
-	local fd
-	for fd in $(ls /proc/$$/fd); do
+	local f fd
+	for f in "/proc/$$/fd"/*; do
+		fd=${f##*/}
 		[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
 	done
 	return 0
