@@ -293,8 +293,9 @@ static int nft_run(struct nft_ctx *ctx, unsigned flags, const char *cmd, const c
 	if (nft_run_cmd_from_buffer(ctx, cmd) != 0) {
 		r = nft_errno(errno);
 		const char *err = nft_ctx_get_error_buffer(ctx);
-		vp_log(LOG_ERR, "nft failed (%s): %s; command was:\n%s", strerror(-r),
-		       err && *err ? err : "no message", cmd);
+		vp_log(LOG_ERR, "nft failed (%s)", strerror(-r));
+		vp_log_lines(LOG_ERR, "nft", "said", err && *err ? err : "no message");
+		vp_log_lines(LOG_ERR, "nft", "was given", cmd);
 		return r;
 	}
 	out = nft_ctx_get_output_buffer(ctx);

@@ -260,18 +260,6 @@ static void batch_table(const char *table, const struct chain_view *v, const str
 	vp_buf_free(&b);
 }
 
-/* One log line per line of text: a log line never holds a newline (nor anything a domain or
- * lease chose to put in one). */
-static void log_lines(const char *tool, const char *what, const char *text)
-{
-	for (const char *p = text; p && *p;) {
-		size_t n = strcspn(p, "\n");
-		if (n)
-			vp_log(LOG_ERR, "%s %s: %.*s", tool, what, (int)n, p);
-		p += n + (p[n] == '\n');
-	}
-}
-
 /* Log why a tool failed: it could not run (r < 0), was killed, or exited non-zero. */
 static void log_tool_failure(const char *tool, int r, const struct vp_buf *err, const char *batch)
 {
@@ -283,8 +271,8 @@ static void log_tool_failure(const char *tool, int r, const struct vp_buf *err, 
 		vp_log(LOG_ERR, "%s was killed by signal %d", tool, r - 128);
 	else
 		vp_log(LOG_ERR, "%s failed with exit status %d", tool, r);
-	log_lines(tool, "said", err->s);
-	log_lines(tool, "was given", batch);
+	vp_log_lines(LOG_ERR, tool, "said", err->s);
+	vp_log_lines(LOG_ERR, tool, "was given", batch);
 }
 
 static int xt_save(const struct xt_tools *t, int fi, struct vp_buf *out)

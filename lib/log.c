@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #define LOG_LINE_MAX 4096
 
@@ -42,4 +43,14 @@ void vp_log(int prio, const char *fmt, ...)
 		syslog(prio, "%s", msg);
 	if (log_stderr)
 		fprintf(stderr, "virt-portfwd: %s\n", msg);
+}
+
+void vp_log_lines(int prio, const char *prefix, const char *what, const char *text)
+{
+	for (const char *p = text; p && *p;) {
+		size_t n = strcspn(p, "\n");
+		if (n)
+			vp_log(prio, "%s %s: %.*s", prefix, what, (int)n, p);
+		p += n + (p[n] == '\n');
+	}
 }

@@ -8,3 +8,5 @@
 
 void vp_log_open(bool use_syslog, bool use_stderr, bool verbose);
 void vp_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One log line per line of text ("PREFIX WHAT: line"): a log line never holds a newline. */
+void vp_log_lines(int prio, const char *prefix, const char *what, const char *text);

@@ -11,6 +11,8 @@
 /* Run argv (argv[0] looked up in PATH, or /usr/sbin:/usr/bin:/sbin:/bin if PATH is unset) with
  * in[0..in_len) on its stdin (NULL: /dev/null), its stdout appended to out (NULL: discarded) up
  * to out_max bytes (-EFBIG beyond), its stderr appended to err (NULL: discarded) up to
- * VP_SPAWN_ERR_MAX. Returns the exit status (0..255), 128+signal, or -errno when it could not run. */
+ * VP_SPAWN_ERR_MAX. A program still running after 30 s is killed and -ETIMEDOUT returned: nothing
+ * we run may hold the hook, and libvirt with it, forever. Returns the exit status (0..255),
+ * 128+signal, or -errno when it could not run. */
 int vp_spawn(const char *const argv[], const char *in, size_t in_len, struct vp_buf *out,
              size_t out_max, struct vp_buf *err);
