@@ -136,20 +136,23 @@ static void count_stage(const struct dr_listing *s, int v, const struct dr_fwd *
 }
 
 /* libvirt's reject of new connections into the network: iptables "-o BR -j REJECT" in
- * LIBVIRT_FWI, nft "oifname "BR" counter reject" in guest_input. */
+ * LIBVIRT_FWI, nft "oif "BR" counter reject" in guest_input. */
 static const struct dr_line *libvirt_reject(const struct dr_listing *s, int v, const char *bridge)
 {
 	bool nft = v == DR_NFTABLES;
 	const char *table = nft ? "libvirt_network" : "filter";
 	const char *chain = nft ? "guest_input" : "LIBVIRT_FWI";
 	const char *verdict = nft ? " reject" : " -j REJECT";
-	char head[VP_NAME_MAX + 16];
+	char head[VP_NAME_MAX + 16], head2[VP_NAME_MAX + 16];
 
-	snprintf(head, sizeof(head), nft ? "oifname \"%s\" " : "-o %s ", bridge);
+	/* libvirt 11 matches the bridge by index (oif); "oifname" is accepted too. */
+	snprintf(head, sizeof(head), nft ? "oif \"%s\" " : "-o %s ", bridge);
+	snprintf(head2, sizeof(head2), nft ? "oifname \"%s\" " : "-o %s ", bridge);
 	for (size_t i = 0; i < s->n; i++) {
 		const char *sp = s->l[i].spec;
 		if (!strcmp(s->l[i].chain, chain) && !strcmp(s->l[i].table, table) &&
-		    !strncmp(sp, head, strlen(head)) && strstr(sp, verdict))
+		    (!strncmp(sp, head, strlen(head)) || !strncmp(sp, head2, strlen(head2))) &&
+		    strstr(sp, verdict))
 			return &s->l[i];
 	}
 	return NULL;

@@ -644,13 +644,13 @@ vp_libvirt_nft_insert() {
 vp_libvirt_nft_network_rules() {
 	local br=virbr0 net=$VP_NET i="vp_libvirt_nft_insert ip"
 	# General IPv4 rules: the catch-all rejects, then cross traffic on the bridge.
-	$i guest_output iifname $br counter reject &&
-		$i guest_input oifname $br counter reject &&
-		$i guest_cross iifname $br oifname $br counter accept &&
+	$i guest_output iif $br counter reject &&
+		$i guest_input oif $br counter reject &&
+		$i guest_cross iif $br oif $br counter accept &&
 		# The <ip>'s masquerading rules: allow out, allow related in, then the NAT rules in the
 		# reverse of their final order.
-		$i guest_output ip saddr $net iifname $br counter accept &&
-		$i guest_input oifname $br ip daddr $net ct state related,established counter accept &&
+		$i guest_output ip saddr $net iif $br counter accept &&
+		$i guest_input oif $br ip daddr $net ct state related,established counter accept &&
 		$i guest_nat ip saddr $net ip daddr '!=' $net counter masquerade &&
 		$i guest_nat meta l4proto udp ip saddr $net ip daddr '!=' $net counter masquerade \
 			to :1024-65535 &&
@@ -832,16 +832,16 @@ vp_libvirt_network_rules6() {
 # `ip6 libvirt_network` (whose private chains must exist: vp_load_libvirt_nft_rules).
 vp_libvirt_nft_network_rules6() {
 	local br=virbr0 net=$VP6_NET i="vp_libvirt_nft_insert ip6"
-	$i guest_output iifname $br counter reject &&
-		$i guest_input oifname $br counter reject &&
-		$i guest_cross iifname $br oifname $br counter accept || return 1
+	$i guest_output iif $br counter reject &&
+		$i guest_input oif $br counter reject &&
+		$i guest_cross iif $br oif $br counter accept || return 1
 	if [ "$1" = route ]; then
-		$i guest_output ip6 saddr $net iifname $br counter accept &&
-			$i guest_input oifname $br ip6 daddr $net counter accept
+		$i guest_output ip6 saddr $net iif $br counter accept &&
+			$i guest_input oif $br ip6 daddr $net counter accept
 		return
 	fi
-	$i guest_output ip6 saddr $net iifname $br counter accept &&
-		$i guest_input oifname $br ip6 daddr $net ct state related,established counter accept &&
+	$i guest_output ip6 saddr $net iif $br counter accept &&
+		$i guest_input oif $br ip6 daddr $net ct state related,established counter accept &&
 		$i guest_nat ip6 saddr $net ip6 daddr '!=' $net counter masquerade &&
 		$i guest_nat meta l4proto udp ip6 saddr $net ip6 daddr '!=' $net counter masquerade \
 			to :1024-65535 &&

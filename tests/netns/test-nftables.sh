@@ -347,11 +347,11 @@ setup_ipv6() {
 	vp_bg "$VP_GUEST1" socat TCP6-LISTEN:22,ipv6only=1,fork,reuseaddr SYSTEM:"echo guest1 v6"
 	# libvirt's ip6 rules for that subnet, in its order (general rules, then masquerading).
 	# shellcheck disable=SC2015 # vp_die exits
-	$i guest_output iifname $br counter reject &&
-		$i guest_input oifname $br counter reject &&
-		$i guest_cross iifname $br oifname $br counter accept &&
-		$i guest_output ip6 saddr $net iifname $br counter accept &&
-		$i guest_input oifname $br ip6 daddr $net ct state related,established counter accept &&
+	$i guest_output iif $br counter reject &&
+		$i guest_input oif $br counter reject &&
+		$i guest_cross iif $br oif $br counter accept &&
+		$i guest_output ip6 saddr $net iif $br counter accept &&
+		$i guest_input oif $br ip6 daddr $net ct state related,established counter accept &&
 		$i guest_nat ip6 saddr $net ip6 daddr '!=' $net counter masquerade &&
 		$i guest_nat meta l4proto udp ip6 saddr $net ip6 daddr '!=' $net counter masquerade \
 			to :1024-65535 &&
