@@ -4,10 +4,13 @@
 # OUTDIR/vmlinuz and OUTDIR/initrd.gz boot in a few seconds under TCG: Debian's cloud kernel
 # (only the virtio net modules are needed, as uncompressed .ko files insmod'ed in dependency
 # order), static busybox and a static UDP echo program. The guest takes its name from the kernel
-# command line (vpname=NAME), gets its address by DHCP, serves its name over HTTP on port 22
+# command line (vpname=NAME), gets its IPv4 address by DHCP, serves its name over HTTP on port 22
 # (busybox httpd; /cgi-bin/probe?IP:PORT makes the guest itself connect somewhere, which is how
 # the suite drives guest-to-guest traffic), echoes UDP on 27015, and prints "VP-READY NAME IP" on
-# the serial console.
+# the serial console ("VP-READY NAME IP IPV6" with an IPv6 address). Busybox has no DHCPv6
+# client: a guest gets IPv6 from the command line (vpip6=ADDR/PREFIXLEN vpgw6=ROUTER), static,
+# without duplicate address detection or router advertisements so that it is usable at once and
+# is its only global address. Both listeners serve IPv4 and IPv6.
 #
 # The result is cached: OUTDIR/key holds a hash of every input (this script, udp-echo.c, the
 # kernel and busybox package versions); an image with the same key is reused.
@@ -106,14 +109,21 @@ gcc -static -O2 -s -o "$ROOT/bin/udp-echo" "$HERE/udp-echo.c"
 
 cat >"$ROOT/init" <<'EOF'
 #!/bin/sh
-# Test guest init: network up by DHCP, HTTP on 22 naming the guest, UDP echo on 27015.
+# Test guest init: network up by DHCP (and a static IPv6 address when the command line gives
+# one), HTTP on 22 naming the guest, UDP echo on 27015.
 export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 name=unnamed
+ip6=
+gw6=
 for arg in $(cat /proc/cmdline); do
-	case "$arg" in vpname=*) name=${arg#vpname=} ;; esac
+	case "$arg" in
+	vpname=*) name=${arg#vpname=} ;;
+	vpip6=*) ip6=${arg#vpip6=} ;;
+	vpgw6=*) gw6=${arg#vpgw6=} ;;
+	esac
 done
 hostname "$name"
 for m in $(cat /lib/modules/order); do
@@ -122,14 +132,27 @@ done
 ip link set lo up
 i=0
 while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+# Before the link comes up: no DAD (busybox ip has no nodad), no SLAAC address or route from
+# libvirt's router advertisements, only the static address.
+if [ -n "$ip6" ]; then
+	if [ -d /proc/sys/net/ipv6/conf/eth0 ]; then
+		for k in accept_dad accept_ra autoconf; do echo 0 >"/proc/sys/net/ipv6/conf/eth0/$k"; done
+	else
+		echo "VP-ERROR no IPv6 in this kernel"
+	fi
+fi
 ip link set eth0 up || echo "VP-ERROR no eth0"
+if [ -n "$ip6" ]; then
+	ip -6 addr add "$ip6" dev eth0 || echo "VP-ERROR ip -6 addr add $ip6 failed"
+	[ -n "$gw6" ] && { ip -6 route add default via "$gw6" dev eth0 || echo "VP-ERROR no IPv6 route"; }
+fi
 echo "$name" >/www/index.html
 httpd -p 22 -h /www
 udp-echo "$name" 27015 &
 until udhcpc -i eth0 -s /etc/udhcpc.sh -q -n -t 5 -T 1 -A 1 -x "hostname:$name" >/dev/null 2>&1; do
 	echo "VP-WAIT no DHCP lease yet"
 done
-echo "VP-READY $name $(cat /tmp/ip)"
+echo "VP-READY $name $(cat /tmp/ip)${ip6:+ ${ip6%/*}}"
 while :; do sleep 3600; done
 EOF
 
@@ -154,12 +177,13 @@ EOF
 cat >"$ROOT/www/cgi-bin/probe" <<'EOF'
 #!/bin/sh
 # GET /cgi-bin/probe?IP:PORT -> the guest connects to IP:PORT, sends an HTTP request and
-# returns the last line of the answer (the name of the guest that served it).
+# returns the last line of the answer (the name of the guest that served it). IP is IPv4 or
+# IPv6 without brackets: the port is what follows the last colon.
 printf 'Content-Type: text/plain\r\n\r\n'
-target=${QUERY_STRING%%:*}
+target=${QUERY_STRING%:*}
 port=${QUERY_STRING##*:}
 case "$target:$port" in
-*[!0-9.:]* | :* | *:) echo "probe-error bad query"; exit 0 ;;
+*[!0-9a-fA-F.:]* | :* | *:) echo "probe-error bad query"; exit 0 ;;
 esac
 reply=$(printf 'GET / HTTP/1.0\r\n\r\n' | timeout 8 nc -w 5 "$target" "$port" 2>&1 | tail -n 1)
 echo "probe-result ${reply:-none}"

@@ -9,13 +9,19 @@
 #    machine's files;
 #  - two network namespaces made with `ip netns add` (their handles live in the private /run):
 #    HOST runs libvirtd, so virbr0, dnsmasq and every firewall rule live there; CLIENT is the
-#    outside world on a veth, 198.51.100.2 -> 198.51.100.1 (documentation range).
+#    outside world on a veth, 198.51.100.2 -> 198.51.100.1 and 2001:db8:1::2 -> 2001:db8:1::1
+#    (documentation ranges).
 # The machine's own firewall is never read or written: every iptables/nft call runs in HOST.
 
 # Set by test-e2e.sh before this file is sourced: VP_SETUP, VP_BIN, VP_SRCDIR, VP_IMAGE.
 VP_NET_PREFIX=192.168.122
 VP_HOST_ADDR=198.51.100.1
 VP_CLIENT_ADDR=198.51.100.2
+# IPv6: the uplink, and libvirt's network (dual stack, NAT66) whose guests in VP_V6_GUESTS get a
+# static address (the guest image has no DHCPv6 client).
+VP_HOST_ADDR6=2001:db8:1::1
+VP_CLIENT_ADDR6=2001:db8:1::2
+VP_NET6_PREFIX=2001:db8:122
 VP_RUN=/run/vp-e2e
 VP_LOG=/var/log/libvirt/libvirtd.log
 VP_TAP_N=0
@@ -88,6 +94,9 @@ vp_netns_setup() {
 	ip -n "$VP_HNS" link add up0 type veth peer name up0 netns "$VP_CNS" || vp_die "veth failed"
 	ip -n "$VP_HNS" addr add "$VP_HOST_ADDR/24" dev up0
 	ip -n "$VP_CNS" addr add "$VP_CLIENT_ADDR/24" dev up0
+	# nodad: usable at once, no wait for duplicate address detection.
+	ip -n "$VP_HNS" addr add "$VP_HOST_ADDR6/64" dev up0 nodad
+	ip -n "$VP_CNS" addr add "$VP_CLIENT_ADDR6/64" dev up0 nodad
 	ip -n "$VP_HNS" link set up0 up
 	ip -n "$VP_CNS" link set up0 up
 }
@@ -98,140 +107,9 @@ vp_in_host() {
 }
 vp_in_client() { ip netns exec "$VP_CNS" "$@"; }
 
-# --- firewall setup ------------------------------------------------------------------------------
-
-# SETUP nft: libvirt's iptables backend through iptables-nft (Debian 12, RHEL 9, Ubuntu);
-# SETUP legacy: the same through iptables-legacy; SETUP nftables: libvirt's own nftables backend.
-# A PATH directory maps the generic iptables names for libvirtd (and so for the hook it runs).
-vp_fw_setup() {
-	local variant p
-	VP_FWBIN=$VP_RUN/fwbin
-	mkdir -p "$VP_FWBIN"
-	case "$VP_SETUP" in
-	nft | nftables) variant=nft ;;
-	legacy) variant=legacy ;;
-	*) vp_die "unknown setup '$VP_SETUP' (nft, legacy or nftables)" ;;
-	esac
-	for p in iptables ip6tables iptables-save ip6tables-save iptables-restore ip6tables-restore; do
-		ln -sf "/usr/sbin/xtables-$variant-multi" "$VP_FWBIN/$p"
-	done
-	if [ "$VP_SETUP" = nftables ]; then
-		# libvirt's nftables backend adds a `tc ... action csum` filter; this kernel may lack
-		# act_csum. Test environment only: accept that one filter, pass the rest to tc.
-		cat >"$VP_FWBIN/tc" <<-'EOF'
-		#!/bin/sh
-		case "$*" in *"action csum"*) exit 0 ;; esac
-		exec /sbin/tc "$@"
-		EOF
-		chmod 0755 "$VP_FWBIN/tc"
-	fi
-	VP_PATH=$VP_FWBIN:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-}
-
-# Whole ruleset of HOST, every family and both iptables flavours, without counters or the
-# save tools' timestamp comments: two dumps are equal exactly when the rules are.
-vp_ruleset() {
-	echo "## nft"
-	ip netns exec "$VP_HNS" nft -s list ruleset 2>&1 | vp_nft_canonical
-	# shellcheck disable=SC2016 # expanded by the inner shell
-	ip netns exec "$VP_HNS" sh -c '
-		for t in iptables-nft-save ip6tables-nft-save iptables-legacy-save ip6tables-legacy-save; do
-			echo "## $t"; $t 2>&1
-		done' | sed -E -e '/^#[^#]/d' -e '/^$/d' -e 's/\[[0-9]+:[0-9]+\]$/[0:0]/'
-}
-
-# An nft listing in canonical order. `nft list` prints tables, and the chains and sets of each,
-# in the order they were created, which says nothing about what they do: after a flush libvirt
-# re-creates the same rules in another order. So objects are sorted (tables by name, chains and
-# sets within their table); rules keep their order inside each chain, which is what matters.
-# Two more things that filter nothing are left out: iptables-nft creates a table's built-in
-# base chain on first use and never deletes it (a hand-made `iptables -I` + `-D` leaves an empty
-# `chain PREROUTING` with policy accept behind), and `iptables -F; iptables -X` leaves empty
-# tables behind.
-vp_nft_canonical() {
-	awk '
-	/^table / { table = $0; next }
-	/^\}$/ { table = ""; next }
-	/^\t[a-z]+ .*\{$/ && !inobj { inobj = 1; obj = $0; n = 0; only = ""; next }
-	inobj && /^\t\}$/ {
-		inobj = 0
-		if (obj ~ /^\tchain / && n == 1 && only ~ /hook .*policy accept;$/) next
-		print table "\034" obj "\035" $0
-		next
-	}
-	inobj { n++; only = $0; obj = obj "\035" $0; next }
-	NF { print table "\034\001" $0 }' | LC_ALL=C sort | awk '
-	BEGIN { FS = "\034" }
-	$1 != cur { if (cur != "") print "}"; cur = $1; print cur }
-	{ s = $2; sub(/^\001/, "", s); gsub(/\035/, "\n", s); print s }
-	END { if (cur != "") print "}" }'
-}
-
-# Our rules only (owner-tagged), as the setup's iptables-save (or nft) prints them.
-vp_our_rules() {
-	if [ "$VP_SETUP" = nftables ]; then
-		# Our own NAT table whole, plus our tagged rules in libvirt's table.
-		ip netns exec "$VP_HNS" nft -s list ruleset 2>/dev/null | awk '
-		/^table / { ours = ($3 ~ /portfwd/) }
-		ours || /virt-portfwd/ { print }'
-		return
-	fi
-	vp_in_host iptables-save 2>/dev/null | grep -E 'virt-portfwd|VIRT_PORTFWD' | sed -E 's/\[[0-9]+:[0-9]+\]$//'
-}
-
-# The first rule where forwarded packets meet libvirt's REJECT first: FORWARD (iptables) or
-# libvirt_network's forward chain (nftables). Ours must be that rule, exactly once.
-vp_forward_head() {
-	if [ "$VP_SETUP" = nftables ]; then
-		ip netns exec "$VP_HNS" nft list chain ip libvirt_network forward 2>/dev/null |
-			awk '/hook forward/ { go = 1; next } go && NF { print; exit }'
-	else
-		vp_in_host iptables-save -t filter 2>/dev/null | grep -m1 '^-A FORWARD'
-	fi
-}
-
-vp_forward_ours_count() {
-	if [ "$VP_SETUP" = nftables ]; then
-		ip netns exec "$VP_HNS" nft list chain ip libvirt_network forward 2>/dev/null | grep -c 'virt-portfwd'
-	else
-		vp_in_host iptables-save -t filter 2>/dev/null | grep -c '^-A FORWARD .*virt-portfwd'
-	fi
-}
-
-# Our forward accept(s) sit above libvirt's, each exactly once: on iptables one jump, rule 1 of
-# FORWARD; on nftables one accept per forward, all above libvirt's jumps, none duplicated.
-vp_forward_ours_first() {
-	local rules
-	if [ "$VP_SETUP" != nftables ]; then
-		[ "$(vp_forward_ours_count)" = 1 ] && [[ "$(vp_forward_head)" == *virt-portfwd* ]]
-		return
-	fi
-	rules=$(ip netns exec "$VP_HNS" nft list chain ip libvirt_network forward 2>/dev/null |
-		awk '/hook forward/ { go = 1; next } go && NF > 1' | sed 's/counter packets [0-9]* bytes [0-9]* //')
-	[ -z "$(grep virt-portfwd <<<"$rules" | sort | uniq -d)" ] &&
-		awk '/virt-portfwd/ { last = NR } /jump guest_/ && !first { first = NR }
-			END { exit !(last && first && last < first) }' <<<"$rules"
-}
-
-# Whether HOST has a legacy filter table. Asked first because `iptables-legacy-save -t filter`
-# would create the (empty) table just by looking, and change the ruleset being compared.
-vp_legacy_filter_exists() {
-	ip netns exec "$VP_HNS" grep -qx filter /proc/net/ip_tables_names 2>/dev/null
-}
-
-# Where libvirt's LIBVIRT_FWI chain lives: nft, legacy or nftables (none after a flush).
-vp_libvirt_fw_location() {
-	if ip netns exec "$VP_HNS" iptables-nft-save -t filter 2>/dev/null | grep '^:LIBVIRT_FWI' >/dev/null; then
-		echo nft
-	elif vp_legacy_filter_exists &&
-		ip netns exec "$VP_HNS" iptables-legacy-save -t filter 2>/dev/null | grep '^:LIBVIRT_FWI' >/dev/null; then
-		echo legacy
-	elif ip netns exec "$VP_HNS" nft list table ip libvirt_network >/dev/null 2>&1; then
-		echo nftables
-	else
-		echo none
-	fi
-}
+# Firewall helpers (setup, listings, resets, the self-check) and the doctor's.
+. "$(dirname "${BASH_SOURCE[0]}")/lib-fw.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib-doctor.sh"
 
 # --- libvirt -----------------------------------------------------------------------------------
 
@@ -325,27 +203,48 @@ vp_stop_libvirtd() {
 # dynamic lease from the range, which the hook only knows once dnsmasq wrote it (issue 3: test
 # both). One more guest, VP_IP_GUEST, is reserved by name only (dnsmasq matches the hostname the
 # guest sends): the hook cannot resolve it by MAC, so its table entry names the address (ip=).
+# The guests in VP_V6_GUESTS also have an IPv6 address, vp_gip6 N, set on their kernel command
+# line; those in VP_V6_STATIC_GUESTS have a DHCPv6 reservation of it by DUID-LL (0:3:0:1:MAC),
+# which the hook resolves from the network's status XML; the others need ip= in the table.
 VP_STATIC_GUESTS="1 2 3 4 5 8 9"
 VP_IP_GUEST=g-ip
 VP_IP_GUEST_ADDR=$VP_NET_PREFIX.50
+VP_V6_GUESTS="1 2"
+VP_V6_STATIC_GUESTS="2"
 vp_mac() { printf '52:54:00:e2:e0:%02x' "$1"; }
 vp_gip() { printf '%s.%d' "$VP_NET_PREFIX" $((10 + $1)); }
+vp_gip6() { printf '%s::%d' "$VP_NET6_PREFIX" $((10 + $1)); }
+vp_in_list() { [[ " $2 " == *" $1 "* ]]; }
 
+# The network is dual stack: IPv4 as before, and an IPv6 subnet with NAT66 (libvirt >= 6.5),
+# a DHCPv6 range and router advertisements by dnsmasq. IPv4 behaviour is the same as on an
+# IPv4-only network; libvirt adds its ip6 rules and turns IPv6 forwarding on in HOST.
 vp_define_network() {
-	local n hosts=""
+	local n hosts="" hosts6=""
 	for n in $VP_STATIC_GUESTS; do
 		hosts+="<host mac='$(vp_mac "$n")' name='g$n' ip='$(vp_gip "$n")'/>"
 	done
 	hosts+="<host name='$VP_IP_GUEST' ip='$VP_IP_GUEST_ADDR'/>"
+	for n in $VP_V6_STATIC_GUESTS; do
+		hosts6+="<host id='0:3:0:1:$(vp_mac "$n")' ip='$(vp_gip6 "$n")'/>"
+	done
 	cat >"$VP_RUN/net-default.xml" <<-EOF
 	<network>
 	  <name>default</name>
-	  <forward mode='nat'/>
+	  <forward mode='nat'>
+	    <nat ipv6='yes'/>
+	  </forward>
 	  <bridge name='virbr0' stp='off' delay='0'/>
 	  <ip address='$VP_NET_PREFIX.1' netmask='255.255.255.0'>
 	    <dhcp>
 	      <range start='$VP_NET_PREFIX.100' end='$VP_NET_PREFIX.254'/>
 	      $hosts
+	    </dhcp>
+	  </ip>
+	  <ip family='ipv6' address='$VP_NET6_PREFIX::1' prefix='64'>
+	    <dhcp>
+	      <range start='$VP_NET6_PREFIX::100' end='$VP_NET6_PREFIX::1ff'/>
+	      $hosts6
 	    </dhcp>
 	  </ip>
 	</network>
@@ -355,7 +254,8 @@ vp_define_network() {
 
 # vp_define_guest N [NAME]: NAME defaults to gN; the MAC is always vp_mac N.
 vp_define_guest() {
-	local n=$1 name=${2:-g$1}
+	local n=$1 name=${2:-g$1} v6=""
+	vp_in_list "$n" "$VP_V6_GUESTS" && v6=" vpip6=$(vp_gip6 "$n")/64 vpgw6=$VP_NET6_PREFIX::1"
 	cat >"$VP_RUN/$name.xml" <<-EOF
 	<domain type='qemu'>
 	  <name>$name</name>
@@ -365,7 +265,7 @@ vp_define_guest() {
 	    <type arch='x86_64' machine='pc'>hvm</type>
 	    <kernel>$VP_IMAGE/vmlinuz</kernel>
 	    <initrd>$VP_IMAGE/initrd.gz</initrd>
-	    <cmdline>console=ttyS0 quiet panic=-1 vpname=$name</cmdline>
+	    <cmdline>console=ttyS0 quiet panic=-1 vpname=$name$v6</cmdline>
 	  </os>
 	  <on_poweroff>destroy</on_poweroff>
 	  <on_reboot>destroy</on_reboot>
@@ -430,17 +330,25 @@ vp_run_hook() {
 
 # --- traffic ------------------------------------------------------------------------------------
 
+# vp_sock PROTO ADDR PORT: socat's address for it, IPv4 or IPv6 (TCP6:[ADDR]:PORT).
+vp_sock() {
+	case "$2" in
+	*:*) printf '%s6:[%s]:%s' "$1" "$2" "$3" ;;
+	*) printf '%s:%s:%s' "$1" "$2" "$3" ;;
+	esac
+}
+
 # vp_http NS ADDR PORT [PATH]: the last line of the HTTP answer (the serving guest's name).
 vp_http() {
 	local ns=$1 addr=$2 port=$3 path=${4:-/}
 	printf 'GET %s HTTP/1.0\r\n\r\n' "$path" |
-		ip netns exec "$ns" timeout 12 socat -t 5 -T 10 - "TCP:$addr:$port,connect-timeout=3" 2>/dev/null |
+		ip netns exec "$ns" timeout 12 socat -t 5 -T 10 - "$(vp_sock TCP "$addr" "$port"),connect-timeout=3" 2>/dev/null |
 		tail -n 1 | tr -d '\r'
 }
 
 # vp_udp NS ADDR PORT MSG: the echo ("NAME MSG") or nothing.
 vp_udp() {
-	printf '%s' "$4" | ip netns exec "$1" timeout 6 socat -t 3 -T 3 - "UDP:$2:$3" 2>/dev/null
+	printf '%s' "$4" | ip netns exec "$1" timeout 6 socat -t 3 -T 3 - "$(vp_sock UDP "$2" "$3")" 2>/dev/null
 }
 
 # Poll until client -> ADDR:PORT answers with EXPECT; TIMEOUT in seconds.
@@ -457,11 +365,11 @@ vp_wait_http() {
 # A TCP port is closed when the connection fails outright (refused or no route): no answer.
 vp_tcp_closed() {
 	printf 'GET / HTTP/1.0\r\n\r\n' |
-		ip netns exec "$1" timeout 6 socat -T 3 - "TCP:$2:$3,connect-timeout=3" >/dev/null 2>&1 && return 1
+		ip netns exec "$1" timeout 6 socat -T 3 - "$(vp_sock TCP "$2" "$3"),connect-timeout=3" >/dev/null 2>&1 && return 1
 	return 0
 }
 
-# --- lease waiters and firewall resets ----------------------------------------------------------
+# --- lease waiters ------------------------------------------------------------------------------
 
 # PIDs of running lease waiters (`virt-portfwd __wait-lease UUID SECONDS`), all or one guest's.
 # This script runs in its own PID namespace: only waiters of this test's libvirtd are seen.
@@ -479,93 +387,6 @@ vp_no_waiter() {
 		sleep 0.1
 	done
 	return 0
-}
-
-# Flush the whole firewall of HOST the way a firewalld < 2.0 reload does: every rule and chain of
-# filter, nat and mangle, IPv4 and IPv6, libvirt's included (iptables setups, with the setup's own
-# iptables); `nft flush ruleset` on the nftables setup.
-vp_fw_flush() {
-	local t rc=0
-	if [ "$VP_SETUP" = nftables ]; then
-		vp_in_host nft flush ruleset
-		return
-	fi
-	for t in filter nat mangle; do
-		vp_in_host iptables -w -t "$t" -F && vp_in_host iptables -w -t "$t" -X || rc=1
-		vp_in_host ip6tables -w -t "$t" -F && vp_in_host ip6tables -w -t "$t" -X || rc=1
-	done
-	return $rc
-}
-
-# Save HOST's ruleset (iptables-save / nft list ruleset, the setup's flavour) into VP_RUN, and
-# later put exactly that back, as `netfilter-persistent reload` or `systemctl reload nftables`
-# (a `flush ruleset` + saved rules config) do on a real host: whatever was added since is gone.
-vp_fw_save() {
-	if [ "$VP_SETUP" = nftables ]; then
-		vp_in_host nft -s list ruleset >"$VP_RUN/saved.nft"
-		return
-	fi
-	vp_in_host iptables-save >"$VP_RUN/saved.v4" && vp_in_host ip6tables-save >"$VP_RUN/saved.v6"
-}
-
-vp_fw_restore() {
-	if [ "$VP_SETUP" = nftables ]; then
-		{ echo 'flush ruleset'; cat "$VP_RUN/saved.nft"; } | vp_in_host nft -f -
-		return
-	fi
-	vp_in_host iptables-restore -w <"$VP_RUN/saved.v4" && vp_in_host ip6tables-restore -w <"$VP_RUN/saved.v6"
-}
-
-# --- the self-check: the environment reproduces the problem the project solves ----------------
-
-# With a hand-made DNAT alone, libvirt's REJECT refuses the connection; with the DNAT plus a
-# FORWARD accept for DNAT'd packets above libvirt's jumps, the guest answers. Then both go away.
-# Proves the guest, the bridge, libvirt's rules and the client path work, independently of the hook.
-vp_selfcheck() {
-	local name=$1 gip=$2 port=2299 rc=0
-	vp_selfcheck_rules add-dnat "$gip" $port || return 1
-	if ! vp_tcp_closed "$VP_CNS" "$VP_HOST_ADDR" $port; then
-		vp_note "self-check: DNAT alone already reaches the guest (libvirt's REJECT not in effect?)"
-		rc=1
-	fi
-	vp_selfcheck_rules add-accept "$gip" $port || rc=1
-	if [ "$(vp_http "$VP_CNS" "$VP_HOST_ADDR" $port)" != "$name" ]; then
-		vp_note "self-check: DNAT + FORWARD accept does not reach $name"
-		rc=1
-	fi
-	vp_selfcheck_rules remove "$gip" $port || rc=1
-	return $rc
-}
-
-# vp_selfcheck_rules add-dnat|add-accept|remove GIP PORT, in the setup's own tool: iptables
-# (-nft or -legacy, through the PATH), or nft with the accept at the top of libvirt's forward chain.
-vp_selfcheck_rules() {
-	local op=$1 gip=$2 port=$3 dnat fwd h
-	if [ "$VP_SETUP" = nftables ]; then
-		case "$op" in
-		add-dnat) vp_in_host nft -f - <<-EOF ;;
-			table ip vp_selfcheck {
-				chain pre { type nat hook prerouting priority dstnat; ip daddr $VP_HOST_ADDR tcp dport $port dnat to $gip:22; }
-			}
-			EOF
-		add-accept) vp_in_host nft insert rule ip libvirt_network forward ip daddr "$gip" tcp dport 22 \
-			ct status dnat accept comment '"vp-selfcheck"' ;;
-		remove)
-			h=$(vp_in_host nft -a list chain ip libvirt_network forward | awk '/vp-selfcheck/ { print $NF }')
-			[ -n "$h" ] && vp_in_host nft delete rule ip libvirt_network forward handle "$h"
-			vp_in_host nft delete table ip vp_selfcheck ;;
-		esac
-		return
-	fi
-	dnat=(PREROUTING -d "$VP_HOST_ADDR" -p tcp --dport "$port"
-		-m comment --comment vp-selfcheck -j DNAT --to-destination "$gip:22")
-	fwd=(FORWARD -d "$gip" -p tcp --dport 22 -m conntrack --ctstate DNAT
-		-m comment --comment vp-selfcheck -j ACCEPT)
-	case "$op" in
-	add-dnat) vp_in_host iptables -w -t nat -I "${dnat[@]}" ;;
-	add-accept) vp_in_host iptables -w -I "${fwd[@]}" ;;
-	remove) vp_in_host iptables -w -D "${fwd[@]}" && vp_in_host iptables -w -t nat -D "${dnat[@]}" ;;
-	esac
 }
 
 # --- diagnostics --------------------------------------------------------------------------------
@@ -622,9 +443,15 @@ vp_diag() {
 	[ "$VP_SETUP" = legacy ] && other=nft
 	vp_note "rules in the host namespace (iptables-save, $VP_SETUP):"
 	vp_in_host iptables-save 2>&1 | grep -vE '^#' | sed -E 's/ \[[0-9]+:[0-9]+\]$//; s/^/#   /'
+	vp_note "IPv6 rules in the host namespace (ip6tables-save, $VP_SETUP):"
+	vp_in_host ip6tables-save 2>&1 | grep -vE '^#' | sed -E 's/ \[[0-9]+:[0-9]+\]$//; s/^/#   /'
 	t=$(ip netns exec "$VP_HNS" "iptables-$other-save" 2>&1 | grep -vE '^#')
 	[ -n "$t" ] && vp_note "rules in the $other tables too:" && printf '%s\n' "$t" | sed 's/^/#   /'
 	vp_note "nf_tables tables: $(ip netns exec "$VP_HNS" nft list tables 2>&1 | tr '\n' ' ')"
+	if [ "$VP_SETUP" = nftables ]; then
+		vp_note "ours (nft), and libvirt's forward chains:"
+		{ vp_our_rules; vp_nft_forward_rules 4; vp_nft_forward_rules 6; } | sed 's/^/#   /'
+	fi
 	vp_note "leases (/var/lib/libvirt/dnsmasq/virbr0.status):"
 	sed 's/^/#   /' /var/lib/libvirt/dnsmasq/virbr0.status 2>/dev/null
 	for f in "$VP_RUN"/console-*.log; do

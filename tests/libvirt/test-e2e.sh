@@ -5,6 +5,8 @@
 # legacy (via iptables-legacy) or nftables (libvirt's own backend).
 # Everything runs in private PID, mount and network namespaces (see lib.sh); nothing is left on
 # the machine and no packet leaves the namespaces. Output is TAP; exit 77 only when not root.
+# libvirt's network is dual stack: g1 and g2 also have IPv6 forwards ([v6]), and `virt-portfwd
+# doctor` is run against the real libvirtd, healthy and with libvirt-made breakages ([doctor]).
 #
 # Environment: VP_BIN (the built virt-portfwd), VP_BUILDDIR (guest image cache: guest-image/),
 # VP_SRCDIR; VP_KEEP=1 keeps the environment running at the end for debugging; VP_APPLY=hook
@@ -30,13 +32,14 @@ VP_SETUP=$SETUP
 . "$HERE/lib.sh"
 
 HOST=$VP_HOST_ADDR
+HOST6=$VP_HOST_ADDR6
 TABLE=/etc/virt-portfwd/forwards.conf
 
 # Outside the namespaces: check the tools, build (or reuse) the guest image in the build dir.
 preflight() {
 	local c missing=""
 	for c in libvirtd virtlogd virsh qemu-system-x86_64 dnsmasq socat unshare ip nft \
-		iptables-nft-save iptables-legacy-save xtables-nft-multi xtables-legacy-multi; do
+		iptables-nft-save iptables-legacy-save xtables-nft-multi xtables-legacy-multi jq; do
 		command -v "$c" >/dev/null || missing+=" $c"
 	done
 	[ -z "$missing" ] || vp_die "missing:$missing (run tests/libvirt/install-deps.sh)"
@@ -54,9 +57,13 @@ write_table() {
 	cat >"$TABLE" <<-EOF
 	# virt-portfwd end-to-end table. g8 is deliberately absent (a guest without forwards).
 	# g6, g7, g-late and g-early have no static DHCP host: their address is a dynamic lease.
+	# IPv6: g1's address is given with ip=, g2's comes from its DHCPv6 reservation (DUID).
 	g1  tcp  2222   22
 	g1  udp  27015  27015
+	g1  tcp  [::]:2222   22     ip=$(vp_gip6 1)
+	g1  udp  [::]:27015  27015  ip=$(vp_gip6 1)
 	g2  tcp  2322   22
+	g2  tcp  [::]:2322   22
 	g3  tcp  2233   22
 	g4  tcp  2234   22
 	g5  tcp  2235   22
@@ -160,6 +167,26 @@ scenario_start() {
 	vp_ok $? "[2] client -> host:27015/udp reaches g1's UDP listener (answer: '$udp')"
 	vp_tcp_closed "$VP_CNS" "$HOST" 2223
 	vp_ok $? "[2] a port without a forward (2223) stays closed"
+	start_v6
+}
+
+# [v6] g1's IPv6 forwards (ip= in the table) work from the client over IPv6, next to its IPv4
+# ones, and are rules in the IPv6 tables that send to g1's IPv6 address.
+start_v6() {
+	local udp="" n
+	vp_wait_http "$VP_CNS" "$HOST6" 2222 g1 10
+	vp_ok $? "[v6] client -> [$HOST6]:2222 reaches g1:22 over IPv6 (ip=$(vp_gip6 1))"
+	for _ in 1 2 3; do
+		udp=$(vp_udp "$VP_CNS" "$HOST6" 27015 ping6)
+		[ "$udp" = "g1 ping6" ] && break
+	done
+	[ "$udp" = "g1 ping6" ]
+	vp_ok $? "[v6] client -> [$HOST6]:27015/udp reaches g1's UDP listener (answer: '$udp')"
+	n=$(rules_of "$(vp_virsh domuuid g1)" | grep -cF -- "$(vp_gip6 1)")
+	[ "$n" -gt 0 ] && vp_forward_ours_first 6 && [ "$(vp_http "$VP_CNS" "$HOST" 2222)" = g1 ]
+	vp_ok $? "[v6] $n rules of g1 send to $(vp_gip6 1), our IPv6 accept is above libvirt's; IPv4 2222 still reaches g1"
+	vp_tcp_closed "$VP_CNS" "$HOST6" 2223
+	vp_ok $? "[v6] a port without a forward ([$HOST6]:2223) stays closed"
 }
 
 # [3] g2 reaches g1 through the host's address (hairpin); the host reaches g1 too.
@@ -177,6 +204,15 @@ scenario_hairpin() {
 	r=$(vp_http "$VP_CNS" "$HOST" 2322)
 	[ "$r" = g2 ]
 	vp_ok $? "[3] client -> host:2322 reaches g2 ('$r')"
+	r=$(vp_http "$VP_HNS" "$(vp_gip 2)" 22 "/cgi-bin/probe?$HOST6:2222")
+	[ "$r" = "probe-result g1" ]
+	vp_ok $? "[v6] g2 -> [$HOST6]:2222 reaches g1 (IPv6 hairpin; g2 says '$r')"
+	r=$(vp_http "$VP_HNS" "$HOST6" 2222)
+	[ "$r" = g1 ]
+	vp_ok $? "[v6] the host itself -> [$HOST6]:2222 reaches g1 ('$r')"
+	r=$(vp_http "$VP_CNS" "$HOST6" 2322)
+	[ "$r" = g2 ]
+	vp_ok $? "[v6] client -> [$HOST6]:2322 reaches g2, its address from its DHCPv6 reservation ('$r')"
 }
 
 # Wait until the restarted libvirtd has reconnected NAME (the hook ran and returned).
@@ -202,15 +238,16 @@ scenario_restart() {
 	wait_reconnect g1 && wait_reconnect g2
 	vp_ok $? "[4] libvirtd ran the hook's reconnect for g1 and g2"
 	[ "$(vp_http "$VP_CNS" "$HOST" 2222)" = g1 ] && [ "$(vp_http "$VP_CNS" "$HOST" 2322)" = g2 ] &&
-		[ "$(vp_udp "$VP_CNS" "$HOST" 27015 again)" = "g1 again" ]
-	vp_ok $? "[4] forwards still work after the restart (2222, 2322, 27015/udp)"
+		[ "$(vp_udp "$VP_CNS" "$HOST" 27015 again)" = "g1 again" ] &&
+		[ "$(vp_http "$VP_CNS" "$HOST6" 2222)" = g1 ] && [ "$(vp_http "$VP_CNS" "$HOST6" 2322)" = g2 ]
+	vp_ok $? "[4] forwards still work after the restart (2222, 2322, 27015/udp, [::]:2222, [::]:2322)"
 	after=$(vp_our_rules)
 	[ "$before" = "$after" ]
 	vp_ok $? "[4] our rules are unchanged, none duplicated"
 	[ "$before" = "$after" ] || diff -u <(printf '%s\n' "$before") <(printf '%s\n' "$after") | sed 's/^/#   /'
 	jumps=$(vp_forward_head)
-	vp_forward_ours_first
-	vp_ok $? "[4] our forward accept/jump is present once and first (first rule: ${jumps:-none})"
+	vp_forward_ours_first && vp_forward_ours_first 6
+	vp_ok $? "[4] our forward accept/jump is present once and first, IPv4 and IPv6 (first IPv4 rule: ${jumps:-none})"
 }
 
 # [5] The table changes while g1 runs, then `virt-portfwd apply` (VP_APPLY=hook: the hook's
@@ -236,6 +273,79 @@ scenario_edit() {
 	vp_ok $? "[5] the removed forward host:2222 is closed"
 	[ "$(vp_udp "$VP_CNS" "$HOST" 27015 still)" = "g1 still" ]
 	vp_ok $? "[5] the unchanged UDP forward still works"
+	[ "$(vp_http "$VP_CNS" "$HOST6" 2222)" = g1 ]
+	vp_ok $? "[v6] the IPv6 forward [$HOST6]:2222 -> g1 is untouched by the IPv4 edit"
+}
+
+# [doctor] `virt-portfwd doctor` against the real libvirtd with g1 and g2 running (after [5]):
+# healthy, then two breakages libvirt itself is part of, each failing exactly its check and
+# naming the fix, and healthy again after the fix. The namespace suite covers every breakage.
+scenario_doctor() {
+	vp_doctor_healthy "[doctor] g1 and g2 running, IPv4 and IPv6 forwards"
+	[ "$(vp_doctor_field guest.lease "g1 tcp [::]:2222" ok)" = true ] &&
+		[ "$(vp_doctor_field guest.address "g2 tcp [::]:2322" ok)" = true ] &&
+		[ "$(vp_doctor_field host.ipv6_forwarding host ok)" = true ] &&
+		[ "$(vp_doctor_subjects rules.position true | grep -c IPv)" = 2 ]
+	vp_ok $? "[doctor] it looked at both families: g1's IPv6 lease, g2's IPv6 address ($(vp_doctor_field \
+		guest.address "g2 tcp [::]:2322" detail)), IPv6 forwarding, our accept's position in IPv4 and IPv6"
+	vp_doctor
+	[ "$VP_DOCTOR_RC" = 0 ] && [ "$(tail -n 1 "$VP_RUN/doctor.out")" = "0 checks failed" ]
+	vp_ok $? "[doctor] the text form exits 0 too, last line '$(tail -n 1 "$VP_RUN/doctor.out")'"
+	doctor_position
+	doctor_lease
+}
+
+# (a) libvirt's jumps above ours, in both families (what a network reload does without our
+# network hook): rules.position fails for each, a refused connection then shows in the traffic
+# check, and `virt-portfwd apply` repairs both.
+doctor_position() {
+	local subj
+	vp_libvirt_rejump 4 && vp_libvirt_rejump 6 && ! vp_forward_ours_first 4 && ! vp_forward_ours_first 6
+	vp_ok $? "[doctor] libvirt's jumps moved above ours in IPv4 and IPv6 (first IPv4 rule now: $(vp_forward_head))"
+	vp_doctor_expect "[doctor] libvirt's jumps above ours" rules.position "virt-portfwd apply"
+	subj=$(vp_doctor_subjects rules.position false | tr '\n' ';')
+	[[ "$subj" == *IPv4* && "$subj" == *IPv6* ]]
+	vp_ok $? "[doctor] rules.position fails for IPv4 and for IPv6 ($subj)"
+	vp_tcp_closed "$VP_CNS" "$HOST" 2224
+	vp_ok $? "[doctor] client -> host:2224 is refused now, by libvirt's reject"
+	vp_doctor_expect "[doctor] the refused connection" "rules.position traffic" "virt-portfwd apply"
+	vp_doctor_field traffic "g1 tcp 2224" detail |
+		grep -qF "the DNAT took 1 new connection but our accept saw none of their packets"
+	vp_ok $? "[doctor] traffic: $(vp_doctor_field traffic "g1 tcp 2224" detail)"
+	# ... and libvirt's reject counted it (nftables: `oif "virbr0" counter reject` in guest_input).
+	vp_doctor_field traffic "g1 tcp 2224" detail | grep -qE "libvirt's reject on virbr0 [1-9][0-9]* packet"
+	vp_ok $? "[doctor] traffic: the detail names libvirt's reject on virbr0 and its count"
+	vp_in_host /usr/local/sbin/virt-portfwd apply >/dev/null 2>>"$VP_RUN/hook-manual.log" &&
+		vp_forward_ours_first 4 && vp_forward_ours_first 6
+	vp_ok $? "[doctor] the fix, virt-portfwd apply, puts our accepts back on top"
+	vp_doctor_healthy "[doctor] after apply"
+	forwards_work
+	vp_ok $? "[doctor] every forward works again ($FORWARDS)"
+}
+
+# (b) g1's IPv6 address changes in the table (ip=) without an apply: guest.lease fails for that
+# forward alone; apply follows it; the table put back and applied again, g1 answers over IPv6.
+doctor_lease() {
+	local old new uuid
+	old=$(vp_gip6 1)
+	new=$VP_NET6_PREFIX::99
+	uuid=$(vp_virsh domuuid g1)
+	sed -i "s/^\(g1  tcp  \[::\]:2222 .*ip=\)$old\$/\1$new/" "$TABLE"
+	grep -qF "ip=$new" "$TABLE"
+	vp_ok $? "[doctor] table edited: g1's [::]:2222 now says ip=$new, not applied"
+	vp_doctor_expect "[doctor] g1's address changed" guest.lease "virt-portfwd apply"
+	[ "$(vp_doctor_subjects guest.lease false)" = "g1 tcp [::]:2222" ] &&
+		vp_doctor_field guest.lease "g1 tcp [::]:2222" detail | grep -qF "is now $new (ip=) but our rules still send to $old"
+	vp_ok $? "[doctor] guest.lease: $(vp_doctor_field guest.lease "g1 tcp [::]:2222" detail)"
+	vp_in_host /usr/local/sbin/virt-portfwd apply >/dev/null 2>>"$VP_RUN/hook-manual.log" &&
+		rules_of "$uuid" | grep -F -- "$new" >/dev/null
+	vp_ok $? "[doctor] the fix, virt-portfwd apply, points g1's IPv6 forward at $new"
+	vp_doctor_healthy "[doctor] after apply"
+	sed -i "s/ip=$new\$/ip=$old/" "$TABLE"
+	vp_in_host /usr/local/sbin/virt-portfwd apply >/dev/null 2>>"$VP_RUN/hook-manual.log" &&
+		! rules_of "$uuid" | grep -qF -- "$new" && forwards_work
+	vp_ok $? "[doctor] table put back and applied: no rule sends to $new, every forward works ($FORWARDS)"
+	vp_doctor_healthy "[doctor] at the end"
 }
 
 # [6] virsh destroy: ports closed, ruleset byte-identical to before any guest started.
@@ -247,8 +357,11 @@ scenario_destroy() {
 	vp_tcp_closed "$VP_CNS" "$HOST" 2224 && vp_tcp_closed "$VP_CNS" "$HOST" 2322 &&
 		[ -z "$(vp_udp "$VP_CNS" "$HOST" 27015 gone)" ]
 	vp_ok $? "[6] host:2224, host:2322 and host:27015/udp are closed"
+	vp_tcp_closed "$VP_CNS" "$HOST6" 2222 && vp_tcp_closed "$VP_CNS" "$HOST6" 2322 &&
+		[ -z "$(vp_udp "$VP_CNS" "$HOST6" 27015 gone)" ]
+	vp_ok $? "[v6] [$HOST6]:2222, [$HOST6]:2322 and [$HOST6]:27015/udp are closed"
 	ruleset_is_initial
-	vp_ok $? "[6] the ruleset is identical to the one before the guests started"
+	vp_ok $? "[6] the ruleset, IPv4 and IPv6, is identical to the one before the guests started"
 }
 
 # [7] Five guests at once: every start returns in under 2 s, every forward works. g3-g5 have
@@ -362,11 +475,13 @@ scenario_explicit_ip() {
 	vp_ok $? "[11] virsh destroy $VP_IP_GUEST: host:2250 closed, the ruleset is the initial one"
 }
 
-# The three forwards of g1 and g2 (after [5]) all answer.
+# The forwards of g1 and g2 (after [5]) all answer: three IPv4, two IPv6.
 forwards_work() {
 	[ "$(vp_http "$VP_CNS" "$HOST" 2224)" = g1 ] && [ "$(vp_http "$VP_CNS" "$HOST" 2322)" = g2 ] &&
-		[ "$(vp_udp "$VP_CNS" "$HOST" 27015 back)" = "g1 back" ]
+		[ "$(vp_udp "$VP_CNS" "$HOST" 27015 back)" = "g1 back" ] &&
+		[ "$(vp_http "$VP_CNS" "$HOST6" 2222)" = g1 ] && [ "$(vp_http "$VP_CNS" "$HOST6" 2322)" = g2 ]
 }
+FORWARDS="2224, 2322, 27015/udp, [::]:2222, [::]:2322"
 
 # Our rules, sorted: after a flush they come back whole, but g1's and g2's may be re-added in
 # either order (their hooks run concurrently). A duplicate still shows as an extra line.
@@ -391,8 +506,8 @@ scenario_flush() {
 	loc=$(vp_libvirt_fw_location)
 	[ $rc -eq 0 ] && [ "$loc" = none ] && [ -z "$(vp_our_rules)" ]
 	vp_ok $? "[10] firewall flushed like a firewalld < 2.0 reload: libvirt's rules and ours gone (libvirt's found: $loc)"
-	vp_tcp_closed "$VP_CNS" "$HOST" 2224
-	vp_ok $? "[10] after the flush host:2224 is dead"
+	vp_tcp_closed "$VP_CNS" "$HOST" 2224 && vp_tcp_closed "$VP_CNS" "$HOST6" 2222
+	vp_ok $? "[10] after the flush host:2224 and [$HOST6]:2222 are dead"
 	t0=$(vp_ms)
 	vp_stop_libvirtd
 	vp_in_host libvirtd -d && vp_wait_libvirtd
@@ -403,7 +518,7 @@ scenario_flush() {
 	[ $rc -eq 0 ] && [ "$loc" = "$VP_SETUP" ]
 	vp_ok $? "[10] libvirt re-created its rules ($loc) and ran the hook's reconnect for g1 and g2"
 	forwards_work
-	vp_ok $? "[10] forwards work again after the restart (2224, 2322, 27015/udp)"
+	vp_ok $? "[10] forwards work again after the restart ($FORWARDS)"
 	flush_rules_back "$before" "restart"
 
 	vp_fw_restore
@@ -442,8 +557,8 @@ flush_wait_reconnect() {
 flush_rules_back() {
 	local after
 	after=$(our_rules_sorted)
-	[ "$1" = "$after" ] && vp_forward_ours_first
-	vp_ok $? "[10] after the $2: our rules are the same as before the flush, none duplicated, ours first"
+	[ "$1" = "$after" ] && vp_forward_ours_first && vp_forward_ours_first 6
+	vp_ok $? "[10] after the $2: our rules are the same as before the flush, none duplicated, ours first (IPv4, IPv6)"
 	[ "$1" = "$after" ] || diff -u <(printf '%s\n' "$1") <(printf '%s\n' "$after") | sed 's/^/#   /'
 }
 
@@ -463,6 +578,7 @@ main() {
 	scenario_hairpin
 	scenario_restart
 	scenario_edit
+	scenario_doctor
 	scenario_flush
 	scenario_destroy
 	scenario_late_lease

@@ -4,7 +4,8 @@
  *
  * Debian's static busybox has no UDP mode in nc, so the guest image carries this (built with
  * gcc -static by build-image.sh). Every datagram is answered with "NAME PAYLOAD", so the test
- * knows which guest a forwarded UDP port reached. IPv4 only, like the guest.
+ * knows which guest a forwarded UDP port reached. One dual-stack socket (IPv4 peers arrive as
+ * IPv4-mapped addresses), or IPv4 alone on a kernel without IPv6.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,25 +32,51 @@ static int parse_port(const char *s, unsigned short *ret_port)
 	return 0;
 }
 
-static int open_socket(unsigned short port, int *ret_fd)
+/* Bind one UDP socket of family to the wildcard address: IPv6 with IPV6_V6ONLY off serves both
+ * families. */
+static int bind_any(int family, unsigned short port, int *ret_fd)
 {
-	struct sockaddr_in sa;
-	int fd, r;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, off = 0, r;
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons(port);
-	sa.sin_addr.s_addr = htonl(INADDR_ANY);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *sa6 = (struct sockaddr_in6 *)&ss;
+		sa6->sin6_family = AF_INET6;
+		sa6->sin6_port = htons(port);
+		sa6->sin6_addr = in6addr_any;
+		len = sizeof(*sa6);
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0)
+			goto fail;
+	} else {
+		struct sockaddr_in *sa = (struct sockaddr_in *)&ss;
+		sa->sin_family = AF_INET;
+		sa->sin_port = htons(port);
+		sa->sin_addr.s_addr = htonl(INADDR_ANY);
+		len = sizeof(*sa);
 	}
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
+		goto fail;
 	*ret_fd = fd;
 	return 0;
+fail:
+	r = -errno;
+	close(fd);
+	return r;
+}
+
+static int open_socket(unsigned short port, int *ret_fd)
+{
+	int r = bind_any(AF_INET6, port, ret_fd);
+
+	/* A kernel without IPv6 (or booted with ipv6.disable=1) still gets its IPv4 listener. */
+	if (r == -EAFNOSUPPORT)
+		r = bind_any(AF_INET, port, ret_fd);
+	return r;
 }
 
 /* Answer datagrams forever; a failed send is not fatal (the client may be gone). */
@@ -58,7 +85,7 @@ static int serve(int fd, const char *name)
 	char in[MAX_DATAGRAM], out[MAX_DATAGRAM + 256];
 
 	for (;;) {
-		struct sockaddr_in peer;
+		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
 		ssize_t n;
 		int len;
