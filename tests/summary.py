@@ -19,5 +19,10 @@ with open(sys.argv[1]) as f:
             counts["failed"] += 1
             print(f"failed: {t.get('name')} ({res})")
 print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
+# Running totals over the passes of one tests/run, for its closing line.
+total = os.environ.get("VP_TOTALS")
+if total:
+    with open(total, "a") as f:
+        f.write(f"{counts['passed']} {counts['failed']} {counts['skipped']}\n")
 strict = os.geteuid() == 0 and not os.environ.get("VP_ALLOW_SKIP")
 sys.exit(1 if counts["failed"] or (strict and counts["skipped"]) or not counts["passed"] else 0)
