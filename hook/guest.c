@@ -296,6 +296,10 @@ int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d)
 	c->pending = p.pending;
 	if (r < 0)
 		goto out;
+	/* No address yet and nothing installed (a new guest before its lease): no detection, no
+	 * firewall I/O; the waiter comes back when there is something to do. */
+	if (!rs.n && !c->dry_run && !state_exists(d->uuid))
+		goto out;
 	if (p.n_targets)
 		for (size_t i = 0; i < p.nets.len && !net; i++)
 			if (p.nets.n[i].r == 0 && !strcmp(p.nets.n[i].net.bridge, p.targets[0].bridge))
@@ -309,8 +313,6 @@ int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d)
 		dry_run_print(c, b, why, &rs);
 		goto out;
 	}
-	if (!rs.n && !state_exists(d->uuid))
-		goto out;
 	vp_log(LOG_DEBUG, "%s: %zu rules, backend %s (%s)", d->name, rs.n, b->name, why);
 	r = commit(b, d, net ? net->name : NULL, &rs);
 	if (r == 0)
