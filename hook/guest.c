@@ -228,6 +228,8 @@ static int commit(const struct vp_backend *b, const struct vp_domain *d, const c
 			goto out;
 		if (!strcmp(old.backend, b->name))
 			st.families |= old.families;
+	} else if (rs->n) {
+		vp_rules_mark_new(dirfd, d->uuid);   /* no state: no rule anywhere, none to read */
 	}
 	if (rs->n && (r = vp_state_write(dirfd, d->uuid, &st)) < 0)
 		goto out;
@@ -238,6 +240,7 @@ static int commit(const struct vp_backend *b, const struct vp_domain *d, const c
 	 * flush find the guest there and finish the job. */
 	if (r == 0 && !rs->n) {
 		vp_state_remove(dirfd, d->uuid);
+		vp_state_drop(dirfd, d->uuid, "rules");   /* a backend that keeps none left "none" */
 	} else if (r == 0) {
 		st.families = ruleset_families(rs);
 		vp_state_write(dirfd, d->uuid, &st);

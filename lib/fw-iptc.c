@@ -19,6 +19,7 @@
 #include <libiptc/libiptc.h>
 #include <libiptc/libip6tc.h>
 
+#include "detect.h"
 #include "log.h"
 #include "state.h"
 #include "xt-entry.h"
@@ -143,6 +144,22 @@ static bool table_listed(const struct fam *f, const char *table)
 		line = nl ? nl + 1 : NULL;
 	}
 	free(buf);
+	return found;
+}
+
+/* Read-only, no lock: libiptc reads a consistent snapshot of the table in one get. */
+bool vp_iptc_has_chain(const char *table, const char *chain)
+{
+	struct xtc_handle *h;
+	bool found;
+
+	if (!table_listed(&fams[0], table))
+		return false;
+	h = iptc_init(table);
+	if (!h)
+		return false;
+	found = iptc_is_chain(chain, h);
+	iptc_free(h);
 	return found;
 }
 

@@ -19,8 +19,11 @@
 #include <nftables/libnftables.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "detect.h"
 #include "log.h"
+#include "state.h"
 
 #define OUR_TABLE   "virt_portfwd"
 #define LV_TABLE    "libvirt_network"
@@ -53,7 +56,9 @@ struct fam {
 	const char *loopback;   /* host-local DNAT skips these, as the iptables OUTPUT jump does */
 };
 
-static const struct fam fams[] = {
+#define N_FAMS 2
+
+static const struct fam fams[N_FAMS] = {
 	{AF_INET, VP_FAM_V4, "ip", "127.0.0.0/8"},
 	{AF_INET6, VP_FAM_V6, "ip6", "::1"},
 };
@@ -72,6 +77,10 @@ struct view {
 	bool lv;                /* libvirt's table with its forward chain exists */
 	size_t n_other;         /* rules in our table that are not this owner's */
 	struct owned own[NC_COUNT];
+	bool top;               /* our table's rules too go to the top of their chains: where the
+	                           path without reading finds their handles, and the same order
+	                           whichever path installed a guest */
+	bool chain[NC_COUNT];   /* this chain of our table exists */
 };
 
 /* The owner's wanted rules per chain, in canonical text. */
@@ -417,6 +426,16 @@ static int see_rule(json_object *rule, bool lv_table, const char *owner, bool *j
 	return 0;
 }
 
+static void see_chain(const char *name, bool lv_table, bool *lv_chain, struct view *v)
+{
+	if (lv_table) {
+		*lv_chain |= !strcmp(name, LV_CHAIN);
+		return;
+	}
+	for (size_t c = 0; c < NC_LV; c++)
+		v->chain[c] |= !strcmp(name, chains[c].name);
+}
+
 /* List one table (JSON) and record this owner's rules in it. */
 static int read_table(struct nft_ctx *ctx, const struct fam *f, bool lv_table, const char *owner,
                       struct view *v)
@@ -431,9 +450,8 @@ static int read_table(struct nft_ctx *ctx, const struct fam *f, bool lv_table, c
 	for (size_t i = 0; r == 0 && i < json_object_array_length(items); i++) {
 		if ((o = item_of(items, i, "rule")))
 			r = see_rule(o, lv_table, owner, &jump_seen, v);
-		else if ((o = item_of(items, i, "chain")) && jstr(o, "name") &&
-		         !strcmp(jstr(o, "name"), LV_CHAIN))
-			lv_chain = true;
+		else if ((o = item_of(items, i, "chain")) && jstr(o, "name"))
+			see_chain(jstr(o, "name"), lv_table, &lv_chain, v);
 	}
 	if (lv_table)
 		v->lv = r == 0 && lv_chain;
@@ -441,26 +459,24 @@ static int read_table(struct nft_ctx *ctx, const struct fam *f, bool lv_table, c
 	return r;
 }
 
-static int read_view(struct nft_ctx *ctx, const struct fam *f, const char *owner, struct view *v)
+/* Which tables are there: asked of the kernel by name, since a listing of tables in nft 1.0
+ * fetches every rule of the family. */
+static int read_view(struct nft_ctx *ctx, struct vp_nfq *q, const struct fam *f,
+                     const char *owner, struct view *v)
 {
-	char cmd[64];
-	json_object *items = NULL, *t;
-	bool lv = false;
-	int r;
+	unsigned use;
+	int r = vp_nfq_table(q, f->af, OUR_TABLE, &use), lv;
 
-	snprintf(cmd, sizeof(cmd), "list tables %s", f->name);
-	r = nft_list_json(ctx, cmd, &items);
-	for (size_t i = 0; r == 0 && i < json_object_array_length(items); i++) {
-		const char *name = (t = item_of(items, i, "table")) ? jstr(t, "name") : NULL;
-		if (name && !strcmp(name, OUR_TABLE))
-			v->table = true;
-		else if (name && !strcmp(name, LV_TABLE))
-			lv = true;
-	}
-	json_object_put(items);
-	if (r == 0 && v->table)
+	if (r < 0 && r != -ENOENT)
+		return r;
+	v->table = r == 0;
+	lv = vp_nfq_table(q, f->af, LV_TABLE, &use);
+	if (lv < 0 && lv != -ENOENT)
+		return lv;
+	r = 0;
+	if (v->table)
 		r = read_table(ctx, f, false, owner, v);
-	if (r == 0 && lv)
+	if (r == 0 && lv == 0)
 		r = read_table(ctx, f, true, owner, v);
 	return r;
 }
@@ -554,27 +570,32 @@ static bool same_rules(const struct view *v, const struct wanted *w, enum nchain
 	return true;
 }
 
+/* The owner's rules of chain c at the top of it (in reverse: the wanted order), or appended
+ * (--dry-run's view); our table and chain are added only when missing: adding a base chain
+ * that is there already re-registers its hook and waits for the kernel (~15 ms). */
 static void batch_adds(const struct fam *f, enum nchain c, const struct wanted *w,
-                       bool *table_added, struct vp_buf *b)
+                       const struct view *v, bool *table_added, struct vp_buf *b)
 {
 	if (c == NC_LV) {
-		/* Each insert goes to the top: insert in reverse to keep the wanted order. */
 		for (size_t i = w->n[c]; i-- > 0;)
 			vp_buf_printf(b, "insert rule %s " LV_TABLE " " LV_CHAIN " %s\n", f->name,
 			              w->s[c][i]);
 		return;
 	}
-	if (!*table_added)
+	if (!v->table && !*table_added)
 		vp_buf_printf(b, "add table %s " OUR_TABLE "\n", f->name);
 	*table_added = true;
-	vp_buf_printf(b, "add chain %s " OUR_TABLE " %s %s\n", f->name, chains[c].name,
-	              chains[c].spec);
-	for (size_t i = 0; i < w->n[c]; i++)
+	if (!v->chain[c])
+		vp_buf_printf(b, "add chain %s " OUR_TABLE " %s %s\n", f->name, chains[c].name,
+		              chains[c].spec);
+	for (size_t i = 0; !v->top && i < w->n[c]; i++)
 		vp_buf_printf(b, "add rule %s " OUR_TABLE " %s %s\n", f->name, chains[c].name,
+		              w->s[c][i]);
+	for (size_t i = w->n[c]; v->top && i-- > 0;)
+		vp_buf_printf(b, "insert rule %s " OUR_TABLE " %s %s\n", f->name, chains[c].name,
 		              w->s[c][i]);
 }
 
-/* Append one family's changes to the batch; nothing when the owner's rules are already right. */
 static void batch_family(const struct fam *f, const struct view *v, const struct wanted *w,
                          struct vp_buf *b)
 {
@@ -595,7 +616,7 @@ static void batch_family(const struct fam *f, const struct view *v, const struct
 			vp_log(LOG_NOTICE, "no table %s " LV_TABLE " (libvirt's nftables rules): the "
 			       "forward accept goes to table %s " OUR_TABLE, f->name, f->name);
 		if (w->n[c])
-			batch_adds(f, c, w, &table_added, b);
+			batch_adds(f, c, w, v, &table_added, b);
 	}
 	if (drop_table)
 		vp_buf_printf(b, "delete table %s " OUR_TABLE "\n", f->name);
@@ -608,7 +629,7 @@ void vp_render_nft(const struct vp_ruleset *rs, int family, struct vp_buf *out)
 	const struct view none = {.lv = true};
 	struct wanted w = {0};
 
-	for (size_t i = 0; i < VP_ARRAY_SIZE(fams); i++) {
+	for (size_t i = 0; i < N_FAMS; i++) {
 		if (fams[i].af != family)
 			continue;
 		int r = wanted_build(rs, &fams[i], true, &w);
@@ -628,14 +649,14 @@ static bool has_family(const struct vp_ruleset *rs, int af)
 	return false;
 }
 
-static int plan_family(struct nft_ctx *ctx, const struct vp_ruleset *rs, const struct fam *f,
-                       struct vp_buf *batch)
+static int plan_family(struct nft_ctx *ctx, struct vp_nfq *q, const struct vp_ruleset *rs,
+                       const struct fam *f, struct vp_buf *batch)
 {
-	struct view v = {0};
+	struct view v = {.top = true};
 	struct wanted w = {0};
 	int r;
 
-	r = read_view(ctx, f, rs->owner, &v);
+	r = read_view(ctx, q, f, rs->owner, &v);
 	if (r == 0)
 		r = wanted_build(rs, f, v.lv, &w);
 	if (r == 0)
@@ -647,36 +668,47 @@ static int plan_family(struct nft_ctx *ctx, const struct vp_ruleset *rs, const s
 	return r;
 }
 
-static int nft_apply_once(const struct vp_ruleset *rs, const struct vp_fw_opts *o)
+static int nft_ctx_open(struct nft_ctx **ret)
 {
 	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-	struct vp_buf batch = {0};
-	const char *out;
-	int r = 0;
 
 	if (!ctx)
 		return -ENOMEM;
 	if (nft_ctx_buffer_output(ctx) != 0 || nft_ctx_buffer_error(ctx) != 0) {
-		r = -ENOMEM;
-		goto out;
+		nft_ctx_free(ctx);
+		return -ENOMEM;
 	}
-	for (size_t i = 0; r == 0 && i < VP_ARRAY_SIZE(fams); i++)
+	*ret = ctx;
+	return 0;
+}
+
+/* Read what is there, change what differs. */
+static int nft_apply_once(struct vp_nfq *q, const struct vp_ruleset *rs,
+                          const struct vp_fw_opts *o)
+{
+	struct nft_ctx *ctx = NULL;
+	struct vp_buf batch = {0};
+	const char *out;
+	int r = nft_ctx_open(&ctx);
+
+	for (size_t i = 0; r == 0 && i < N_FAMS; i++)
 		if (!o->families || (o->families & fams[i].bit) || has_family(rs, fams[i].af))
-			r = plan_family(ctx, rs, &fams[i], &batch);
+			r = plan_family(ctx, q, rs, &fams[i], &batch);
 	if (r == 0)
 		r = batch.err;
 	/* Both families, every table: one buffer, one transaction. */
 	if (r == 0 && batch.len)
 		r = nft_run(ctx, 0, batch.s, &out);
-out:
 	vp_buf_free(&batch);
-	nft_ctx_free(ctx);
+	if (ctx)
+		nft_ctx_free(ctx);
 	return r;
 }
 
-static int nft_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o)
+static int nft_apply_read(struct vp_nfq *q, const struct vp_ruleset *rs,
+                          const struct vp_fw_opts *o)
 {
-	int r = nft_apply_once(rs, o);
+	int r = nft_apply_once(q, rs, o);
 
 	/* The transaction is atomic, so a failed one changed nothing; but the contract is "no rule
 	 * at all on failure": drop whatever this owner had before. */
@@ -685,10 +717,287 @@ static int nft_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o)
 		struct vp_fw_opts all = *o;
 		none.n = 0;
 		all.families = 0;
-		if (nft_apply_once(&none, &all) < 0)
+		if (nft_apply_once(q, &none, &all) < 0)
 			vp_log(LOG_ERR, "rollback of %s failed: rules may be left, run 'virt-portfwd flush'",
 			       rs->owner);
 	}
+	return r;
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Without reading: listing a table costs time in proportion to every guest's rules, so a
+ * guest's own change should not. Our record ("rules" in our state, state.h) holds the handle
+ * of each rule of the owner; the kernel answers questions about one named chain or one rule by
+ * handle (detect.h) without listing anything. Whatever does not match the record falls back to
+ * reading (above). */
+
+/* The record: one line per rule, "<family> <table> <chain> <handle>". */
+
+struct rec_ent {
+	size_t fam;             /* index in fams */
+	enum nchain c;
+	uint64_t handle;
+};
+
+struct rec {
+	struct rec_ent *e;
+	size_t n;
+};
+
+static void rec_free(struct rec *r)
+{
+	free(r->e);
+	*r = (struct rec){0};
+}
+
+static int rec_add(struct rec *r, const char *family, const char *table, const char *chain,
+                   uint64_t handle)
+{
+	struct rec_ent e = {.handle = handle};
+	struct rec_ent *ne;
+
+	for (e.fam = 0; e.fam < N_FAMS && strcmp(fams[e.fam].name, family); e.fam++)
+		;
+	for (e.c = 0; e.c < NC_COUNT; e.c++)
+		if (!strcmp(chains[e.c].table, table) && !strcmp(chains[e.c].name, chain))
+			break;
+	if (e.fam == N_FAMS || e.c == NC_COUNT)
+		return -EBADMSG;
+	ne = realloc(r->e, (r->n + 1) * sizeof(*ne));
+	if (!ne)
+		return -ENOMEM;
+	ne[r->n++] = e;
+	r->e = ne;
+	return 0;
+}
+
+static int rec_parse(char *body, struct rec *ret)
+{
+	int r = 0;
+
+	for (char *line = body, *next; r == 0 && line && *line; line = next) {
+		char *w[4] = {line};
+		unsigned long h;
+		size_t n = 1;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		for (char *sp = strchr(line, ' '); sp && n < 4; sp = strchr(sp + 1, ' ')) {
+			*sp = '\0';
+			w[n++] = sp + 1;
+		}
+		r = n == 4 && vp_parse_uint(w[3], strlen(w[3]), 1, ULONG_MAX, &h) == 0
+		    ? rec_add(ret, w[0], w[1], w[2], h) : -EBADMSG;
+	}
+	return r;
+}
+
+static void rec_write(int dirfd, const char *uuid, const struct rec *r)
+{
+	struct vp_buf b = {0};
+
+	for (size_t i = 0; i < r->n; i++)
+		vp_buf_printf(&b, "%s %s %s %" PRIu64 "\n", fams[r->e[i].fam].name,
+		              chains[r->e[i].c].table, chains[r->e[i].c].name, r->e[i].handle);
+	if (!b.err)
+		vp_rules_write(dirfd, uuid, vp_backend_nft.name, b.s ? b.s : "");
+	vp_buf_free(&b);
+}
+
+/* The handles of the owner's rules at the top of one chain, where the batch put them. */
+struct head_walk {
+	struct rec *rec;
+	const char *owner;
+	size_t fam, want, got, seen;
+	enum nchain c;
+};
+
+static int head_take(const struct vp_nfq_rule *rule, void *data)
+{
+	struct head_walk *h = data;
+
+	if (++h->seen > h->want + 64)   /* others inserted above ours meanwhile: give up */
+		return -ESTALE;
+	if (strcmp(rule->comment, h->owner))
+		return 0;
+	int r = rec_add(h->rec, fams[h->fam].name, chains[h->c].table,
+	                chains[h->c].name, rule->handle);
+	return r < 0 ? r : ++h->got == h->want ? 1 : 0;
+}
+
+static int rec_from_heads(const struct vp_ruleset *rs, const bool *lv, struct rec *rec)
+{
+	int r = 0;
+
+	for (size_t fi = 0; r == 0 && fi < N_FAMS; fi++)
+		for (enum nchain c = 0; r == 0 && c < NC_COUNT; c++) {
+			struct head_walk h = {.rec = rec, .owner = rs->owner, .fam = fi, .c = c};
+			for (size_t i = 0; i < rs->n; i++)
+				h.want += rs->r[i].family == fams[fi].af &&
+				          stage_chain(rs->r[i].stage, lv[fi]) == c;
+			if (h.want)
+				r = vp_nfq_chain_head(fams[fi].af, chains[c].table, chains[c].name, head_take,
+				                      &h) == 1 ? 0 : -ESTALE;
+		}
+	return r;
+}
+
+/* A guest with no rule anywhere (state.h: "none"): nothing to read but whether libvirt's table
+ * is there. One transaction that puts every rule at the top of its chain, where the kernel then
+ * tells their handles (nft's own echo would fetch the whole ruleset first). */
+static int nft_install_new(struct vp_nfq *q, const struct vp_ruleset *rs, struct rec *ret)
+{
+	struct nft_ctx *ctx = NULL;
+	struct vp_buf batch = {0};
+	const char *out;
+	bool lv[N_FAMS] = {false};
+	unsigned use;
+	int r = nft_ctx_open(&ctx);
+
+	for (size_t i = 0; r == 0 && i < N_FAMS; i++) {
+		struct view v = {.top = true};
+		struct wanted w = {0};
+		if (!has_family(rs, fams[i].af))
+			continue;
+		v.lv = lv[i] = vp_nfq_chain_use(q, fams[i].af, LV_TABLE, LV_CHAIN, &use) == 0;
+		v.table = vp_nfq_table(q, fams[i].af, OUR_TABLE, &use) == 0;
+		for (size_t c = 0; v.table && c < NC_LV; c++)
+			v.chain[c] = vp_nfq_chain_use(q, fams[i].af, OUR_TABLE, chains[c].name, &use) == 0;
+		r = wanted_build(rs, &fams[i], v.lv, &w);
+		if (r == 0)
+			batch_family(&fams[i], &v, &w, &batch);
+		wanted_free(&w);
+	}
+	if (r == 0)
+		r = batch.err;
+	/* One transaction, and the guest had nothing before: a failure leaves nothing behind. */
+	if (r == 0)
+		r = nft_run(ctx, 0, batch.s, &out);
+	if (ctx)
+		nft_ctx_free(ctx);
+	/* In, but not every handle found: the record stays "unknown". */
+	if (r == 0 && rec_from_heads(rs, lv, ret) < 0)
+		rec_free(ret);
+	vp_buf_free(&batch);
+	return r;
+}
+
+/* Whether our table holds nothing but the recorded rules of family fi: then the table goes.
+ * The kernel's use counts: a table counts its chains (and sets, ...), a base chain its rules. */
+static bool table_only_ours(struct vp_nfq *q, const struct rec *rec, size_t fi)
+{
+	unsigned tuse, cuse, chains_seen = 0;
+
+	if (vp_nfq_table(q, fams[fi].af, OUR_TABLE, &tuse) < 0)
+		return false;
+	for (enum nchain c = 0; c < NC_LV; c++) {
+		size_t mine = 0;
+		int r = vp_nfq_chain_use(q, fams[fi].af, OUR_TABLE, chains[c].name, &cuse);
+		if (r == -ENOENT)
+			continue;
+		for (size_t i = 0; i < rec->n; i++)
+			mine += rec->e[i].fam == fi && rec->e[i].c == c;
+		if (r < 0 || cuse != mine)
+			return false;
+		chains_seen++;
+	}
+	return tuse == chains_seen;
+}
+
+/* Remove the recorded rules by handle in one transaction, once the kernel confirms each one
+ * still carries this owner's comment (a table made anew reuses handles); our table goes too
+ * when nothing else is left in it. -ESTALE when the record is not what is there (nothing was
+ * written then); any other error is the transaction's. */
+static int nft_remove_known(struct vp_nfq *q, const struct rec *rec, const char *owner)
+{
+	struct vp_nfq_del *del = calloc(rec->n + N_FAMS, sizeof(*del));
+	struct vp_nfq_rule rule;
+	size_t n = 0;
+	int r = del ? 0 : -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i < rec->n; i++) {
+		const struct rec_ent *e = &rec->e[i];
+		r = vp_nfq_rule(q, fams[e->fam].af, chains[e->c].table,
+		                chains[e->c].name, e->handle, &rule);
+		if (r == -ENOENT || (r == 0 && strcmp(rule.comment, owner)))
+			r = -ESTALE;
+	}
+	for (size_t fi = 0; r == 0 && fi < N_FAMS; fi++) {
+		bool drop = table_only_ours(q, rec, fi);
+		for (size_t i = 0; i < rec->n; i++)
+			if (rec->e[i].fam == fi && !(drop && rec->e[i].c != NC_LV))
+				del[n++] = (struct vp_nfq_del){fams[fi].af,
+				                               chains[rec->e[i].c].table,
+				                               chains[rec->e[i].c].name,
+				                               rec->e[i].handle};
+		if (drop)
+			del[n++] = (struct vp_nfq_del){.family = fams[fi].af, .table = OUR_TABLE};
+	}
+	if (r == 0) {
+		r = vp_nfq_delete(q, del, n);
+		if (r < 0)
+			vp_log(LOG_ERR, "nftables: deleting the rules of %s failed: %s", owner,
+			       strerror(-r));
+	}
+	free(del);
+	return r;
+}
+
+/* Whether libvirt's forward chain is there, per family: where the owner's accepts went. */
+static const bool *lv_now(struct vp_nfq *q, bool *lv)
+{
+	unsigned use;
+
+	for (size_t i = 0; i < N_FAMS; i++)
+		lv[i] = vp_nfq_chain_use(q, fams[i].af, LV_TABLE, LV_CHAIN, &use) == 0;
+	return lv;
+}
+
+static int nft_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o)
+{
+	const char *uuid = vp_owner_uuid(rs->owner);
+	struct vp_nfq q = {.fd = -1};
+	struct rec rec = {0};
+	bool lv[N_FAMS];
+	char *body = NULL;
+	enum vp_rules_kind k = VP_RULES_UNKNOWN;
+	int dirfd = uuid ? vp_state_open_dir() : -EINVAL, r;
+
+	if (dirfd >= 0)
+		k = vp_rules_read(dirfd, uuid, vp_backend_nft.name, &body);
+	/* Until the change is done, and after a failure, nothing is known: the next change reads
+	 * what is there. */
+	if (dirfd >= 0 && vp_rules_write(dirfd, uuid, vp_backend_nft.name, NULL) < 0)
+		k = VP_RULES_UNKNOWN;
+	r = vp_nfq_open(&q);
+	if (r < 0) {
+		vp_log(LOG_ERR, "nftables: cannot open a netlink socket: %s", strerror(-r));
+		goto out;
+	}
+	r = -ESTALE;
+	if (k == VP_RULES_NONE && rs->n)
+		r = nft_install_new(&q, rs, &rec);
+	else if (k == VP_RULES_KNOWN && !rs->n && rec_parse(body, &rec) == 0)
+		r = nft_remove_known(&q, &rec, rs->owner);
+	if (r == -ESTALE) {
+		vp_log(LOG_DEBUG, "nftables: reading the ruleset for %s", rs->owner);
+		rec_free(&rec);
+		r = nft_apply_read(&q, rs, o);
+		/* Both paths put the owner's rules at the top: find their handles there. */
+		if (r == 0 && rs->n && rec_from_heads(rs, lv_now(&q, lv), &rec) < 0)
+			rec_free(&rec);
+	}
+	if (dirfd >= 0 && r == 0 && !rs->n)
+		vp_state_drop(dirfd, uuid, "rules");
+	else if (dirfd >= 0 && r == 0 && rec.n == rs->n)
+		rec_write(dirfd, uuid, &rec);
+out:
+	vp_nfq_close(&q);
+	rec_free(&rec);
+	free(body);
+	if (dirfd >= 0)
+		close(dirfd);
 	return r;
 }
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "plan.h"
 #include "util.h"
 
 #define STATE_MAX 4096
@@ -136,7 +137,8 @@ int vp_state_write(int dirfd, const char *uuid, const struct vp_state *s)
 
 static int side_name(const char *uuid, const char *kind, char *out, size_t n)
 {
-	if (!safe_name(uuid) || (strcmp(kind, "xml") && strcmp(kind, "waiter")))
+	if (!safe_name(uuid) || (strcmp(kind, "xml") && strcmp(kind, "waiter") &&
+	                         strcmp(kind, "rules")))
 		return -EINVAL;
 	snprintf(out, n, "%s.%s", uuid, kind);
 	return 0;
@@ -235,4 +237,59 @@ int vp_state_list(int dirfd, char ***ret, size_t *ret_n)
 	*ret = list;
 	*ret_n = n;
 	return 0;
+}
+
+const char *vp_owner_uuid(const char *owner)
+{
+	size_t pl = strlen(VP_OWNER_PREFIX);
+	return strncmp(owner, VP_OWNER_PREFIX, pl) == 0 && safe_name(owner + pl) ? owner + pl : NULL;
+}
+
+enum vp_rules_kind vp_rules_read(int dirfd, const char *uuid, const char *backend,
+                                 char **ret_body)
+{
+	char *buf = NULL;
+	size_t len, bl = strlen(backend);
+	enum vp_rules_kind k = VP_RULES_UNKNOWN;
+
+	if (vp_state_get(dirfd, uuid, "rules", VP_RULES_MAX, &buf, &len) < 0)
+		return VP_RULES_UNKNOWN;
+	if (!strcmp(buf, "none\n")) {
+		k = VP_RULES_NONE;
+	} else if (len > bl && !memcmp(buf, backend, bl) && buf[bl] == '\n') {
+		memmove(buf, buf + bl + 1, len - bl);   /* with the NUL */
+		*ret_body = buf;
+		return VP_RULES_KNOWN;
+	}
+	free(buf);
+	return k;
+}
+
+int vp_rules_write(int dirfd, const char *uuid, const char *backend, const char *body)
+{
+	struct vp_buf b = {0};
+	char name[96];
+	int r = side_name(uuid, "rules", name, sizeof(name));
+
+	if (r < 0)
+		return r;
+	if (body)
+		vp_buf_printf(&b, "%s\n%s", backend, body);
+	else
+		vp_buf_printf(&b, "unknown\n");
+	r = b.err ? b.err : put_file(dirfd, name, b.s, b.len);
+	vp_buf_free(&b);
+	return r;
+}
+
+int vp_rules_mark_new(int dirfd, const char *uuid)
+{
+	char name[96];
+	int r = side_name(uuid, "rules", name, sizeof(name));
+
+	if (r < 0)
+		return r;
+	if (faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	return errno == ENOENT ? put_file(dirfd, name, "none\n", 5) : -errno;
 }

@@ -31,12 +31,36 @@ int vp_state_remove(int dirfd, const char *uuid);
 int vp_state_list(int dirfd, char ***ret, size_t *ret_n);
 void vp_state_list_free(char **list);
 
-/* Side files of a guest: "<uuid>.xml" (the domain XML a lease waiter works from) and
- * "<uuid>.waiter" (the waiter's pid). kind is "xml" or "waiter". */
+/* Side files of a guest: "<uuid>.xml" (the domain XML a lease waiter works from),
+ * "<uuid>.waiter" (the waiter's pid) and "<uuid>.rules" (what a backend knows it installed,
+ * see vp_rules_kind). kind is "xml", "waiter" or "rules". */
 int vp_state_put(int dirfd, const char *uuid, const char *kind, const char *buf, size_t len);
 int vp_state_get(int dirfd, const char *uuid, const char *kind, size_t max, char **ret_buf,
                  size_t *ret_len);
 int vp_state_drop(int dirfd, const char *uuid, const char *kind);
+
+/* The "rules" side file lets a backend skip reading the whole ruleset, which costs time in
+ * proportion to every rule of every guest. Written under our lock; a backend takes it only as
+ * a hint that it checks with the kernel before writing anything (a stale one sends it back to
+ * reading what is there). Its first line says what it knows:
+ *   (no file)          nothing known: read what is there (also the state of an older version)
+ *   "none"             no state existed: this guest has no rule in any backend
+ *   "<backend name>"   the lines after it are exactly its rules, in that backend's words
+ *   anything else      nothing known ("unknown" after a failure) */
+enum vp_rules_kind { VP_RULES_UNKNOWN, VP_RULES_NONE, VP_RULES_KNOWN };
+#define VP_RULES_MAX (4u << 20)
+
+/* The uuid of an owner tag "virt-portfwd:<uuid>", or NULL when it is not one. */
+const char *vp_owner_uuid(const char *owner);
+/* What uuid's rules file says for this backend. KNOWN: *ret_body (to free) holds the lines
+ * after the first one; otherwise *ret_body is untouched. */
+enum vp_rules_kind vp_rules_read(int dirfd, const char *uuid, const char *backend,
+                                 char **ret_body);
+/* Replace the file by "<backend>\n<body>"; body NULL writes "unknown". 0 or -errno. */
+int vp_rules_write(int dirfd, const char *uuid, const char *backend, const char *body);
+/* A guest about to get its first state: "none", unless a file is there already (a failed
+ * change left "unknown"). 0 or -errno. */
+int vp_rules_mark_new(int dirfd, const char *uuid);
 
 /* Our own lock (the file "lock" in the state directory), exclusive, with a bounded wait.
  * Returns the locked fd (close it to release) or -ETIMEDOUT / -errno. */

@@ -1,0 +1,411 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# How long the qemu hook takes, and how much memory, next to the floor: the firewall
+# transaction alone, written by the distribution's own tools. Everything runs inside private
+# network namespaces (tests/netns/lib.sh); no packet is sent.
+#
+#   bench.sh [--quick] [--out FILE] [--kinds "nft legacy nftables"]
+#
+# For each host kind (nft: libvirt's iptables backend on iptables-nft; legacy: the same on
+# iptables-legacy; nftables: libvirt's nftables backend) and each number of rules of other
+# guests already installed (0, 1 000, 10 000), hyperfine measures side by side, in one run:
+#   - the hook's `started` and `stopped` for a guest with 1, 10 and 100 forwards;
+#   - the floor: the same rules applied and removed by one `iptables-nft-restore --noflush`
+#     batch, one `iptables-legacy-restore --noflush` batch, or one `nft -f` file;
+#   - the hook for a guest with no forwards, next to `/bin/true` with the same stdin;
+# /usr/bin/time gives the peak RSS; and 100 guests with 10 forwards each are started one after
+# another (the cost of the k-th `started`). The markdown table goes to stdout (and FILE), the
+# targets of issue 7 are checked as TAP (report.py).
+#
+# --quick (the meson `bench` suite): fewer runs, 0 and 10 000 other rules only, the 1st and the
+# 100th guest only, and looser limits (report.py says which and why). Exit 1 when a target is
+# missed, 77 when it cannot run here.
+
+. "$(dirname "$(readlink -f "$0")")/../netns/lib.sh"
+
+BENCH_DIR=$(dirname "$(readlink -f "$0")")
+QUICK=0
+OUT=
+KINDS="nft legacy nftables"
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quick) QUICK=1 ;;
+	--out) OUT=$2; shift ;;
+	--kinds) KINDS=$2; shift ;;
+	*) vp_die "usage: $0 [--quick] [--out FILE] [--kinds \"nft legacy nftables\"]" ;;
+	esac
+	shift
+done
+
+if [ "$QUICK" = 1 ]; then
+	RUNS=${VP_BENCH_RUNS:-9}
+	OTHERS="0 10000"
+	CURVE_AT="1 100"
+else
+	RUNS=${VP_BENCH_RUNS:-25}
+	OTHERS="0 1000 10000"
+	CURVE_AT="1 10 20 30 40 50 60 70 80 90 100"
+fi
+# For trying the script out: fewer worlds and guests.
+OTHERS=${VP_BENCH_OTHERS:-$OTHERS}
+CURVE_GUESTS=${VP_BENCH_GUESTS:-100}
+[ "$CURVE_GUESTS" = 100 ] || CURVE_AT="1 $CURVE_GUESTS"
+FORWARDS="1 10 100"
+RULES_PER_FORWARD=4   # PREROUTING DNAT, OUTPUT DNAT, POSTROUTING hairpin, FORWARD accept
+
+[ "$(id -u)" -eq 0 ] || vp_skip "needs root"
+PATH=$PATH:/usr/sbin:/sbin
+for t in hyperfine python3 strace; do
+	command -v "$t" >/dev/null 2>&1 ||
+		vp_skip "$t not installed (apt-get install $t; tests/run installs it)"
+done
+[ -x /usr/bin/time ] || vp_skip "/usr/bin/time not installed (apt-get install time)"
+RESULTS=$(mktemp -d /tmp/virt-portfwd-bench.XXXXXX) || vp_die "mktemp failed"
+trap 'rm -rf "$RESULTS"' EXIT
+
+# ---------------------------------------------------------------------------------------------
+# Guests
+
+uuid_of() {  # NAME-NUMBER: a stable uuid per bench guest
+	printf 'c0ffee00-0000-4000-8000-%012x\n' "$1"
+}
+
+mac_of() {
+	printf '52:54:00:%02x:%02x:%02x\n' $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255))
+}
+
+# vp_write_domain with generated identities: guest NAME, number ID.
+bench_domain() {
+	vp_write_domain "$1" "$(uuid_of "$2")" "$(mac_of "$2")" "vnet$2"
+}
+
+# The forward table lines of guest NAME with N forwards from host port BASE on, tcp, to guest
+# ports 1000+i; OPT is appended (ip=...).
+table_lines() {
+	local name=$1 n=$2 base=$3 opt=${4:-} i
+	for ((i = 0; i < n; i++)); do
+		echo "$name tcp $((base + i)) $((1000 + i)) $opt"
+	done
+}
+
+# Run a bash snippet inside the host namespace with the hook's environment.
+in_host() {
+	ip netns exec "$VP_HOST" env VIRT_PORTFWD_ROOT="$VP_ROOT" XTABLES_LOCKFILE="$VP_LOCK" \
+		HOOK="$VP_ROOT/hooks/qemu" FIX="$VP_FIX" bash -c "$1" _ "${@:2}"
+}
+
+# Start guests o1..oG (10 forwards each, address by ip=) with the hook itself: the "rules of
+# other guests", with their state files, exactly as the hook leaves them.
+install_others() {
+	local g=$1 i
+	{
+		for ((i = 1; i <= g; i++)); do
+			table_lines "o$i" 10 $((40000 + i * 10)) "ip=192.168.122.$((20 + i % 200))"
+		done
+	} | vp_write_table
+	for ((i = 1; i <= g; i++)); do
+		bench_domain "o$i" $((1000 + i))
+	done
+	# VP_BENCH_SETUP_BIN: another build to install them with (a faster one, to measure an old).
+	ln -sf "${VP_BENCH_SETUP_BIN:-$VP_BIN}" "$VP_ROOT/hooks/setup/qemu"
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	in_host 'for ((i = 1; i <= $1; i++)); do
+			"$2" "o$i" started begin - <"$FIX/o$i.xml" 2>>"$3" || exit 1
+		done' "$g" "$VP_ROOT/hooks/setup/qemu" "$VP_TMP/hook.stderr" ||
+		vp_die "installing the other guests failed"
+}
+
+# ---------------------------------------------------------------------------------------------
+# The floor: the rules the hook installs for a guest, applied and removed by the tools.
+
+# xt kinds: from iptables-save before and after the hook's `started`, the two batches that make
+# the same change: add (new chains; the rules where the hook put them: inserted at the top of a
+# chain of ours when they came first in it, appended otherwise; new jumps inserted at the top;
+# filter first) and del (the reverse; nat first).
+floor_xt_batches() {  # BEFORE AFTER ADD DEL
+	awk -v addf="$3" -v delf="$4" '
+	FNR == 1 { file++ }
+	/^\*/ { t = substr($0, 2); next }
+	/^:/ {
+		c = substr($1, 2)
+		if (file == 1) had[t, c] = 1; else if (!had[t, c]) newc[t] = newc[t] " " c
+		next
+	}
+	/^-A / {
+		split($0, w, " ")
+		if (file == 1) { seen[t, $0]++; next }
+		pos[t, w[2]]++
+		if (seen[t, $0]-- > 0) next
+		rest = substr($0, 4 + length(w[2]) + 1)
+		if (w[2] ~ /^(PREROUTING|OUTPUT|POSTROUTING|FORWARD|INPUT)$/) {
+			addj[t] = addj[t] "-I " w[2] " 1 " rest "\n"
+			delj[t] = delj[t] "-D " w[2] " " rest "\n"
+			next
+		}
+		n = ++nnew[t, w[2]]
+		top[t, w[2]] = (n == 1 ? 1 : top[t, w[2]]) && pos[t, w[2]] == n
+		ins[t, w[2]] = "-I " w[2] " 1 " rest "\n" ins[t, w[2]]
+		app[t, w[2]] = app[t, w[2]] $0 "\n"
+		if (!((t, w[2]) in order)) { order[t, w[2]] = 1; chains[t] = chains[t] " " w[2] }
+		delr[t] = delr[t] "-D " w[2] " " rest "\n"
+	}
+	END {
+		split("filter nat", tables, " ")
+		for (i = 1; i <= 2; i++) {
+			t = tables[i]; n = split(chains[t], cs, " "); addr = ""
+			for (k = 1; k <= n; k++) addr = addr (top[t, cs[k]] ? ins[t, cs[k]] : app[t, cs[k]])
+			if (addr == "" && addj[t] == "") continue
+			printf "*%s\n", t > addf
+			m = split(newc[t], nc, " ")
+			for (k = 1; k <= m; k++) printf "-N %s\n", nc[k] > addf
+			printf "%s%sCOMMIT\n", addr, addj[t] > addf
+		}
+		for (i = 2; i >= 1; i--) {
+			t = tables[i]; m = split(newc[t], nc, " ")
+			if (delr[t] == "" && delj[t] == "") continue
+			printf "*%s\n%s%s", t, delr[t], delj[t] > delf
+			for (k = 1; k <= m; k++) printf "-X %s\n", nc[k] > delf
+			printf "COMMIT\n" > delf
+		}
+	}' "$1" "$2"
+}
+
+# nftables kind: the add file from the listing after `started` (what the hook's batch holds:
+# our table and chains, our rules appended, the accepts inserted at the top of libvirt's forward
+# chain), and a script turning the echo of that batch (`nft -ae`, as the hook learns the handles
+# of what it adds) into the del file (by handle, and our table if no other guest has rules in
+# it, as the hook's removal does).
+floor_nft_files() {  # UUID TABLE-EXISTED-BEFORE ADD MKDEL
+	local owner="virt-portfwd:$1" existed=$2
+	vp_h nft -s list table ip virt_portfwd | awk -v owner="$owner" '
+		/^\tchain / { c = $2; next }
+		/^\t\ttype / { sub(/^\t\t/, ""); spec[c] = $0; next }
+		/^\t\t/ && index($0, "comment \"" owner "\"") { sub(/^\t\t/, ""); r[c] = r[c] "add rule ip virt_portfwd " c " " $0 "\n" }
+		END {
+			print "add table ip virt_portfwd"
+			for (c in r) printf "add chain ip virt_portfwd %s { %s }\n%s", c, spec[c], r[c]
+		}' >"$3"
+	vp_h nft -s list chain ip libvirt_network forward |
+		awk -v owner="$owner" '/^\t\t/ && index($0, "comment \"" owner "\"") {
+			sub(/^\t\t/, ""); l[++n] = $0 }
+			END { for (i = n; i >= 1; i--) print "insert rule ip libvirt_network forward " l[i] }' >>"$3"
+	cat >"$4" <<-EOF
+	#!/bin/sh
+	# mkdel ECHO DEL: the nft commands deleting what the batch echoed in ECHO.
+	awk -v existed=$existed '/^(add|insert) rule / && / # handle [0-9]+\$/ {
+		if (existed || \$4 != "virt_portfwd") print "delete rule", \$3, \$4, \$5, "handle", \$NF }
+		END { if (!existed) print "delete table ip virt_portfwd" }' "\$1" >"\$2"
+	EOF
+	chmod +x "$4"
+}
+
+# Prepare the floor of guest bF; writes the four command lines (add, prepare-add, del,
+# prepare-del) for hyperfine to $VP_TMP/floor-F/cmds. Each prepare command first undoes
+# whatever the command before it left (the rules may or may not be in).
+floor_prepare() {
+	local f=$1 name=b$1 uuid dir=$VP_TMP/floor-$1
+	uuid=$(uuid_of "$f")
+	mkdir -p "$dir"
+	if [ "$VP_KIND" = nftables ]; then
+		local existed=0
+		vp_h nft list table ip virt_portfwd >/dev/null 2>&1 && existed=1
+		vp_hook "$name" started || vp_die "hook $name started failed"
+		floor_nft_files "$uuid" "$existed" "$dir/add.nft" "$dir/mkdel.sh"
+		vp_hook "$name" stopped || vp_die "hook $name stopped failed"
+		# Each prepare command first undoes what the last add left (its echo is in echo.out).
+		local undo="{ [ ! -s $dir/echo.out ] || { $dir/mkdel.sh $dir/echo.out $dir/del.nft && nft -f $dir/del.nft; }; rm -f $dir/echo.out; } 2>/dev/null"
+		{
+			echo "nft -ae -f $dir/add.nft >$dir/echo.out"
+			echo "$undo; true"
+			echo "nft -f $dir/del.nft"
+			echo "$undo; nft -ae -f $dir/add.nft >$dir/echo.out && $dir/mkdel.sh $dir/echo.out $dir/del.nft && rm -f $dir/echo.out"
+		} >"$dir/cmds"
+		return
+	fi
+	local restore="iptables-$VP_KIND-restore -w --noflush"
+	vp_h "$IPT_SAVE" >"$dir/before" || vp_die "$IPT_SAVE failed"
+	vp_hook "$name" started || vp_die "hook $name started failed"
+	vp_h "$IPT_SAVE" >"$dir/after" || vp_die "$IPT_SAVE failed"
+	vp_hook "$name" stopped || vp_die "hook $name stopped failed"
+	floor_xt_batches "$dir/before" "$dir/after" "$dir/add" "$dir/del"
+	# The batches must really be the hook's change: add then del leaves the ruleset as it was.
+	vp_h $restore <"$dir/add" && vp_h "$IPT_SAVE" | vp_norm_save >"$dir/add.check" &&
+		vp_norm_save <"$dir/after" >"$dir/after.norm" &&
+		cmp -s "$dir/add.check" "$dir/after.norm" ||
+		vp_die "floor batch of $name is not the hook's change: $(diff "$dir/after.norm" "$dir/add.check" | head -n 20)"
+	vp_h $restore <"$dir/del" || vp_die "floor removal batch of $name failed"
+	{
+		echo "$restore <$dir/add"
+		echo "$restore <$dir/del || true"
+		echo "$restore <$dir/del"
+		echo "{ $restore <$dir/del || true; } && $restore <$dir/add"
+	} >"$dir/cmds"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Measuring
+
+# hyperfine inside the host namespace; JSON to $1, then the name/command pairs, each command
+# with its prepare command (or "").
+run_hyperfine() {
+	local json=$1 args=() runs=${RUNS_OVERRIDE:-$RUNS}
+	shift
+	while [ $# -gt 0 ]; do
+		args+=(-n "$1")
+		[ -z "$3" ] || args+=(--prepare "$3")
+		args+=("$2")
+		shift 3
+	done
+	ip netns exec "$VP_HOST" env VIRT_PORTFWD_ROOT="$VP_ROOT" XTABLES_LOCKFILE="$VP_LOCK" \
+		HOOK="$VP_ROOT/hooks/qemu" FIX="$VP_FIX" hyperfine --style none --warmup 2 --runs "$runs" --export-json "$json" "${args[@]}" \
+		>/dev/null 2>"$VP_TMP/hyperfine.err" ||
+		vp_die "hyperfine failed: $(cat "$VP_TMP/hyperfine.err") $(tail -n 20 "$VP_TMP/hook.stderr")"
+}
+
+# Peak RSS in KiB of CMD (a shell line run in the host namespace), the largest of 3 runs, by GNU
+# time (the kernel's ru_maxrss, which includes any program the hook runs: for iptables-nft, the
+# iptables-nft-restore of an install). Not from python: a child forked from it starts with its
+# memory counted.
+peak_rss() {
+	local cmd=$1 prep=$2 best=0 kb _
+	for _ in 1 2 3; do
+		[ -z "$prep" ] || in_host "$prep" >/dev/null 2>&1
+		# shellcheck disable=SC2016 # expanded by the inner shell
+		kb=$(in_host '/usr/bin/time -f %M -o "$1" sh -c "$2" >/dev/null 2>&1; cat "$1"' \
+			"$VP_TMP/rss" "$cmd") || kb=0
+		[ "$kb" -gt "$best" ] && best=$kb
+	done
+	echo "$best"
+}
+
+# Firewall I/O of the hook for a guest without forwards: "NETLINK-SOCKETS PROGRAMS-RUN".
+fw_syscalls() {
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	in_host 'strace -f -qq -e trace=socket,execve -o "$1" "$HOOK" nofwd started begin - \
+		<"$FIX/nofwd.xml" 2>/dev/null
+		echo "$(grep -c AF_NETLINK "$1") $(($(grep -c "execve(" "$1") - 1))"' "$VP_TMP/strace"
+}
+
+hook_cmd() {  # NAME OP: the hook as libvirt runs it, a shell line for hyperfine
+	echo "\"\$HOOK\" $1 $2 begin - <\"\$FIX/$1.xml\""
+}
+
+# One world: host KIND, OTHERS rules of other guests; results under $RESULTS/KIND/OTHERS.
+bench_world() {
+	local others=$1 res=$RESULTS/$VP_KIND/$1 f g lines=()
+	mkdir -p "$res"
+	vp_make_host || vp_die "host namespace setup failed"
+	vp_fixture_init
+	mkdir -p "$VP_ROOT/hooks/setup"
+	vp_load_libvirt_rules_kind
+	vp_write_network_kind
+	g=$((others / (10 * RULES_PER_FORWARD)))
+	[ "$g" -eq 0 ] || install_others "$g"
+	# The bench guests: b1, b10, b100 (that many forwards), nofwd (none); addresses by lease.
+	{
+		for f in $FORWARDS; do
+			table_lines "b$f" "$f" $((20000 + f * 100))
+		done
+	} | vp_write_table
+	for f in $FORWARDS; do
+		bench_domain "b$f" "$f"
+	done
+	bench_domain nofwd 999
+	vp_write_leases "$(mac_of 1)=192.168.122.2" "$(mac_of 10)=192.168.122.3" \
+		"$(mac_of 100)=192.168.122.4" "$(mac_of 999)=192.168.122.5"
+	echo "$(vp_count_all)" >"$res/rules-present"
+	for f in $FORWARDS; do
+		floor_prepare "$f"
+		mapfile -t lines <"$VP_TMP/floor-$f/cmds"
+		run_hyperfine "$res/f$f.json" \
+			started "$(hook_cmd "b$f" started)" "$(hook_cmd "b$f" stopped)" \
+			stopped "$(hook_cmd "b$f" stopped)" "$(hook_cmd "b$f" started)" \
+			floor-add "${lines[0]}" "${lines[1]}" \
+			floor-del "${lines[2]}" "${lines[3]}"
+		{
+			echo "started $(peak_rss "$(hook_cmd "b$f" started)" "$(hook_cmd "b$f" stopped)")"
+			echo "stopped $(peak_rss "$(hook_cmd "b$f" stopped)" \
+				"$(hook_cmd "b$f" stopped); $(hook_cmd "b$f" started)")"
+			echo "floor-add $(peak_rss "${lines[0]}" "${lines[1]}")"
+			echo "floor-del $(peak_rss "${lines[2]}" "${lines[3]}")"
+		} >"$res/rss-f$f"
+		in_host "$(hook_cmd "b$f" stopped)"
+	done
+	run_hyperfine "$res/nofwd.json" \
+		nofwd "$(hook_cmd nofwd started)" "" \
+		true '/bin/true <"$FIX/nofwd.xml"' ""
+	echo "nofwd $(peak_rss "$(hook_cmd nofwd started)" "")" >"$res/rss-nofwd"
+	fw_syscalls >"$res/nofwd-fwio"
+}
+
+# Rules in the host namespace's firewall (every table of this kind), to show the world's size.
+vp_count_all() {
+	if [ "$VP_KIND" = nftables ]; then
+		vp_h nft -a list ruleset | grep -c "^$(printf '\t\t').* # handle "
+	else
+		vp_h "$IPT_SAVE" | grep -c '^-A '
+	fi
+}
+
+# 100 guests with 10 forwards each started one after another; the k-th `started` measured
+# (prepare: its `stopped`) for k in CURVE_AT, the others started once, untimed.
+bench_curve() {
+	local res=$RESULTS/$VP_KIND/curve k
+	mkdir -p "$res"
+	vp_make_host || vp_die "host namespace setup failed"
+	vp_fixture_init
+	vp_load_libvirt_rules_kind
+	vp_write_network_kind
+	{
+		for ((k = 1; k <= CURVE_GUESTS; k++)); do
+			table_lines "g$k" 10 $((50000 + k * 10)) "ip=192.168.122.$((20 + k % 200))"
+		done
+	} | vp_write_table
+	for ((k = 1; k <= CURVE_GUESTS; k++)); do
+		bench_domain "g$k" $((5000 + k))
+		if [[ " $CURVE_AT " = *" $k "* ]]; then
+			run_hyperfine "$res/$k.json" \
+				"started-$k" "$(hook_cmd "g$k" started)" "$(hook_cmd "g$k" stopped)"
+		else
+			vp_hook "g$k" started || vp_die "hook g$k started failed"
+		fi
+	done
+}
+
+machine_info() {
+	{
+		echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+		echo "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(nproc) cores"
+		echo "kernel: $(uname -r)"
+		echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
+		echo "iptables: $(iptables-nft --version 2>&1 | head -n 1)"
+		echo "nft: $(nft --version 2>&1 | head -n 1)"
+		echo "hyperfine: $(hyperfine --version)"
+		echo "virt-portfwd: $("$VP_BIN" --version 2>&1 | head -n 1)"
+		echo "mode: $([ "$QUICK" = 1 ] && echo quick || echo full), $RUNS runs per command"
+	} >"$RESULTS/machine"
+}
+
+# ---------------------------------------------------------------------------------------------
+
+VP_BIN=${VP_BIN:-}
+machine_info
+echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS/machine"
+# Each world in a subshell: lib.sh's EXIT trap removes its namespaces and files at its end.
+in_world() {
+	(vp_init_kind "$1" && "${@:2}") >&2
+	local rc=$?
+	[ "$rc" -eq 0 ] || exit "$rc"
+}
+for kind in $KINDS; do
+	for others in $OTHERS; do
+		in_world "$kind" bench_world "$others"
+	done
+	in_world "$kind" bench_curve
+done
+echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS/machine"
+args=("$RESULTS")
+[ "$QUICK" = 0 ] || args+=(--quick)
+[ -z "$OUT" ] || args+=(--out "$OUT")
+python3 "$BENCH_DIR/report.py" "${args[@]}"

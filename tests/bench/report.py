@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Turn bench.sh's measurements into a markdown table and check issue 7's targets (TAP).
+
+    report.py RESULTS-DIR [--quick] [--out FILE]
+
+RESULTS-DIR/machine, and per host kind RESULTS-DIR/KIND/OTHERS/ (hyperfine JSON f1.json,
+f10.json, f100.json, nofwd.json; peak RSS files rss-f*, rss-nofwd; nofwd-fwio) and
+RESULTS-DIR/KIND/curve/K.json. The markdown goes to stdout and FILE, the TAP lines after it.
+Exit 1 when a target is missed.
+"""
+import json
+import os
+import statistics
+import sys
+
+KIND_NAMES = {
+    "nft": "iptables-nft",
+    "legacy": "iptables-legacy",
+    "nftables": "nftables",
+}
+FLOOR_TOOL = {
+    "nft": "iptables-nft-restore --noflush",
+    "legacy": "iptables-legacy-restore --noflush",
+    "nftables": "nft -f",
+}
+
+# The targets of issue 7 (the full run checks these), and the limits of the quick run (the
+# `bench` suite), which guard against regressions without flaking: the quick run takes the
+# median of 9 runs on a 2-core machine that may be running other suites, where repeated runs
+# of one build moved a ratio by 10-30%. Where a target is not met for a reason
+# outside our process (see README.md: process start, libiptc's whole-table copies), the guard
+# sits above today's value; anything that brings back reading the whole ruleset (an extra exec,
+# a listing) costs far more than that. No firewall I/O for a guest without forwards is exact.
+TARGETS = {
+    "floor": {"nft": 1.2, "legacy": 1.2, "nftables": 1.0},
+    "nofwd": 3.0,
+    "growth": 1.3,
+    "curve": 1.3,
+    "rss_kib": 10 * 1024,
+}
+QUICK = {
+    "floor": {"nft": 1.5, "legacy": 2.5, "nftables": 1.5},
+    "nofwd": 6.0,
+    "growth": 3.0,    # today 1.7-2.2 (iptables-nft), 1.0-1.3 (nftables); before: 11 and 65
+    "curve": 3.0,     # today 1.8-2.0 (iptables-nft), 1.5-1.7 (nftables); before: 5.5 and 48
+    "rss_kib": 16 * 1024,
+}
+# Peak RSS is checked for the guests of 1 and 10 forwards on iptables-nft and nftables; libiptc
+# holds whole tables in memory by design (iptables-legacy-restore too), and 100 forwards make
+# a 400-rule nft batch whose parse alone takes ~5 MiB in libnftables.
+RSS_CHECKED = {"nft": (1, 10), "nftables": (1, 10), "legacy": ()}
+
+
+def load_json(path):
+    with open(path) as f:
+        return {r["command"]: r for r in json.load(f)["results"]}
+
+
+def median_ms(res, name):
+    return statistics.median(res[name]["times"]) * 1000.0
+
+
+def read_pairs(path):
+    out = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 2:
+                    out[parts[0]] = int(parts[1])
+    return out
+
+
+def numeric_dirs(path):
+    return sorted((int(d) for d in os.listdir(path) if d.isdigit()), key=int)
+
+
+class Report:
+    def __init__(self, root, quick):
+        self.root = root
+        self.limits = QUICK if quick else TARGETS
+        self.md = []
+        self.tap = []
+        self.results = []
+        self.quick = quick
+        self.failed = 0
+
+    def check(self, ok, desc):
+        self.tap.append(f"{'ok' if ok else 'not ok'} {len(self.tap) + 1} - {desc}")
+        self.results.append((ok, desc))
+        self.failed += not ok
+
+    def kinds(self):
+        return [k for k in KIND_NAMES if os.path.isdir(os.path.join(self.root, k))]
+
+    def world(self, kind, others):
+        d = os.path.join(self.root, kind, str(others))
+        w = {"f": {}, "rss": {}}
+        for name in os.listdir(d):
+            if name.startswith("f") and name.endswith(".json"):
+                w["f"][int(name[1:-5])] = load_json(os.path.join(d, name))
+            if name.startswith("rss-f"):
+                w["rss"][int(name[5:])] = read_pairs(os.path.join(d, name))
+        w["nofwd"] = load_json(os.path.join(d, "nofwd.json"))
+        w["rss_nofwd"] = read_pairs(os.path.join(d, "rss-nofwd")).get("nofwd", 0)
+        with open(os.path.join(d, "nofwd-fwio")) as f:
+            w["fwio"] = [int(x) for x in f.read().split()]
+        with open(os.path.join(d, "rules-present")) as f:
+            w["present"] = int(f.read().strip() or 0)
+        return w
+
+    def section_floor(self):
+        self.md += [
+            "### The hook next to the floor (median ms)",
+            "",
+            "`started`/`stopped`: the hook as libvirt runs it (domain XML on stdin). floor: the "
+            "same change made by one batch of the distribution's tool (add, then del). ratio: "
+            "(started + stopped) / (add + del). RSS: peak of the hook, KiB (with any program "
+            "it runs).",
+            "",
+            "| backend | rules present | forwards | started | stopped | floor add | floor del "
+            "| ratio | RSS started / stopped |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for kind in self.kinds():
+            for others in numeric_dirs(os.path.join(self.root, kind)):
+                w = self.world(kind, others)
+                for fw in sorted(w["f"]):
+                    res = w["f"][fw]
+                    s, t = median_ms(res, "started"), median_ms(res, "stopped")
+                    a, d = median_ms(res, "floor-add"), median_ms(res, "floor-del")
+                    ratio = (s + t) / (a + d)
+                    rss = w["rss"].get(fw, {})
+                    self.md.append(
+                        f"| {KIND_NAMES[kind]} | {w['present']} | {fw} | {s:.1f} | {t:.1f} "
+                        f"| {a:.1f} | {d:.1f} | {ratio:.2f} "
+                        f"| {rss.get('started', 0)} / {rss.get('stopped', 0)} |")
+                    if fw == 10:
+                        lim = self.limits["floor"][kind]
+                        self.check(ratio <= lim, f"{KIND_NAMES[kind]}, {others} other rules, 10 "
+                                   f"forwards: started+stopped is {ratio:.2f}x the floor "
+                                   f"({FLOOR_TOOL[kind]}), limit {lim}x")
+                    for op in ("started", "stopped"):
+                        kib = rss.get(op, 0)
+                        lim = self.limits["rss_kib"]
+                        if fw in RSS_CHECKED[kind]:
+                            self.check(0 < kib <= lim, f"{KIND_NAMES[kind]}, {others} other "
+                                       f"rules, {fw} forwards: peak RSS of {op} {kib} KiB, "
+                                       f"limit {lim} KiB")
+        self.md.append("")
+
+    def section_nofwd(self):
+        self.md += [
+            "### A guest without forwards (median ms)",
+            "",
+            "| backend | rules present | hook | `/bin/true` | ratio | netlink sockets, programs "
+            "run | RSS KiB |",
+            "|---|---:|---:|---:|---:|---|---:|",
+        ]
+        for kind in self.kinds():
+            for others in numeric_dirs(os.path.join(self.root, kind)):
+                w = self.world(kind, others)
+                h, t = median_ms(w["nofwd"], "nofwd"), median_ms(w["nofwd"], "true")
+                ratio = h / t if t > 0 else float("inf")
+                self.md.append(f"| {KIND_NAMES[kind]} | {w['present']} | {h:.2f} | {t:.2f} "
+                               f"| {ratio:.1f} | {w['fwio'][0]}, {w['fwio'][1]} "
+                               f"| {w['rss_nofwd']} |")
+                lim = self.limits["nofwd"]
+                self.check(ratio <= lim, f"{KIND_NAMES[kind]}, {others} other rules: the hook "
+                           f"for a guest without forwards is {ratio:.1f}x /bin/true, limit {lim}x")
+                self.check(w["fwio"] == [0, 0], f"{KIND_NAMES[kind]}, {others} other rules: no "
+                           f"firewall I/O for a guest without forwards (netlink sockets, "
+                           f"programs run: {w['fwio'][0]}, {w['fwio'][1]})")
+        self.md.append("")
+
+    def section_growth(self):
+        self.md += [
+            "### Cost as the table grows: 10 forwards, started + stopped (median ms)",
+            "",
+        ]
+        rows = []
+        for kind in self.kinds():
+            levels = numeric_dirs(os.path.join(self.root, kind))
+            if not levels or levels[0] != 0:
+                continue
+            vals = []
+            for others in levels:
+                res = self.world(kind, others)["f"][10]
+                vals.append((others, median_ms(res, "started") + median_ms(res, "stopped")))
+            rows.append((kind, vals))
+            if kind != "legacy" and len(vals) > 1:
+                ratio = vals[-1][1] / vals[0][1]
+                lim = self.limits["growth"]
+                self.check(ratio <= lim, f"{KIND_NAMES[kind]}: 10 forwards with {vals[-1][0]} "
+                           f"other rules cost {ratio:.2f}x the empty table, limit {lim}x")
+        if rows:
+            levels = [o for o, _ in rows[0][1]]
+            self.md.append("| backend | " + " | ".join(f"{o} other rules" for o in levels)
+                           + " | last / first |")
+            self.md.append("|---|" + "---:|" * (len(levels) + 1))
+            for kind, vals in rows:
+                self.md.append(f"| {KIND_NAMES[kind]} | "
+                               + " | ".join(f"{v:.1f}" for _, v in vals)
+                               + f" | {vals[-1][1] / vals[0][1]:.2f} |")
+        self.md.append("")
+
+    def section_curve(self):
+        self.md += [
+            "### 100 guests with 10 forwards each, started one after another: "
+            "the k-th `started` (median ms)",
+            "",
+        ]
+        rows = []
+        for kind in self.kinds():
+            d = os.path.join(self.root, kind, "curve")
+            if not os.path.isdir(d):
+                continue
+            pts = []
+            for name in os.listdir(d):
+                k = int(name[:-5])
+                pts.append((k, median_ms(load_json(os.path.join(d, name)), f"started-{k}")))
+            pts.sort()
+            rows.append((kind, pts))
+            if kind != "legacy" and len(pts) > 1:
+                ratio = pts[-1][1] / pts[0][1]
+                lim = self.limits["curve"]
+                self.check(ratio <= lim, f"{KIND_NAMES[kind]}: the {pts[-1][0]}th started costs "
+                           f"{ratio:.2f}x the first, limit {lim}x")
+        if rows:
+            ks = [k for k, _ in rows[0][1]]
+            self.md.append("| backend | " + " | ".join(f"k={k}" for k in ks) + " | last / first |")
+            self.md.append("|---|" + "---:|" * (len(ks) + 1))
+            for kind, pts in rows:
+                self.md.append(f"| {KIND_NAMES[kind]} | " + " | ".join(f"{v:.1f}" for _, v in pts)
+                               + f" | {pts[-1][1] / pts[0][1]:.2f} |")
+        self.md.append("")
+
+    def run(self):
+        with open(os.path.join(self.root, "machine")) as f:
+            machine = f.read().strip().splitlines()
+        self.md += ["## The hook next to the floor: `tests/bench/bench.sh`"
+                    f"{' --quick' if self.quick else ''}", "",
+                    "Regenerated by the script; README.md in this directory says what is "
+                    "measured and how.", "",
+                    "### Machine", ""] + [f"- {line}" for line in machine] + [""]
+        self.section_floor()
+        self.section_nofwd()
+        self.section_growth()
+        self.section_curve()
+        self.md += [f"### {'Quick-run limits' if self.quick else 'Targets of issue 7'}", "",
+                    "| check | |", "|---|---|"]
+        self.md += [f"| {desc} | {'met' if ok else '**not met**'} |" for ok, desc in self.results]
+        return "\n".join(self.md) + "\n"
+
+
+def main():
+    args = sys.argv[1:]
+    quick = "--quick" in args
+    out = None
+    if "--out" in args:
+        out = args[args.index("--out") + 1]
+    rep = Report(args[0], quick)
+    text = rep.run()
+    sys.stdout.write(text)
+    if out:
+        with open(out, "w") as f:
+            f.write(text)
+    for line in rep.tap:
+        print(line)
+    print(f"1..{len(rep.tap)}")
+    sys.exit(1 if rep.failed else 0)
+
+
+if __name__ == "__main__":
+    main()
