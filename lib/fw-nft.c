@@ -10,34 +10,21 @@
  * with what is wanted (text listing, canonical form), and apply every change of both families
  * as ONE buffer, which nf_tables commits as one transaction. Never touches iptables-nft's tables
  * (netfilter.md trap 2). */
-#include "fw.h"
+#include "fw-nft.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <limits.h>
-#include <nftables/libnftables.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "detect.h"
 #include "log.h"
-#include "state.h"
 
-#define OUR_TABLE   "virt_portfwd"
-#define LV_TABLE    "libvirt_network"
-#define LV_CHAIN    "forward"
 #define LIST_MAX    (256u << 20)   /* a listing larger than this is refused */
 #define JSON_DEPTH  256
 
-/* The chains a rule of ours can be in. NC_FWD is our own forward chain, used only when libvirt's
- * table is missing; NC_LV is libvirt's forward base chain. */
-enum nchain { NC_PRE = 0, NC_OUT, NC_POST, NC_FWD, NC_LV, NC_COUNT };
-
-static const struct {
-	const char *table, *name, *spec;
-} chains[NC_COUNT] = {
+const struct nft_chain vp_nft_chains[NC_COUNT] = {
 	[NC_PRE] = {OUR_TABLE, "prerouting",
 	            "{ type nat hook prerouting priority dstnat; policy accept; }"},
 	[NC_OUT] = {OUR_TABLE, "output",
@@ -49,44 +36,9 @@ static const struct {
 	[NC_LV] = {LV_TABLE, LV_CHAIN, NULL},
 };
 
-struct fam {
-	int af;
-	unsigned bit;           /* VP_FAM_* */
-	const char *name;       /* nft family and payload keyword: "ip", "ip6" */
-	const char *loopback;   /* host-local DNAT skips these, as the iptables OUTPUT jump does */
-};
-
-#define N_FAMS 2
-
-static const struct fam fams[N_FAMS] = {
+const struct fam vp_nft_fams[N_FAMS] = {
 	{AF_INET, VP_FAM_V4, "ip", "127.0.0.0/8"},
 	{AF_INET6, VP_FAM_V6, "ip6", "::1"},
-};
-
-/* This owner's installed rules in one chain, in listing order. */
-struct owned {
-	uint64_t *handle;
-	char **text;            /* canonical text; filled only when a comparison needs it */
-	size_t n;
-	bool below_jump;        /* NC_LV: one of them sits below a jump or goto */
-};
-
-/* What one family's ruleset shows of us. */
-struct view {
-	bool table;             /* our table exists */
-	bool lv;                /* libvirt's table with its forward chain exists */
-	size_t n_other;         /* rules in our table that are not this owner's */
-	struct owned own[NC_COUNT];
-	bool top;               /* our table's rules too go to the top of their chains: where the
-	                           path without reading finds their handles, and the same order
-	                           whichever path installed a guest */
-	bool chain[NC_COUNT];   /* this chain of our table exists */
-};
-
-/* The owner's wanted rules per chain, in canonical text. */
-struct wanted {
-	char **s[NC_COUNT];
-	size_t n[NC_COUNT];
 };
 
 static int push_str(char ***arr, size_t *n, char *s)
@@ -110,7 +62,7 @@ static void view_free(struct view *v)
 	*v = (struct view){0};
 }
 
-static void wanted_free(struct wanted *w)
+void vp_nft_wanted_free(struct wanted *w)
 {
 	for (size_t c = 0; c < NC_COUNT; c++) {
 		for (size_t i = 0; i < w->n[c]; i++)
@@ -236,7 +188,7 @@ static bool quotable(const char *s)
 	return true;
 }
 
-static enum nchain stage_chain(enum vp_stage s, bool lv)
+enum nchain vp_nft_stage_chain(enum vp_stage s, bool lv)
 {
 	switch (s) {
 	case VP_ST_PRE_DNAT: return NC_PRE;
@@ -249,7 +201,7 @@ static enum nchain stage_chain(enum vp_stage s, bool lv)
 	return lv ? NC_LV : NC_FWD;
 }
 
-static int wanted_build(const struct vp_ruleset *rs, const struct fam *f, bool lv,
+int vp_nft_wanted_build(const struct vp_ruleset *rs, const struct fam *f, bool lv,
                         struct wanted *w)
 {
 	if (!quotable(rs->owner))
@@ -264,7 +216,7 @@ static int wanted_build(const struct vp_ruleset *rs, const struct fam *f, bool l
 			continue;
 		if (r->stage >= VP_ST_COUNT || !quotable(r->bridge) || r->hport > r->hport_end)
 			return -EINVAL;
-		c = stage_chain(r->stage, lv);
+		c = vp_nft_stage_chain(r->stage, lv);
 		render_rule(r, f, rs->owner, &b);
 		ret = b.err ? b.err : !b.s ? -ENOMEM : push_str(&w->s[c], &w->n[c], b.s);
 		if (ret < 0) {
@@ -292,7 +244,7 @@ static int nft_errno(int e)
 }
 
 /* Run one command with these output flags; *ret_out points into ctx's buffer until the next run. */
-static int nft_run(struct nft_ctx *ctx, unsigned flags, const char *cmd, const char **ret_out)
+int vp_nft_run(struct nft_ctx *ctx, unsigned flags, const char *cmd, const char **ret_out)
 {
 	const char *out;
 	int r;
@@ -341,7 +293,7 @@ static int nft_list_json(struct nft_ctx *ctx, const char *cmd, json_object **ret
 {
 	const char *out;
 	json_object *root, *items;
-	int r = nft_run(ctx, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE, cmd, &out);
+	int r = vp_nft_run(ctx, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE, cmd, &out);
 
 	if (r < 0)
 		return r;
@@ -420,7 +372,7 @@ static int see_rule(json_object *rule, bool lv_table, const char *owner, bool *j
 		return mine ? owned_add(&v->own[NC_LV], (uint64_t)json_object_get_int64(h)) : 0;
 	}
 	for (size_t c = 0; c < NC_LV; c++)
-		if (mine && !strcmp(chain, chains[c].name))
+		if (mine && !strcmp(chain, vp_nft_chains[c].name))
 			return owned_add(&v->own[c], (uint64_t)json_object_get_int64(h));
 	v->n_other++;
 	return 0;
@@ -433,7 +385,7 @@ static void see_chain(const char *name, bool lv_table, bool *lv_chain, struct vi
 		return;
 	}
 	for (size_t c = 0; c < NC_LV; c++)
-		v->chain[c] |= !strcmp(name, chains[c].name);
+		v->chain[c] |= !strcmp(name, vp_nft_chains[c].name);
 }
 
 /* List one table (JSON) and record this owner's rules in it. */
@@ -547,7 +499,7 @@ static int read_texts(struct nft_ctx *ctx, const struct fam *f, struct view *v,
 			snprintf(cmd, sizeof(cmd), "list chain %s " LV_TABLE " " LV_CHAIN, f->name);
 		else
 			snprintf(cmd, sizeof(cmd), "list table %s " OUR_TABLE, f->name);
-		r = nft_run(ctx, NFT_CTX_OUTPUT_STATELESS | NFT_CTX_OUTPUT_HANDLE, cmd, &out);
+		r = vp_nft_run(ctx, NFT_CTX_OUTPUT_STATELESS | NFT_CTX_OUTPUT_HANDLE, cmd, &out);
 		for (size_t c = lv ? NC_LV : 0; r == 0 && c < (lv ? NC_COUNT : NC_LV); c++)
 			if (needs_text(v, w, c))
 				r = take_texts(out, &v->own[c]);
@@ -586,17 +538,17 @@ static void batch_adds(const struct fam *f, enum nchain c, const struct wanted *
 		vp_buf_printf(b, "add table %s " OUR_TABLE "\n", f->name);
 	*table_added = true;
 	if (!v->chain[c])
-		vp_buf_printf(b, "add chain %s " OUR_TABLE " %s %s\n", f->name, chains[c].name,
-		              chains[c].spec);
+		vp_buf_printf(b, "add chain %s " OUR_TABLE " %s %s\n", f->name, vp_nft_chains[c].name,
+		              vp_nft_chains[c].spec);
 	for (size_t i = 0; !v->top && i < w->n[c]; i++)
-		vp_buf_printf(b, "add rule %s " OUR_TABLE " %s %s\n", f->name, chains[c].name,
+		vp_buf_printf(b, "add rule %s " OUR_TABLE " %s %s\n", f->name, vp_nft_chains[c].name,
 		              w->s[c][i]);
 	for (size_t i = w->n[c]; v->top && i-- > 0;)
-		vp_buf_printf(b, "insert rule %s " OUR_TABLE " %s %s\n", f->name, chains[c].name,
+		vp_buf_printf(b, "insert rule %s " OUR_TABLE " %s %s\n", f->name, vp_nft_chains[c].name,
 		              w->s[c][i]);
 }
 
-static void batch_family(const struct fam *f, const struct view *v, const struct wanted *w,
+void vp_nft_batch_family(const struct fam *f, const struct view *v, const struct wanted *w,
                          struct vp_buf *b)
 {
 	size_t keep = v->n_other;
@@ -611,7 +563,7 @@ static void batch_family(const struct fam *f, const struct view *v, const struct
 			continue;
 		for (size_t i = 0; i < v->own[c].n && !(drop_table && c != NC_LV); i++)
 			vp_buf_printf(b, "delete rule %s %s %s handle %" PRIu64 "\n", f->name,
-			              chains[c].table, chains[c].name, v->own[c].handle[i]);
+			              vp_nft_chains[c].table, vp_nft_chains[c].name, v->own[c].handle[i]);
 		if (c == NC_FWD && w->n[c])
 			vp_log(LOG_NOTICE, "no table %s " LV_TABLE " (libvirt's nftables rules): the "
 			       "forward accept goes to table %s " OUR_TABLE, f->name, f->name);
@@ -630,18 +582,18 @@ void vp_render_nft(const struct vp_ruleset *rs, int family, struct vp_buf *out)
 	struct wanted w = {0};
 
 	for (size_t i = 0; i < N_FAMS; i++) {
-		if (fams[i].af != family)
+		if (vp_nft_fams[i].af != family)
 			continue;
-		int r = wanted_build(rs, &fams[i], true, &w);
+		int r = vp_nft_wanted_build(rs, &vp_nft_fams[i], true, &w);
 		if (r < 0)
-			vp_buf_printf(out, "# %s rules cannot be rendered: %s\n", fams[i].name, strerror(-r));
+			vp_buf_printf(out, "# %s rules cannot be rendered: %s\n", vp_nft_fams[i].name, strerror(-r));
 		else
-			batch_family(&fams[i], &none, &w, out);
+			vp_nft_batch_family(&vp_nft_fams[i], &none, &w, out);
 	}
-	wanted_free(&w);
+	vp_nft_wanted_free(&w);
 }
 
-static bool has_family(const struct vp_ruleset *rs, int af)
+bool vp_nft_has_family(const struct vp_ruleset *rs, int af)
 {
 	for (size_t i = 0; i < rs->n; i++)
 		if (rs->r[i].family == af)
@@ -658,17 +610,17 @@ static int plan_family(struct nft_ctx *ctx, struct vp_nfq *q, const struct vp_ru
 
 	r = read_view(ctx, q, f, rs->owner, &v);
 	if (r == 0)
-		r = wanted_build(rs, f, v.lv, &w);
+		r = vp_nft_wanted_build(rs, f, v.lv, &w);
 	if (r == 0)
 		r = read_texts(ctx, f, &v, &w);
 	if (r == 0)
-		batch_family(f, &v, &w, batch);
+		vp_nft_batch_family(f, &v, &w, batch);
 	view_free(&v);
-	wanted_free(&w);
+	vp_nft_wanted_free(&w);
 	return r;
 }
 
-static int nft_ctx_open(struct nft_ctx **ret)
+int vp_nft_ctx_open(struct nft_ctx **ret)
 {
 	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 
@@ -689,23 +641,23 @@ static int nft_apply_once(struct vp_nfq *q, const struct vp_ruleset *rs,
 	struct nft_ctx *ctx = NULL;
 	struct vp_buf batch = {0};
 	const char *out;
-	int r = nft_ctx_open(&ctx);
+	int r = vp_nft_ctx_open(&ctx);
 
 	for (size_t i = 0; r == 0 && i < N_FAMS; i++)
-		if (!o->families || (o->families & fams[i].bit) || has_family(rs, fams[i].af))
-			r = plan_family(ctx, q, rs, &fams[i], &batch);
+		if (!o->families || (o->families & vp_nft_fams[i].bit) || vp_nft_has_family(rs, vp_nft_fams[i].af))
+			r = plan_family(ctx, q, rs, &vp_nft_fams[i], &batch);
 	if (r == 0)
 		r = batch.err;
 	/* Both families, every table: one buffer, one transaction. */
 	if (r == 0 && batch.len)
-		r = nft_run(ctx, 0, batch.s, &out);
+		r = vp_nft_run(ctx, 0, batch.s, &out);
 	vp_buf_free(&batch);
 	if (ctx)
 		nft_ctx_free(ctx);
 	return r;
 }
 
-static int nft_apply_read(struct vp_nfq *q, const struct vp_ruleset *rs,
+int vp_nft_apply_read(struct vp_nfq *q, const struct vp_ruleset *rs,
                           const struct vp_fw_opts *o)
 {
 	int r = nft_apply_once(q, rs, o);
@@ -723,282 +675,3 @@ static int nft_apply_read(struct vp_nfq *q, const struct vp_ruleset *rs,
 	}
 	return r;
 }
-
-/* ------------------------------------------------------------------------------------------- */
-/* Without reading: listing a table costs time in proportion to every guest's rules, so a
- * guest's own change should not. Our record ("rules" in our state, state.h) holds the handle
- * of each rule of the owner; the kernel answers questions about one named chain or one rule by
- * handle (detect.h) without listing anything. Whatever does not match the record falls back to
- * reading (above). */
-
-/* The record: one line per rule, "<family> <table> <chain> <handle>". */
-
-struct rec_ent {
-	size_t fam;             /* index in fams */
-	enum nchain c;
-	uint64_t handle;
-};
-
-struct rec {
-	struct rec_ent *e;
-	size_t n;
-};
-
-static void rec_free(struct rec *r)
-{
-	free(r->e);
-	*r = (struct rec){0};
-}
-
-static int rec_add(struct rec *r, const char *family, const char *table, const char *chain,
-                   uint64_t handle)
-{
-	struct rec_ent e = {.handle = handle};
-	struct rec_ent *ne;
-
-	for (e.fam = 0; e.fam < N_FAMS && strcmp(fams[e.fam].name, family); e.fam++)
-		;
-	for (e.c = 0; e.c < NC_COUNT; e.c++)
-		if (!strcmp(chains[e.c].table, table) && !strcmp(chains[e.c].name, chain))
-			break;
-	if (e.fam == N_FAMS || e.c == NC_COUNT)
-		return -EBADMSG;
-	ne = realloc(r->e, (r->n + 1) * sizeof(*ne));
-	if (!ne)
-		return -ENOMEM;
-	ne[r->n++] = e;
-	r->e = ne;
-	return 0;
-}
-
-static int rec_parse(char *body, struct rec *ret)
-{
-	int r = 0;
-
-	for (char *line = body, *next; r == 0 && line && *line; line = next) {
-		char *w[4] = {line};
-		unsigned long h;
-		size_t n = 1;
-
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		for (char *sp = strchr(line, ' '); sp && n < 4; sp = strchr(sp + 1, ' ')) {
-			*sp = '\0';
-			w[n++] = sp + 1;
-		}
-		r = n == 4 && vp_parse_uint(w[3], strlen(w[3]), 1, ULONG_MAX, &h) == 0
-		    ? rec_add(ret, w[0], w[1], w[2], h) : -EBADMSG;
-	}
-	return r;
-}
-
-static void rec_write(int dirfd, const char *uuid, const struct rec *r)
-{
-	struct vp_buf b = {0};
-
-	for (size_t i = 0; i < r->n; i++)
-		vp_buf_printf(&b, "%s %s %s %" PRIu64 "\n", fams[r->e[i].fam].name,
-		              chains[r->e[i].c].table, chains[r->e[i].c].name, r->e[i].handle);
-	if (!b.err)
-		vp_rules_write(dirfd, uuid, vp_backend_nft.name, b.s ? b.s : "");
-	vp_buf_free(&b);
-}
-
-/* The handles of the owner's rules at the top of one chain, where the batch put them. */
-struct head_walk {
-	struct rec *rec;
-	const char *owner;
-	size_t fam, want, got, seen;
-	enum nchain c;
-};
-
-static int head_take(const struct vp_nfq_rule *rule, void *data)
-{
-	struct head_walk *h = data;
-
-	if (++h->seen > h->want + 64)   /* others inserted above ours meanwhile: give up */
-		return -ESTALE;
-	if (strcmp(rule->comment, h->owner))
-		return 0;
-	int r = rec_add(h->rec, fams[h->fam].name, chains[h->c].table,
-	                chains[h->c].name, rule->handle);
-	return r < 0 ? r : ++h->got == h->want ? 1 : 0;
-}
-
-static int rec_from_heads(const struct vp_ruleset *rs, const bool *lv, struct rec *rec)
-{
-	int r = 0;
-
-	for (size_t fi = 0; r == 0 && fi < N_FAMS; fi++)
-		for (enum nchain c = 0; r == 0 && c < NC_COUNT; c++) {
-			struct head_walk h = {.rec = rec, .owner = rs->owner, .fam = fi, .c = c};
-			for (size_t i = 0; i < rs->n; i++)
-				h.want += rs->r[i].family == fams[fi].af &&
-				          stage_chain(rs->r[i].stage, lv[fi]) == c;
-			if (h.want)
-				r = vp_nfq_chain_head(fams[fi].af, chains[c].table, chains[c].name, head_take,
-				                      &h) == 1 ? 0 : -ESTALE;
-		}
-	return r;
-}
-
-/* A guest with no rule anywhere (state.h: "none"): nothing to read but whether libvirt's table
- * is there. One transaction that puts every rule at the top of its chain, where the kernel then
- * tells their handles (nft's own echo would fetch the whole ruleset first). */
-static int nft_install_new(struct vp_nfq *q, const struct vp_ruleset *rs, struct rec *ret)
-{
-	struct nft_ctx *ctx = NULL;
-	struct vp_buf batch = {0};
-	const char *out;
-	bool lv[N_FAMS] = {false};
-	unsigned use;
-	int r = nft_ctx_open(&ctx);
-
-	for (size_t i = 0; r == 0 && i < N_FAMS; i++) {
-		struct view v = {.top = true};
-		struct wanted w = {0};
-		if (!has_family(rs, fams[i].af))
-			continue;
-		v.lv = lv[i] = vp_nfq_chain_use(q, fams[i].af, LV_TABLE, LV_CHAIN, &use) == 0;
-		v.table = vp_nfq_table(q, fams[i].af, OUR_TABLE, &use) == 0;
-		for (size_t c = 0; v.table && c < NC_LV; c++)
-			v.chain[c] = vp_nfq_chain_use(q, fams[i].af, OUR_TABLE, chains[c].name, &use) == 0;
-		r = wanted_build(rs, &fams[i], v.lv, &w);
-		if (r == 0)
-			batch_family(&fams[i], &v, &w, &batch);
-		wanted_free(&w);
-	}
-	if (r == 0)
-		r = batch.err;
-	/* One transaction, and the guest had nothing before: a failure leaves nothing behind. */
-	if (r == 0)
-		r = nft_run(ctx, 0, batch.s, &out);
-	if (ctx)
-		nft_ctx_free(ctx);
-	/* In, but not every handle found: the record stays "unknown". */
-	if (r == 0 && rec_from_heads(rs, lv, ret) < 0)
-		rec_free(ret);
-	vp_buf_free(&batch);
-	return r;
-}
-
-/* Whether our table holds nothing but the recorded rules of family fi: then the table goes.
- * The kernel's use counts: a table counts its chains (and sets, ...), a base chain its rules. */
-static bool table_only_ours(struct vp_nfq *q, const struct rec *rec, size_t fi)
-{
-	unsigned tuse, cuse, chains_seen = 0;
-
-	if (vp_nfq_table(q, fams[fi].af, OUR_TABLE, &tuse) < 0)
-		return false;
-	for (enum nchain c = 0; c < NC_LV; c++) {
-		size_t mine = 0;
-		int r = vp_nfq_chain_use(q, fams[fi].af, OUR_TABLE, chains[c].name, &cuse);
-		if (r == -ENOENT)
-			continue;
-		for (size_t i = 0; i < rec->n; i++)
-			mine += rec->e[i].fam == fi && rec->e[i].c == c;
-		if (r < 0 || cuse != mine)
-			return false;
-		chains_seen++;
-	}
-	return tuse == chains_seen;
-}
-
-/* Remove the recorded rules by handle in one transaction, once the kernel confirms each one
- * still carries this owner's comment (a table made anew reuses handles); our table goes too
- * when nothing else is left in it. -ESTALE when the record is not what is there (nothing was
- * written then); any other error is the transaction's. */
-static int nft_remove_known(struct vp_nfq *q, const struct rec *rec, const char *owner)
-{
-	struct vp_nfq_del *del = calloc(rec->n + N_FAMS, sizeof(*del));
-	struct vp_nfq_rule rule;
-	size_t n = 0;
-	int r = del ? 0 : -ENOMEM;
-
-	for (size_t i = 0; r == 0 && i < rec->n; i++) {
-		const struct rec_ent *e = &rec->e[i];
-		r = vp_nfq_rule(q, fams[e->fam].af, chains[e->c].table,
-		                chains[e->c].name, e->handle, &rule);
-		if (r == -ENOENT || (r == 0 && strcmp(rule.comment, owner)))
-			r = -ESTALE;
-	}
-	for (size_t fi = 0; r == 0 && fi < N_FAMS; fi++) {
-		bool drop = table_only_ours(q, rec, fi);
-		for (size_t i = 0; i < rec->n; i++)
-			if (rec->e[i].fam == fi && !(drop && rec->e[i].c != NC_LV))
-				del[n++] = (struct vp_nfq_del){fams[fi].af,
-				                               chains[rec->e[i].c].table,
-				                               chains[rec->e[i].c].name,
-				                               rec->e[i].handle};
-		if (drop)
-			del[n++] = (struct vp_nfq_del){.family = fams[fi].af, .table = OUR_TABLE};
-	}
-	if (r == 0) {
-		r = vp_nfq_delete(q, del, n);
-		if (r < 0)
-			vp_log(LOG_ERR, "nftables: deleting the rules of %s failed: %s", owner,
-			       strerror(-r));
-	}
-	free(del);
-	return r;
-}
-
-/* Whether libvirt's forward chain is there, per family: where the owner's accepts went. */
-static const bool *lv_now(struct vp_nfq *q, bool *lv)
-{
-	unsigned use;
-
-	for (size_t i = 0; i < N_FAMS; i++)
-		lv[i] = vp_nfq_chain_use(q, fams[i].af, LV_TABLE, LV_CHAIN, &use) == 0;
-	return lv;
-}
-
-static int nft_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o)
-{
-	const char *uuid = vp_owner_uuid(rs->owner);
-	struct vp_nfq q = {.fd = -1};
-	struct rec rec = {0};
-	bool lv[N_FAMS];
-	char *body = NULL;
-	enum vp_rules_kind k = VP_RULES_UNKNOWN;
-	int dirfd = uuid ? vp_state_open_dir() : -EINVAL, r;
-
-	if (dirfd >= 0)
-		k = vp_rules_read(dirfd, uuid, vp_backend_nft.name, &body);
-	/* Until the change is done, and after a failure, nothing is known: the next change reads
-	 * what is there. */
-	if (dirfd >= 0 && vp_rules_write(dirfd, uuid, vp_backend_nft.name, NULL) < 0)
-		k = VP_RULES_UNKNOWN;
-	r = vp_nfq_open(&q);
-	if (r < 0) {
-		vp_log(LOG_ERR, "nftables: cannot open a netlink socket: %s", strerror(-r));
-		goto out;
-	}
-	r = -ESTALE;
-	if (k == VP_RULES_NONE && rs->n)
-		r = nft_install_new(&q, rs, &rec);
-	else if (k == VP_RULES_KNOWN && !rs->n && rec_parse(body, &rec) == 0)
-		r = nft_remove_known(&q, &rec, rs->owner);
-	if (r == -ESTALE) {
-		vp_log(LOG_DEBUG, "nftables: reading the ruleset for %s", rs->owner);
-		rec_free(&rec);
-		r = nft_apply_read(&q, rs, o);
-		/* Both paths put the owner's rules at the top: find their handles there. */
-		if (r == 0 && rs->n && rec_from_heads(rs, lv_now(&q, lv), &rec) < 0)
-			rec_free(&rec);
-	}
-	if (dirfd >= 0 && r == 0 && !rs->n)
-		vp_state_drop(dirfd, uuid, "rules");
-	else if (dirfd >= 0 && r == 0 && rec.n == rs->n)
-		rec_write(dirfd, uuid, &rec);
-out:
-	vp_nfq_close(&q);
-	rec_free(&rec);
-	free(body);
-	if (dirfd >= 0)
-		close(dirfd);
-	return r;
-}
-
-const struct vp_backend vp_backend_nft = {.name = "nftables", .apply = nft_apply};

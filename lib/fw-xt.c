@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "detect.h"
 #include "log.h"
+#include "nfq.h"
 #include "run.h"
 #include "state.h"
 
@@ -355,7 +355,7 @@ out:
  * So the record ("rules" in our state, state.h) keeps this owner's rules, one
  * "<4|6> <chain> <handle> <spec>" line each, and the kernel is asked only about our chains, the
  * built-in chains' jumps and single rules by handle (iptables-nft's chains are nf_tables
- * chains, detect.h):
+ * chains, nfq.h):
  * - install, when the guest has no rule anywhere: one restore batch puts its rules at the top
  *   of our chains (creating a missing chain and its jump), then their handles are read there;
  * - removal: each recorded handle must still hold a rule with this owner's tag; they go in one

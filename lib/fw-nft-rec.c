@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The nftables backend without reading: listing a table costs time in proportion to every
+ * guest's rules, so a guest's own change should not. Our record ("rules" in our state, state.h)
+ * holds the handle of each rule of the owner; the kernel answers questions about one named
+ * chain or one rule by handle (nfq.h) without listing anything. Whatever does not match the
+ * record falls back to reading (fw-nft.c). */
+#include "fw-nft.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "state.h"
+
+/* The record: one line per rule, "<family> <table> <chain> <handle>". */
+
+struct rec_ent {
+	size_t fam;             /* index in fams */
+	enum nchain c;
+	uint64_t handle;
+};
+
+struct rec {
+	struct rec_ent *e;
+	size_t n;
+};
+
+static void rec_free(struct rec *r)
+{
+	free(r->e);
+	*r = (struct rec){0};
+}
+
+static int rec_add(struct rec *r, const char *family, const char *table, const char *chain,
+                   uint64_t handle)
+{
+	struct rec_ent e = {.handle = handle};
+	struct rec_ent *ne;
+
+	for (e.fam = 0; e.fam < N_FAMS && strcmp(vp_nft_fams[e.fam].name, family); e.fam++)
+		;
+	for (e.c = 0; e.c < NC_COUNT; e.c++)
+		if (!strcmp(vp_nft_chains[e.c].table, table) && !strcmp(vp_nft_chains[e.c].name, chain))
+			break;
+	if (e.fam == N_FAMS || e.c == NC_COUNT)
+		return -EBADMSG;
+	ne = realloc(r->e, (r->n + 1) * sizeof(*ne));
+	if (!ne)
+		return -ENOMEM;
+	ne[r->n++] = e;
+	r->e = ne;
+	return 0;
+}
+
+static int rec_parse(char *body, struct rec *ret)
+{
+	int r = 0;
+
+	for (char *line = body, *next; r == 0 && line && *line; line = next) {
+		char *w[4] = {line};
+		unsigned long h;
+		size_t n = 1;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		for (char *sp = strchr(line, ' '); sp && n < 4; sp = strchr(sp + 1, ' ')) {
+			*sp = '\0';
+			w[n++] = sp + 1;
+		}
+		r = n == 4 && vp_parse_uint(w[3], strlen(w[3]), 1, ULONG_MAX, &h) == 0
+		    ? rec_add(ret, w[0], w[1], w[2], h) : -EBADMSG;
+	}
+	return r;
+}
+
+static void rec_write(int dirfd, const char *uuid, const struct rec *r)
+{
+	struct vp_buf b = {0};
+
+	for (size_t i = 0; i < r->n; i++)
+		vp_buf_printf(&b, "%s %s %s %" PRIu64 "\n", vp_nft_fams[r->e[i].fam].name,
+		              vp_nft_chains[r->e[i].c].table, vp_nft_chains[r->e[i].c].name, r->e[i].handle);
+	if (!b.err)
+		vp_rules_write(dirfd, uuid, vp_backend_nft.name, b.s ? b.s : "");
+	vp_buf_free(&b);
+}
+
+/* The handles of the owner's rules at the top of one chain, where the batch put them. */
+struct head_walk {
+	struct rec *rec;
+	const char *owner;
+	size_t fam, want, got, seen;
+	enum nchain c;
+};
+
+static int head_take(const struct vp_nfq_rule *rule, void *data)
+{
+	struct head_walk *h = data;
+
+	if (++h->seen > h->want + 64)   /* others inserted above ours meanwhile: give up */
+		return -ESTALE;
+	if (strcmp(rule->comment, h->owner))
+		return 0;
+	int r = rec_add(h->rec, vp_nft_fams[h->fam].name, vp_nft_chains[h->c].table,
+	                vp_nft_chains[h->c].name, rule->handle);
+	return r < 0 ? r : ++h->got == h->want ? 1 : 0;
+}
+
+static int rec_from_heads(const struct vp_ruleset *rs, const bool *lv, struct rec *rec)
+{
+	int r = 0;
+
+	for (size_t fi = 0; r == 0 && fi < N_FAMS; fi++)
+		for (enum nchain c = 0; r == 0 && c < NC_COUNT; c++) {
+			struct head_walk h = {.rec = rec, .owner = rs->owner, .fam = fi, .c = c};
+			for (size_t i = 0; i < rs->n; i++)
+				h.want += rs->r[i].family == vp_nft_fams[fi].af &&
+				          vp_nft_stage_chain(rs->r[i].stage, lv[fi]) == c;
+			if (h.want)
+				r = vp_nfq_chain_head(vp_nft_fams[fi].af, vp_nft_chains[c].table, vp_nft_chains[c].name, head_take,
+				                      &h) == 1 ? 0 : -ESTALE;
+		}
+	return r;
+}
+
+/* A guest with no rule anywhere (state.h: "none"): nothing to read but whether libvirt's table
+ * is there. One transaction that puts every rule at the top of its chain, where the kernel then
+ * tells their handles (nft's own echo would fetch the whole ruleset first). */
+static int nft_install_new(struct vp_nfq *q, const struct vp_ruleset *rs, struct rec *ret)
+{
+	struct nft_ctx *ctx = NULL;
+	struct vp_buf batch = {0};
+	const char *out;
+	bool lv[N_FAMS] = {false};
+	unsigned use;
+	int r = vp_nft_ctx_open(&ctx);
+
+	for (size_t i = 0; r == 0 && i < N_FAMS; i++) {
+		struct view v = {.top = true};
+		struct wanted w = {0};
+		if (!vp_nft_has_family(rs, vp_nft_fams[i].af))
+			continue;
+		v.lv = lv[i] = vp_nfq_chain_use(q, vp_nft_fams[i].af, LV_TABLE, LV_CHAIN, &use) == 0;
+		v.table = vp_nfq_table(q, vp_nft_fams[i].af, OUR_TABLE, &use) == 0;
+		for (size_t c = 0; v.table && c < NC_LV; c++)
+			v.chain[c] = vp_nfq_chain_use(q, vp_nft_fams[i].af, OUR_TABLE, vp_nft_chains[c].name, &use) == 0;
+		r = vp_nft_wanted_build(rs, &vp_nft_fams[i], v.lv, &w);
+		if (r == 0)
+			vp_nft_batch_family(&vp_nft_fams[i], &v, &w, &batch);
+		vp_nft_wanted_free(&w);
+	}
+	if (r == 0)
+		r = batch.err;
+	/* One transaction, and the guest had nothing before: a failure leaves nothing behind. */
+	if (r == 0)
+		r = vp_nft_run(ctx, 0, batch.s, &out);
+	if (ctx)
+		nft_ctx_free(ctx);
+	/* In, but not every handle found: the record stays "unknown". */
+	if (r == 0 && rec_from_heads(rs, lv, ret) < 0)
+		rec_free(ret);
+	vp_buf_free(&batch);
+	return r;
+}
+
+/* Whether our table holds nothing but the recorded rules of family fi: then the table goes.
+ * The kernel's use counts: a table counts its chains (and sets, ...), a base chain its rules. */
+static bool table_only_ours(struct vp_nfq *q, const struct rec *rec, size_t fi)
+{
+	unsigned tuse, cuse, chains_seen = 0;
+
+	if (vp_nfq_table(q, vp_nft_fams[fi].af, OUR_TABLE, &tuse) < 0)
+		return false;
+	for (enum nchain c = 0; c < NC_LV; c++) {
+		size_t mine = 0;
+		int r = vp_nfq_chain_use(q, vp_nft_fams[fi].af, OUR_TABLE, vp_nft_chains[c].name, &cuse);
+		if (r == -ENOENT)
+			continue;
+		for (size_t i = 0; i < rec->n; i++)
+			mine += rec->e[i].fam == fi && rec->e[i].c == c;
+		if (r < 0 || cuse != mine)
+			return false;
+		chains_seen++;
+	}
+	return tuse == chains_seen;
+}
+
+/* Remove the recorded rules by handle in one transaction, once the kernel confirms each one
+ * still carries this owner's comment (a table made anew reuses handles); our table goes too
+ * when nothing else is left in it. -ESTALE when the record is not what is there (nothing was
+ * written then); any other error is the transaction's. */
+static int nft_remove_known(struct vp_nfq *q, const struct rec *rec, const char *owner)
+{
+	struct vp_nfq_del *del = calloc(rec->n + N_FAMS, sizeof(*del));
+	struct vp_nfq_rule rule;
+	size_t n = 0;
+	int r = del ? 0 : -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i < rec->n; i++) {
+		const struct rec_ent *e = &rec->e[i];
+		r = vp_nfq_rule(q, vp_nft_fams[e->fam].af, vp_nft_chains[e->c].table,
+		                vp_nft_chains[e->c].name, e->handle, &rule);
+		if (r == -ENOENT || (r == 0 && strcmp(rule.comment, owner)))
+			r = -ESTALE;
+	}
+	for (size_t fi = 0; r == 0 && fi < N_FAMS; fi++) {
+		bool drop = table_only_ours(q, rec, fi);
+		for (size_t i = 0; i < rec->n; i++)
+			if (rec->e[i].fam == fi && !(drop && rec->e[i].c != NC_LV))
+				del[n++] = (struct vp_nfq_del){vp_nft_fams[fi].af,
+				                               vp_nft_chains[rec->e[i].c].table,
+				                               vp_nft_chains[rec->e[i].c].name,
+				                               rec->e[i].handle};
+		if (drop)
+			del[n++] = (struct vp_nfq_del){.family = vp_nft_fams[fi].af, .table = OUR_TABLE};
+	}
+	if (r == 0) {
+		r = vp_nfq_delete(q, del, n);
+		if (r < 0)
+			vp_log(LOG_ERR, "nftables: deleting the rules of %s failed: %s", owner,
+			       strerror(-r));
+	}
+	free(del);
+	return r;
+}
+
+/* Whether libvirt's forward chain is there, per family: where the owner's accepts went. */
+static const bool *lv_now(struct vp_nfq *q, bool *lv)
+{
+	unsigned use;
+
+	for (size_t i = 0; i < N_FAMS; i++)
+		lv[i] = vp_nfq_chain_use(q, vp_nft_fams[i].af, LV_TABLE, LV_CHAIN, &use) == 0;
+	return lv;
+}
+
+static int nft_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o)
+{
+	const char *uuid = vp_owner_uuid(rs->owner);
+	struct vp_nfq q = {.fd = -1};
+	struct rec rec = {0};
+	bool lv[N_FAMS];
+	char *body = NULL;
+	enum vp_rules_kind k = VP_RULES_UNKNOWN;
+	int dirfd = uuid ? vp_state_open_dir() : -EINVAL, r;
+
+	if (dirfd >= 0)
+		k = vp_rules_read(dirfd, uuid, vp_backend_nft.name, &body);
+	/* Until the change is done, and after a failure, nothing is known: the next change reads
+	 * what is there. */
+	if (dirfd >= 0 && vp_rules_write(dirfd, uuid, vp_backend_nft.name, NULL) < 0)
+		k = VP_RULES_UNKNOWN;
+	r = vp_nfq_open(&q);
+	if (r < 0) {
+		vp_log(LOG_ERR, "nftables: cannot open a netlink socket: %s", strerror(-r));
+		goto out;
+	}
+	r = -ESTALE;
+	if (k == VP_RULES_NONE && rs->n)
+		r = nft_install_new(&q, rs, &rec);
+	else if (k == VP_RULES_KNOWN && !rs->n && rec_parse(body, &rec) == 0)
+		r = nft_remove_known(&q, &rec, rs->owner);
+	if (r == -ESTALE) {
+		vp_log(LOG_DEBUG, "nftables: reading the ruleset for %s", rs->owner);
+		rec_free(&rec);
+		r = vp_nft_apply_read(&q, rs, o);
+		/* Both paths put the owner's rules at the top: find their handles there. */
+		if (r == 0 && rs->n && rec_from_heads(rs, lv_now(&q, lv), &rec) < 0)
+			rec_free(&rec);
+	}
+	if (dirfd >= 0 && r == 0 && !rs->n)
+		vp_state_drop(dirfd, uuid, "rules");
+	else if (dirfd >= 0 && r == 0 && rec.n == rs->n)
+		rec_write(dirfd, uuid, &rec);
+out:
+	vp_nfq_close(&q);
+	rec_free(&rec);
+	free(body);
+	if (dirfd >= 0)
+		close(dirfd);
+	return r;
+}
+
+const struct vp_backend vp_backend_nft = {.name = "nftables", .apply = nft_apply};

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Questions to nf_tables about one named object or one rule, answered by the kernel over
+ * netlink without listing anything (a listing through nft or iptables-nft-save costs time in
+ * proportion to every rule in the table; these cost in proportion to what is asked), and one
+ * change: deleting rules by handle, which writes no expression (netfilter.md trap 2 is about
+ * writing them). family is AF_INET or AF_INET6: the nf_tables families ip and ip6, which
+ * iptables-nft's tables are in too. */
+#define VP_NFQ_TEXT 256
+
+struct vp_nfq {
+	int fd;
+	uint32_t seq;
+};
+
+/* What the kernel says of one rule. */
+struct vp_nfq_rule {
+	uint64_t handle;
+	char comment[VP_NFQ_TEXT];      /* its comment (nft's user data), "" if none */
+	char xt_comment[VP_NFQ_TEXT];   /* the text of its xt "comment" match (iptables-nft) */
+	char jump[VP_NFQ_TEXT];         /* the chain its jump or goto names, "" if none */
+};
+
+int vp_nfq_open(struct vp_nfq *q);     /* 0 or -errno; q->fd is -1 when closed */
+void vp_nfq_close(struct vp_nfq *q);   /* NULL-safe, idempotent */
+
+/* The table's use count: its chains, sets and other objects. 0, -ENOENT (no such table),
+ * -errno. */
+int vp_nfq_table(struct vp_nfq *q, int family, const char *table, unsigned *ret_use);
+/* The chain's use count: its rules plus the rules jumping to it. 0, -ENOENT (no such table or
+ * chain), -errno. */
+int vp_nfq_chain_use(struct vp_nfq *q, int family, const char *table, const char *chain,
+                     unsigned *ret_use);
+/* The rule with this handle in this chain. 0, -ENOENT (no such rule), -errno. */
+int vp_nfq_rule(struct vp_nfq *q, int family, const char *table, const char *chain,
+                uint64_t handle, struct vp_nfq_rule *ret);
+/* The rules of a chain from its top, each to fn, until fn returns non-zero (then that) or the
+ * chain ends (0): the kernel fills one buffer at a time, so stopping early costs only what was
+ * read. Its own socket. -ENOENT (no such chain), -errno. */
+int vp_nfq_chain_head(int family, const char *table, const char *chain,
+                      int (*fn)(const struct vp_nfq_rule *r, void *data), void *data);
+
+/* One thing to delete: the rule `handle` of table/chain; with handle 0 the chain itself, only
+ * if nothing uses it any more (no rule in it, no jump to it); with chain NULL the whole table. */
+struct vp_nfq_del {
+	int family;
+	const char *table, *chain;
+	uint64_t handle;
+};
+/* Delete them all in one transaction: all or nothing. 0 or the kernel's -errno (-ENOENT: one
+ * of them is gone). */
+int vp_nfq_delete(struct vp_nfq *q, const struct vp_nfq_del *d, size_t n);
