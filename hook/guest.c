@@ -15,6 +15,7 @@
 #include "network.h"
 #include "plan.h"
 #include "resolve.h"
+#include "run.h"
 #include "state.h"
 
 #define LOCK_WAIT_MS 30000
@@ -217,6 +218,7 @@ static int commit(const struct vp_backend *b, const struct vp_domain *d, const c
 		       "after %u ms", LOCK_WAIT_MS);
 	if (r < 0)
 		goto out;
+	vp_spawn_hold(lockfd);
 	memset(&st, 0, sizeof(st));
 	snprintf(st.backend, sizeof(st.backend), "%s", b->name);
 	snprintf(st.name, sizeof(st.name), "%s", d->name);
@@ -248,6 +250,7 @@ static int commit(const struct vp_backend *b, const struct vp_domain *d, const c
 out:
 	if (r < 0)
 		vp_log(LOG_ERR, "applying the forwards of %s failed: %s", d->name, strerror(-r));
+	vp_spawn_hold(-1);
 	if (lockfd >= 0)
 		close(lockfd);
 	close(dirfd);

@@ -141,7 +141,7 @@ static int nft_install_new(struct vp_nfq *q, const struct vp_ruleset *rs, struct
 	int r = vp_nft_ctx_open(&ctx);
 
 	for (size_t i = 0; r == 0 && i < N_FAMS; i++) {
-		struct view v = {.top = true};
+		struct view v = {0};
 		struct wanted w = {0};
 		if (!vp_nft_has_family(rs, vp_nft_fams[i].af))
 			continue;

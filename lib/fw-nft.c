@@ -522,8 +522,8 @@ static bool same_rules(const struct view *v, const struct wanted *w, enum nchain
 	return true;
 }
 
-/* The owner's rules of chain c at the top of it (in reverse: the wanted order), or appended
- * (--dry-run's view); our table and chain are added only when missing: adding a base chain
+/* The owner's rules of chain c at the top of it (inserted in reverse: the wanted order); our
+ * table and chain are added only when missing: adding a base chain
  * that is there already re-registers its hook and waits for the kernel (~15 ms). */
 static void batch_adds(const struct fam *f, enum nchain c, const struct wanted *w,
                        const struct view *v, bool *table_added, struct vp_buf *b)
@@ -540,10 +540,7 @@ static void batch_adds(const struct fam *f, enum nchain c, const struct wanted *
 	if (!v->chain[c])
 		vp_buf_printf(b, "add chain %s " OUR_TABLE " %s %s\n", f->name, vp_nft_chains[c].name,
 		              vp_nft_chains[c].spec);
-	for (size_t i = 0; !v->top && i < w->n[c]; i++)
-		vp_buf_printf(b, "add rule %s " OUR_TABLE " %s %s\n", f->name, vp_nft_chains[c].name,
-		              w->s[c][i]);
-	for (size_t i = w->n[c]; v->top && i-- > 0;)
+	for (size_t i = w->n[c]; i-- > 0;)
 		vp_buf_printf(b, "insert rule %s " OUR_TABLE " %s %s\n", f->name, vp_nft_chains[c].name,
 		              w->s[c][i]);
 }
@@ -604,7 +601,7 @@ bool vp_nft_has_family(const struct vp_ruleset *rs, int af)
 static int plan_family(struct nft_ctx *ctx, struct vp_nfq *q, const struct vp_ruleset *rs,
                        const struct fam *f, struct vp_buf *batch)
 {
-	struct view v = {.top = true};
+	struct view v = {0};
 	struct wanted w = {0};
 	int r;
 

@@ -43,15 +43,14 @@ struct owned {
 	bool below_jump;        /* NC_LV: one of them sits below a jump or goto */
 };
 
-/* What one family's ruleset shows of us. */
+/* What one family's ruleset shows of us. Every rule we add goes to the top of its chain (our
+ * table's too): where the path without reading finds their handles, and the same order whichever
+ * path installed a guest. */
 struct view {
 	bool table;             /* our table exists */
 	bool lv;                /* libvirt's table with its forward chain exists */
 	size_t n_other;         /* rules in our table that are not this owner's */
 	struct owned own[NC_COUNT];
-	bool top;               /* our table's rules too go to the top of their chains: where the
-	                           path without reading finds their handles, and the same order
-	                           whichever path installed a guest */
 	bool chain[NC_COUNT];   /* this chain of our table exists */
 };
 

@@ -36,12 +36,23 @@ static void pipes_close(struct pipes *p)
 	}
 }
 
+static int held_fd = -1;
+
+void vp_spawn_hold(int fd)
+{
+	held_fd = fd;
+}
+
 static int child_actions(posix_spawn_file_actions_t *fa, struct pipes *p)
 {
 	int r = posix_spawn_file_actions_init(fa);
 	if (r)
 		return -r;
-	r = posix_spawn_file_actions_adddup2(fa, p->in[0], 0);
+	/* dup2 onto itself clears FD_CLOEXEC in the child only (POSIX 2024, glibc >= 2.29). */
+	if (held_fd >= 0)
+		r = posix_spawn_file_actions_adddup2(fa, held_fd, held_fd);
+	if (!r)
+		r = posix_spawn_file_actions_adddup2(fa, p->in[0], 0);
 	if (!r)
 		r = posix_spawn_file_actions_adddup2(fa, p->out[1], 1);
 	if (!r)

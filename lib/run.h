@@ -16,3 +16,8 @@
  * 128+signal, or -errno when it could not run. */
 int vp_spawn(const char *const argv[], const char *in, size_t in_len, struct vp_buf *out,
              size_t out_max, struct vp_buf *err);
+
+/* Hand fd (our lock) down to every program run from now on, -1 to stop: a program outlives a
+ * hook that is killed while it runs, and must keep the lock until it is done, so that the next
+ * hook cannot change the same rules under it. */
+void vp_spawn_hold(int fd);

@@ -39,11 +39,8 @@ VP_HOOK_TIMEOUT=60           # no hook may hang the test
 
 # The environment of every hook call: shims first in PATH (nft), or the fault library (loaded,
 # but it does nothing unless a VP_FAULT_* variable asks).
-if [ "$VP_KIND" = nft ]; then
-	BASE_ENV=("PATH=$SHIMBIN:$PATH" "VP_SHIM_CTL=$CTL")
-else
-	BASE_ENV=("${PRELOAD_ENV[@]}" "VP_FAULT_LOG=$FAULTLOG")
-fi
+BASE_ENV=("${PRELOAD_ENV[@]}" "VP_FAULT_LOG=$FAULTLOG")
+[ "$VP_KIND" = nft ] && BASE_ENV+=("PATH=$SHIMBIN:$PATH" "VP_SHIM_CTL=$CTL")
 FAULT_ENV=()
 
 hook() {  # DOMAIN OP [SUBOP]
@@ -82,7 +79,9 @@ arm() {
 	case "$VP_KIND:$1" in
 	# iptables-nft-restore: one batch, the filter block then the nat block on install, the
 	# other way round on removal; each block commits on its own.
-	nft:install-midway | nft:remove-midway) echo "fail-block 2" >"$CTL/iptables-nft-restore.plan" ;;
+	nft:install-midway) echo "fail-block 2" >"$CTL/iptables-nft-restore.plan" ;;
+	# A removal deletes the recorded rules by handle, in process, in one nf_tables transaction.
+	nft:remove-midway) FAULT_ENV=(VP_FAULT_NFT=1) ;;
 	nft:rollback) printf 'fail-block 2\nfail\n' >"$CTL/iptables-nft-restore.plan" ;;
 	# libiptc: one commit per table, filter then nat on install, nat then filter on removal.
 	legacy:install-midway) FAULT_ENV=(VP_FAULT_IPTC=nat:1) ;;
@@ -101,11 +100,10 @@ disarm() {
 }
 
 faults_fired() {  # how many injected failures happened since arm
-	if [ "$VP_KIND" = nft ]; then
-		grep -c -e ' fired ' -e '^fail failed$' "$CTL/iptables-nft-restore.log" 2>/dev/null
-	else
-		grep -c . "$FAULTLOG"
-	fi
+	local lib tool
+	lib=$(cat "$FAULTLOG" 2>/dev/null | grep -c .)
+	tool=$(cat "$CTL/iptables-nft-restore.log" 2>/dev/null | grep -c -e ' fired ' -e '^fail failed$')
+	echo $((lib + tool))
 }
 
 g1_rules() { vp_count_owned "$VP_G1_UUID"; }
@@ -198,9 +196,9 @@ scenario_reconnect_fails() {
 	check_g2_only "reconnect fails, apply, stopped"
 }
 
-# A stop whose second half fails: what is left must not forward (iptables: the DNAT went first;
-# nftables: the transaction changed nothing), the state must stay so that `apply` can finish the
-# job once libvirt has forgotten the guest.
+# A stop whose second half fails: what is left must not forward (iptables-legacy: the DNAT went
+# first; nftables and iptables-nft, whose removal is one nf_tables transaction: nothing changed),
+# the state must stay so that `apply` can finish the job once libvirt has forgotten the guest.
 scenario_remove_midway() {
 	local rc n
 	write_table
@@ -212,7 +210,7 @@ scenario_remove_midway() {
 	disarm
 	vp_check_eq "removal fails midway: the fault was injected" "$(faults_fired)" 1
 	vp_check_eq "removal fails midway: exit 0" "$rc" 0
-	if [ "$VP_KIND" = nftables ]; then
+	if [ "$VP_KIND" != legacy ]; then
 		vp_check_eq "removal fails (one transaction): all $n rules of guest1 are still in" \
 			"$(g1_rules)" "$n"
 	else
@@ -271,9 +269,12 @@ scenario_tool_faults() {
 	write_table
 	# A caller that leaves fds open (libvirt does not): the tools must not see them.
 	: >"$CTL/iptables-nft-restore.fds"
+	: >"$CTL/iptables-nft-restore.locks"
 	hook guest1 started 7>"$VP_TMP/stray.7" 200</dev/null
 	vp_check_eq "hook called with fds 7 and 200 open: the tools it runs do not inherit them" \
 		"$(grep . "$CTL/iptables-nft-restore.fds")" ""
+	vp_check_eq "iptables-nft-restore runs holding the hook's lock (it must not outlive it)" \
+		"$(sort -u "$CTL/iptables-nft-restore.locks")" held
 	vp_hook_ok guest1 stopped end
 	echo "kill-block 2" >"$CTL/iptables-nft-restore.plan"
 	hook guest1 started
