@@ -191,7 +191,7 @@ check_dry_run() {
 	out=$(cli --dry-run install <"$VP_FIX/guest1.xml")
 	if [ "$TYPE" = nftables ]; then
 		vp_check_eq "dry run: nft commands for ip6 virt_portfwd" \
-			"$(printf '%s\n' "$out" | grep -c "^add rule ip6 virt_portfwd prerouting .*dnat to \[$VP6_G1_IP\]:22 comment \"$OWNER\"$")" 3
+			"$(printf '%s\n' "$out" | grep -c "^insert rule ip6 virt_portfwd prerouting .*dnat to \[$VP6_G1_IP\]:22 comment \"$OWNER\"$")" 3
 		vp_check_eq "dry run: the accept atop ip6 libvirt_network forward" \
 			"$(printf '%s\n' "$out" | grep -c "^insert rule ip6 libvirt_network forward oifname \"virbr0\" ip6 daddr $VP6_G1_IP ")" 5
 		vp_check_eq "dry run: no iptables syntax" "$(printf '%s\n' "$out" | grep -c -- '^-A ')" 0
