@@ -5,6 +5,7 @@
  * exit 0 on failure unless the administrator asked otherwise. */
 #include "hook.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "guest.h"
 #include "log.h"
 #include "reconcile.h"
+#include "state.h"
 #include "util.h"
 #include "waiter.h"
 
@@ -53,21 +55,36 @@ static void silence_stdout(void)
 	}
 }
 
-static int read_domain(struct vp_domain *d, char **ret_xml, size_t *ret_len)
+static int read_domain(const char *xml, size_t len, struct vp_domain *d)
 {
-	char *buf = NULL;
-	size_t len;
-	int r = vp_read_fd(STDIN_FILENO, VP_DOMAIN_XML_MAX, &buf, &len);
+	int r = vp_domain_parse(xml, len, d);
 
-	if (r == 0)
-		r = vp_domain_parse(buf, len, d);
-	if (r < 0) {
+	if (r < 0)
 		vp_log(LOG_ERR, "cannot read the domain XML on stdin: %s", strerror(-r));
-		free(buf);
+	return r;
+}
+
+/* What the event concerns, told without the domain XML when possible (libxml2 is most of a
+ * run's cost; most guests of a host have no forwards): 0 nothing of ours, 1 the rules of the
+ * stopping guest whose uuid is now in uuid, -EAGAIN when the XML is needed. Nothing is ours
+ * when the table is sound and names neither this guest nor any guest by uuid, and nothing is
+ * stored for a guest of this name; a removal needs only what is stored. */
+static int without_xml(const struct vp_ctx *c, enum hook_action act, const char *name,
+                       char *uuid, size_t n)
+{
+	int dirfd = vp_state_open_dir(), r;
+
+	if (dirfd < 0)
+		return -EAGAIN;
+	r = vp_state_lookup_name(dirfd, name, uuid, n);
+	close(dirfd);
+	if (r < 0 || act == ACT_REMOVE)
 		return r;
-	}
-	*ret_xml = buf;
-	*ret_len = len;
+	if (r == 1 || !c->table_ok || vp_table_has_domain(&c->table, name, NULL))
+		return -EAGAIN;
+	for (size_t i = 0; i < c->table.n; i++)
+		if (c->table.fwd[i].domain_is_uuid)
+			return -EAGAIN;
 	return 0;
 }
 
@@ -76,9 +93,10 @@ int vp_hook_qemu(int argc, char **argv)
 	struct vp_ctx c = {0};
 	struct vp_domain d = {0};
 	enum hook_action act;
-	char *xml = NULL;
+	char *xml = NULL, uuid[64];
 	size_t len = 0;
 	int r;
+	bool abort_start = false;
 
 	close_inherited_fds();
 	silence_stdout();
@@ -88,10 +106,22 @@ int vp_hook_qemu(int argc, char **argv)
 	act = qemu_action(argv[2]);
 	if (act == ACT_NONE)
 		return 0;
-	r = read_domain(&d, &xml, &len);
-	if (r < 0)
+	/* All of stdin is read, whatever follows: libvirt writes it. */
+	r = vp_read_fd(STDIN_FILENO, VP_DOMAIN_XML_MAX, &xml, &len);
+	if (r < 0) {
+		vp_log(LOG_ERR, "cannot read the domain XML on stdin: %s", strerror(-r));
 		return 0;
+	}
 	vp_ctx_load(&c, NULL, false);
+	switch (without_xml(&c, act, argv[1], uuid, sizeof(uuid))) {
+	case 0:
+		goto out;
+	case 1:
+		r = vp_guest_remove(&c, uuid);
+		goto out;
+	}
+	if (read_domain(xml, len, &d) < 0)
+		goto out;
 	if (act == ACT_INSTALL) {
 		r = vp_guest_install(&c, &d);
 		if (c.pending)   /* no lease yet: finish in the background, never block libvirt */
@@ -102,8 +132,9 @@ int vp_hook_qemu(int argc, char **argv)
 	}
 	/* `set on-error abort` may stop a guest from starting, never kill a running one: a
 	 * non-zero exit from reconnect (libvirtd restarting) or attach makes libvirt kill QEMU. */
-	bool abort_start = r < 0 && !strcmp(argv[2], "started") && c.table_ok &&
-	                   c.table.set.on_error_abort;
+	abort_start = r < 0 && !strcmp(argv[2], "started") && c.table_ok &&
+	              c.table.set.on_error_abort;
+out:
 	vp_ctx_free(&c);
 	vp_domain_free(&d);
 	free(xml);

@@ -97,13 +97,11 @@ static void put_field(struct vp_buf *b, const char *key, const char *val)
 	vp_buf_append(b, "\n", 1);
 }
 
-/* Write name atomically (temporary file, then rename). */
-static int put_file(int dirfd, const char *name, const char *buf, size_t len)
+/* Write the file tmp (replacing it). */
+static int write_tmp(int dirfd, const char *tmp, const char *buf, size_t len)
 {
-	char tmp[128];
 	int fd, r = 0;
 
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
@@ -112,25 +110,92 @@ static int put_file(int dirfd, const char *name, const char *buf, size_t len)
 		r = errno ? -errno : -EIO;
 	if (close(fd) < 0 && !r)
 		r = -errno;
-	if (!r && renameat(dirfd, tmp, dirfd, name) < 0)
-		r = -errno;
 	if (r)
 		unlinkat(dirfd, tmp, 0);
 	return r;
 }
 
+/* Write name atomically (temporary file, then rename). */
+static int put_file(int dirfd, const char *name, const char *buf, size_t len)
+{
+	char tmp[128];
+	int r;
+
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	r = write_tmp(dirfd, tmp, buf, len);
+	if (!r && renameat(dirfd, tmp, dirfd, name) < 0) {
+		r = -errno;
+		unlinkat(dirfd, tmp, 0);
+	}
+	return r;
+}
+
+/* The name index "n.<name>": a hard link to the state file of the guest of that name, so that
+ * an event for a guest can be told to concern nothing stored without the guest's uuid (which
+ * only its domain XML holds). Names that cannot be a file name are not indexed. */
+static int index_name(const char *name, char *out, size_t n)
+{
+	size_t len = strlen(name);
+
+	if (!len || len > 200 || strchr(name, '/'))
+		return -EINVAL;
+	for (const char *p = name; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return -EINVAL;
+	snprintf(out, n, "n.%s", name);
+	return 0;
+}
+
+/* Unlink the index of name if it is the state file of uuid. */
+static void index_drop(int dirfd, const char *name, const char *uuid)
+{
+	char idx[256];
+	struct stat a, b;
+
+	if (index_name(name, idx, sizeof(idx)) == 0 &&
+	    fstatat(dirfd, idx, &a, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    fstatat(dirfd, uuid, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_ino == b.st_ino)
+		unlinkat(dirfd, idx, 0);
+}
+
+/* The new state file is linked as the index first, then renamed over the old one: a state file
+ * is never without its index, except after an interruption, which vp_state_name_free sees. */
+static int put_state(int dirfd, const char *uuid, const char *name, const char *buf, size_t len)
+{
+	char tmp[128], itmp[128], idx[256];
+	int r;
+
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", uuid);
+	snprintf(itmp, sizeof(itmp), ".%s.idx", uuid);
+	if ((r = write_tmp(dirfd, tmp, buf, len)) < 0)
+		return r;
+	if (index_name(name, idx, sizeof(idx)) == 0) {
+		unlinkat(dirfd, itmp, 0);
+		if (linkat(dirfd, tmp, dirfd, itmp, 0) < 0 || renameat(dirfd, itmp, dirfd, idx) < 0)
+			unlinkat(dirfd, itmp, 0);   /* no index: the fast path stays off, no harm */
+	}
+	if (renameat(dirfd, tmp, dirfd, uuid) < 0) {
+		r = -errno;
+		unlinkat(dirfd, tmp, 0);
+	}
+	return r;
+}
+
 int vp_state_write(int dirfd, const char *uuid, const struct vp_state *s)
 {
+	struct vp_state old;
 	struct vp_buf b = {0};
 	int r;
 
 	if (!safe_name(uuid))
 		return -EINVAL;
+	if (vp_state_read(dirfd, uuid, &old) == 0 && strcmp(old.name, s->name))
+		index_drop(dirfd, old.name, uuid);   /* renamed: the old name's index goes */
 	put_field(&b, "backend", s->backend);
 	vp_buf_printf(&b, "families %u\n", s->families);
 	put_field(&b, "name", s->name);
 	put_field(&b, "network", s->network);
-	r = b.err ? b.err : put_file(dirfd, uuid, b.s, b.len);
+	r = b.err ? b.err : put_state(dirfd, uuid, s->name, b.s, b.len);
 	vp_buf_free(&b);
 	return r;
 }
@@ -178,9 +243,118 @@ int vp_state_drop(int dirfd, const char *uuid, const char *kind)
 
 int vp_state_remove(int dirfd, const char *uuid)
 {
+	struct vp_state old;
+
 	if (!safe_name(uuid))
 		return -EINVAL;
+	if (vp_state_read(dirfd, uuid, &old) == 0)
+		index_drop(dirfd, old.name, uuid);
 	return unlinkat(dirfd, uuid, 0) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+struct ent {
+	ino_t ino;
+	char uuid[64];   /* empty for an index entry */
+};
+
+static int cmp_ent(const void *a, const void *b)
+{
+	ino_t x = ((const struct ent *)a)->ino, y = ((const struct ent *)b)->ino;
+	return (x > y) - (x < y);
+}
+
+/* One pass over the directory: state files and index entries (by inode), the inode of the
+ * index entry want, whether any lease waiter runs. */
+struct scan {
+	struct ent *st, *ix;
+	size_t n_st, n_ix, cap_st, cap_ix;
+	ino_t want;
+	bool want_found, waiter;
+};
+
+/* Append an entry to *v (of *n, room for *cap). */
+static int push(struct ent **v, size_t *n, size_t *cap, ino_t ino, const char *uuid)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		struct ent *nv = reallocarray(*v, c, sizeof(**v));
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		*cap = c;
+	}
+	(*v)[*n].ino = ino;
+	snprintf((*v)[*n].uuid, sizeof((*v)[*n].uuid), "%s", uuid);
+	(*n)++;
+	return 0;
+}
+
+static int scan_dir(int dirfd, const char *want, struct scan *sc)
+{
+	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	DIR *dp = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	int r = 0;
+
+	if (!dp) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	rewinddir(dp);
+	while (r == 0 && (e = readdir(dp))) {
+		const char *dot = strrchr(e->d_name, '.');
+		if (safe_name(e->d_name)) {
+			r = push(&sc->st, &sc->n_st, &sc->cap_st, e->d_ino, e->d_name);
+		} else if (!strncmp(e->d_name, "n.", 2)) {
+			r = push(&sc->ix, &sc->n_ix, &sc->cap_ix, e->d_ino, "");
+			if (!strcmp(e->d_name, want)) {
+				sc->want_found = true;
+				sc->want = e->d_ino;
+			}
+		} else if (dot && !strcmp(dot, ".waiter")) {
+			sc->waiter = true;
+		}
+	}
+	closedir(dp);
+	return r;
+}
+
+/* Every state file has its index entry and every index entry its state file. */
+static bool paired(struct scan *sc)
+{
+	if (sc->n_st != sc->n_ix)
+		return false;
+	qsort(sc->st, sc->n_st, sizeof(*sc->st), cmp_ent);
+	qsort(sc->ix, sc->n_ix, sizeof(*sc->ix), cmp_ent);
+	for (size_t i = 0; i < sc->n_st; i++)
+		if (sc->st[i].ino != sc->ix[i].ino)
+			return false;
+	return true;
+}
+
+int vp_state_lookup_name(int dirfd, const char *name, char *ret_uuid, size_t n)
+{
+	struct scan sc = {0};
+	char idx[256];
+	int r = -EAGAIN;
+
+	if (index_name(name, idx, sizeof(idx)) < 0 || scan_dir(dirfd, idx, &sc) < 0 ||
+	    sc.waiter || !paired(&sc))
+		goto out;
+	if (!sc.want_found) {
+		r = 0;
+		goto out;
+	}
+	for (size_t i = 0; i < sc.n_st; i++)
+		if (sc.st[i].ino == sc.want && strlen(sc.st[i].uuid) < n) {
+			memcpy(ret_uuid, sc.st[i].uuid, strlen(sc.st[i].uuid) + 1);
+			r = 1;
+		}
+out:
+	free(sc.st);
+	free(sc.ix);
+	return r;
 }
 
 void vp_state_list_free(char **list)

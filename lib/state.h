@@ -25,6 +25,12 @@ int vp_state_open_dir(void);
 int vp_state_read(int dirfd, const char *uuid, struct vp_state *ret);   /* -ENOENT if none */
 int vp_state_write(int dirfd, const char *uuid, const struct vp_state *s);  /* atomic */
 int vp_state_remove(int dirfd, const char *uuid);
+/* What is stored for the guest named name, told from the directory alone (each state file is
+ * indexed by its guest's name), so that the hook can do without the guest's domain XML: 0
+ * nothing (no state, no lease waiter of anyone running); 1 the state of uuid ret_uuid (of n
+ * bytes) and no lease waiter; -EAGAIN when it cannot tell (a state without its index, written
+ * by an older version or interrupted; a name that cannot be indexed; a waiter running). */
+int vp_state_lookup_name(int dirfd, const char *name, char *ret_uuid, size_t n);
 
 /* The uuids that have a state file (guests with rules installed). *ret is a NULL-terminated
  * array to free with vp_state_list_free. */

@@ -107,6 +107,46 @@ check_not_in_table() {
 	vp_check_same_file "guest not in the table, stopped: ruleset unchanged" "$S0" "$snap"
 }
 
+# The libraries a hook call loads (libxml2, json-c, libnftables, libiptc are loaded when first
+# used), one per line.
+hook_libs() {  # DOMAIN OP
+	local trace=$VP_TMP/libs.trace
+	ip netns exec "$VP_HOST" env VIRT_PORTFWD_ROOT="$VP_ROOT" XTABLES_LOCKFILE="$VP_LOCK" \
+		strace -f -qq -e trace=openat -o "$trace" "$VP_ROOT/hooks/qemu" "$1" "$2" end - \
+		<"$VP_FIX/$1.xml" >>"$VP_TMP/hook.stdout" 2>>"$VP_TMP/hook.stderr"
+	grep -o -E 'lib(xml2|json-c|nftables|ip4tc|ip6tc)\.so[.0-9]*' "$trace" | sort -u
+}
+
+# Most guests of a host have no forwards: the hook tells from the table and the state directory
+# alone (each state file has a hard link named after its guest) and loads none of the libraries.
+# A stopping guest with forwards is removed from what is stored, without its domain XML; when
+# the state has no such link (an older version wrote it), the XML path still removes it.
+check_without_xml() {
+	local snap=$VP_TMP/snap.noxml st=$VP_ROOT/run/virt-portfwd
+	vp_check_eq "guest not in the table, started: no library loaded" "$(hook_libs guest2 started)" ""
+	vp_check_eq "guest not in the table, stopped: no library loaded" "$(hook_libs guest2 stopped)" ""
+	vp_hook_ok guest1 started
+	vp_check "started: the state of guest1 is linked under its name" \
+		test "$st/n.guest1" -ef "$st/$VP_G1_UUID"
+	vp_check_eq "guest not in the table, started while guest1 runs: no library loaded" \
+		"$(hook_libs guest2 started)" ""
+	vp_check_eq "guest1 stopped: removed without libxml2" "$(hook_libs guest1 stopped | grep -c xml2)" 0
+	vp_snapshot "$snap"
+	vp_check_same_file "guest1 stopped without its XML: ruleset identical to before started" \
+		"$S0" "$snap"
+	vp_check "guest1 stopped: its state and name link are gone" \
+		test ! -e "$st/n.guest1" -a ! -e "$st/$VP_G1_UUID"
+	vp_hook_ok guest1 started
+	rm -f "$st/n.guest1"   # as an older version left it
+	vp_check_eq "state without its name link: guest2 started reads its XML" \
+		"$(hook_libs guest2 started | grep -c xml2)" 1
+	vp_check_eq "state without its name link: guest1 stopped reads its XML" \
+		"$(hook_libs guest1 stopped | grep -c xml2)" 1
+	vp_snapshot "$snap"
+	vp_check_same_file "state without its name link, stopped: ruleset identical to before started" \
+		"$S0" "$snap"
+}
+
 check_forwards() {
 	vp_check_eq "tcp 2222 -> guest1:22 from the client" "$(vp_tcp_get "$C" "$HA" 2222)" guest1
 	vp_check_eq "udp 27015 -> guest1:27015 from the client" "$(vp_udp_get "$C" "$HA" 27015)" guest1
@@ -255,4 +295,5 @@ check_stop
 check_edit_while_running
 check_resolution
 check_other_stack_untouched
+check_without_xml
 vp_finish
