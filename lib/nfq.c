@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #define REPLY_MAX (64u << 10)   /* one buffer of a reply; a rule of ours is far smaller */
+#define HEAD_RECV (16u << 10)   /* one buffer of a chain's head: 40 rules of ours and more */
 #define UDATA_COMMENT 0         /* libnftnl's NFTNL_UDATA_RULE_COMMENT: a NUL-ended string */
 #define NEST_MAX 16             /* the largest attribute number we look at, plus room */
 
@@ -272,42 +273,44 @@ static int rule_from(const struct nlattr **tb, struct vp_nfq_rule *r)
 
 /* ---- the questions ----------------------------------------------------------------------- */
 
-int vp_nfq_table(struct vp_nfq *q, int family, const char *table, unsigned *ret_use)
+/* The use count (attribute use_attr of the reply to type, attributes up to max) of a table
+ * (chain NULL: how many chains it has) or of a chain (how many rules). */
+static int get_use(struct vp_nfq *q, int family, uint16_t type, const char *table,
+                   const char *chain, uint16_t max, uint16_t use_attr, unsigned *ret_use)
 {
-	const struct nlattr *tb[NFTA_TABLE_MAX + 1];
+	const struct nlattr *tb[NFTA_CHAIN_MAX > NFTA_TABLE_MAX ? NFTA_CHAIN_MAX + 1 :
+	                        NFTA_TABLE_MAX + 1];
 	struct msg m;
 	char reply[4096];
 	uint32_t use;
 	int r;
 
-	msg_init(&m, q, family, NFT_MSG_GETTABLE, 0);
-	msg_put_str(&m, NFTA_TABLE_NAME, table);
-	r = get_one(q, &m, reply, sizeof(reply), tb, NFTA_TABLE_MAX);
+	msg_init(&m, q, family, type, 0);
+	if (chain) {
+		msg_put_str(&m, NFTA_CHAIN_TABLE, table);
+		msg_put_str(&m, NFTA_CHAIN_NAME, chain);
+	} else {
+		msg_put_str(&m, NFTA_TABLE_NAME, table);
+	}
+	r = get_one(q, &m, reply, sizeof(reply), tb, max);
 	if (r == 0)
-		r = attr_u32(tb[NFTA_TABLE_USE], &use);
+		r = attr_u32(tb[use_attr], &use);
 	if (r == 0)
 		*ret_use = use;
 	return r;
 }
 
+int vp_nfq_table(struct vp_nfq *q, int family, const char *table, unsigned *ret_use)
+{
+	return get_use(q, family, NFT_MSG_GETTABLE, table, NULL, NFTA_TABLE_MAX, NFTA_TABLE_USE,
+	               ret_use);
+}
+
 int vp_nfq_chain_use(struct vp_nfq *q, int family, const char *table, const char *chain,
                      unsigned *ret_use)
 {
-	const struct nlattr *tb[NFTA_CHAIN_MAX + 1];
-	struct msg m;
-	char reply[4096];
-	uint32_t use;
-	int r;
-
-	msg_init(&m, q, family, NFT_MSG_GETCHAIN, 0);
-	msg_put_str(&m, NFTA_CHAIN_TABLE, table);
-	msg_put_str(&m, NFTA_CHAIN_NAME, chain);
-	r = get_one(q, &m, reply, sizeof(reply), tb, NFTA_CHAIN_MAX);
-	if (r == 0)
-		r = attr_u32(tb[NFTA_CHAIN_USE], &use);
-	if (r == 0)
-		*ret_use = use;
-	return r;
+	return get_use(q, family, NFT_MSG_GETCHAIN, table, chain, NFTA_CHAIN_MAX, NFTA_CHAIN_USE,
+	               ret_use);
 }
 
 int vp_nfq_rule(struct vp_nfq *q, int family, const char *table, const char *chain,
@@ -373,12 +376,14 @@ int vp_nfq_chain_head(int family, const char *table, const char *chain,
 		msg_put_str(&m, NFTA_RULE_CHAIN, chain);
 		r = msg_send(&q, &m);
 	}
-	/* Abandoning the dump half way is fine: closing the socket ends it. */
+	/* Abandoning the dump half way is fine: closing the socket ends it. Each recv makes the
+	 * kernel fill the next buffer of the dump at once, as large as the largest recv so far:
+	 * small reads keep what it fills for nothing small (a chain may hold 10 000 rules). */
 	while (r == 0 && !done) {
-		ssize_t n = recv(q.fd, buf, REPLY_MAX, 0);
+		ssize_t n = recv(q.fd, buf, HEAD_RECV, MSG_TRUNC);
 		if (n < 0 && errno == EINTR)
 			continue;
-		r = n < 0 ? -errno : n == 0 ? -EBADMSG
+		r = n < 0 ? -errno : n == 0 ? -EBADMSG : n > HEAD_RECV ? -EMSGSIZE
 		    : head_buffer(buf, (size_t)n, fn, data, rule, &done);
 	}
 	vp_nfq_close(&q);

@@ -252,6 +252,24 @@ int vp_state_remove(int dirfd, const char *uuid)
 	return unlinkat(dirfd, uuid, 0) < 0 && errno != ENOENT ? -errno : 0;
 }
 
+/* A stream over the directory from its start, on its own fd (closedir() closes it, exec never
+ * sees it); NULL with errno set. */
+static DIR *open_dir(int dirfd)
+{
+	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	DIR *dp = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (!dp) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		errno = e;
+		return NULL;
+	}
+	rewinddir(dp);
+	return dp;
+}
+
 struct ent {
 	ino_t ino;
 	char uuid[64];   /* empty for an index entry */
@@ -291,17 +309,12 @@ static int push(struct ent **v, size_t *n, size_t *cap, ino_t ino, const char *u
 
 static int scan_dir(int dirfd, const char *want, struct scan *sc)
 {
-	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-	DIR *dp = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *dp = open_dir(dirfd);
 	struct dirent *e;
 	int r = 0;
 
-	if (!dp) {
-		if (fd >= 0)
-			close(fd);
+	if (!dp)
 		return -errno;
-	}
-	rewinddir(dp);
 	while (r == 0 && (e = readdir(dp))) {
 		const char *dot = strrchr(e->d_name, '.');
 		if (safe_name(e->d_name)) {
@@ -368,19 +381,14 @@ void vp_state_list_free(char **list)
 
 int vp_state_list(int dirfd, char ***ret, size_t *ret_n)
 {
-	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);   /* closedir() closes it, exec never sees it */
-	DIR *dp = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *dp = open_dir(dirfd);
 	struct dirent *e;
 	char **list = NULL;
 	size_t n = 0;
 	int r = 0;
 
-	if (!dp) {
-		if (fd >= 0)
-			close(fd);
+	if (!dp)
 		return -errno;
-	}
-	rewinddir(dp);
 	while ((e = readdir(dp))) {
 		if (!safe_name(e->d_name))
 			continue;   /* ".", "lock", side files, temporaries */
