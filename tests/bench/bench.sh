@@ -5,7 +5,7 @@
 # transaction alone, written by the distribution's own tools. Everything runs inside private
 # network namespaces (tests/netns/lib.sh); no packet is sent.
 #
-#   bench.sh [--quick] [--out FILE] [--kinds "nft legacy nftables"]
+#   bench.sh [--quick] [--out FILE] [--readme README.md] [--kinds "nft legacy nftables"]
 #
 # For each host kind (nft: libvirt's iptables backend on iptables-nft; legacy: the same on
 # iptables-legacy; nftables: libvirt's nftables backend) and each number of rules of other
@@ -27,13 +27,15 @@
 BENCH_DIR=$(dirname "$(readlink -f "$0")")
 QUICK=0
 OUT=
+README=
 KINDS="nft legacy nftables"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) QUICK=1 ;;
 	--out) OUT=$2; shift ;;
+	--readme) README=$2; shift ;;
 	--kinds) KINDS=$2; shift ;;
-	*) vp_die "usage: $0 [--quick] [--out FILE] [--kinds \"nft legacy nftables\"]" ;;
+	*) vp_die "usage: $0 [--quick] [--out FILE] [--readme README.md] [--kinds \"nft legacy nftables\"]" ;;
 	esac
 	shift
 done
@@ -295,6 +297,7 @@ hook_cmd() {  # NAME OP: the hook as libvirt runs it, a shell line for hyperfine
 bench_world() {
 	local others=$1 res=$RESULTS/$VP_KIND/$1 f g lines=()
 	mkdir -p "$res"
+	vp_tmpfs_run || vp_die "cannot mount a tmpfs on $VP_ROOT/run"
 	vp_make_host || vp_die "host namespace setup failed"
 	vp_fixture_init
 	mkdir -p "$VP_ROOT/hooks/setup"
@@ -353,6 +356,7 @@ vp_count_all() {
 bench_curve() {
 	local res=$RESULTS/$VP_KIND/curve k
 	mkdir -p "$res"
+	vp_tmpfs_run || vp_die "cannot mount a tmpfs on $VP_ROOT/run"
 	vp_make_host || vp_die "host namespace setup failed"
 	vp_fixture_init
 	vp_load_libvirt_rules_kind
@@ -408,4 +412,5 @@ echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS/machine"
 args=("$RESULTS")
 [ "$QUICK" = 0 ] || args+=(--quick)
 [ -z "$OUT" ] || args+=(--out "$OUT")
+[ -z "$README" ] || args+=(--readme "$README")
 python3 "$BENCH_DIR/report.py" "${args[@]}"

@@ -119,9 +119,20 @@ vp_cleanup() {
 	for ns in "${VP_NAMESPACES[@]}"; do
 		ip netns del "$ns" 2>/dev/null
 	done
+	for pid in "${VP_MOUNTS[@]}"; do
+		umount "$pid" 2>/dev/null
+	done
 	if [ -n "$VP_TMP" ] && [ -d "$VP_TMP" ]; then
 		rm -rf "$VP_TMP"
 	fi
+}
+
+# vp_tmpfs_run: $VP_ROOT/run on a tmpfs, as /run is on a host (unmounted by the EXIT trap).
+VP_MOUNTS=()
+vp_tmpfs_run() {
+	mkdir -p "$VP_ROOT/run" &&
+		mount -t tmpfs -o mode=0755,size=256m virt-portfwd-test "$VP_ROOT/run" &&
+		VP_MOUNTS+=("$VP_ROOT/run")
 }
 
 vp_require_tools() {
