@@ -147,6 +147,30 @@ check_without_xml() {
 		"$S0" "$snap"
 }
 
+# Libraries are loaded when first used: a host without libnftables (or with a broken one) still
+# runs an iptables backend, and a library that cannot be loaded is an error in the log, never a
+# crash or a half-applied change. Broken copies (empty files) come first in LD_LIBRARY_PATH.
+check_missing_libs() {
+	local broken=$VP_TMP/broken-libs snap=$VP_TMP/snap.libs mark
+	mkdir -p "$broken"
+	: >"$broken/libnftables.so.1"
+	vp_hook_env guest1 started begin "LD_LIBRARY_PATH=$broken"
+	vp_check_eq "libnftables broken: 2222 reaches guest1 all the same" \
+		"$(vp_tcp_get "$C" "$HA" 2222)" guest1
+	vp_hook_env guest1 stopped end "LD_LIBRARY_PATH=$broken"
+	vp_snapshot "$snap"
+	vp_check_same_file "libnftables broken, stopped: ruleset identical to before started" \
+		"$S0" "$snap"
+	: >"$broken/libxml2.so.2"
+	mark=$(wc -l <"$VP_TMP/hook.stderr")
+	vp_hook_env guest1 started begin "LD_LIBRARY_PATH=$broken"
+	vp_check_eq "libxml2 broken, started: exit status 0" "$?" 0
+	vp_check "libxml2 broken, started: the log says it cannot be loaded" \
+		grep -q "cannot load libxml2.so.2" <(tail -n +"$((mark + 1))" "$VP_TMP/hook.stderr")
+	vp_snapshot "$snap"
+	vp_check_same_file "libxml2 broken, started: nothing installed" "$S0" "$snap"
+}
+
 check_forwards() {
 	vp_check_eq "tcp 2222 -> guest1:22 from the client" "$(vp_tcp_get "$C" "$HA" 2222)" guest1
 	vp_check_eq "udp 27015 -> guest1:27015 from the client" "$(vp_udp_get "$C" "$HA" 27015)" guest1
@@ -296,4 +320,5 @@ check_edit_while_running
 check_resolution
 check_other_stack_untouched
 check_without_xml
+check_missing_libs
 vp_finish
