@@ -14,6 +14,7 @@
 
 VP_DL_FN(L, VP_DL_FAIL(NULL), xmlParserCtxtPtr, xmlNewParserCtxt, (void), ())
 VP_DL_VOID(L, xmlInitParser, (void), ())
+VP_DL_VOID(L, xmlCleanupParser, (void), ())
 VP_DL_FN(L, NO, xmlDocPtr, xmlCtxtReadMemory, (xmlParserCtxtPtr ctxt, const char *buffer,
          int size, const char *URL, const char *encoding, int options),
          (ctxt, buffer, size, URL, encoding, options))
@@ -41,9 +42,12 @@ VP_DL_FN(L, NO, int, xmlStrEqual, (const xmlChar *str1, const xmlChar *str2), (s
 static void free_via_libxml(void *p)
 {
 	static xmlFreeFunc *real;
+	static unsigned gen;
 
-	if (!real)
+	if (!real || gen != vp_dl_generation[L]) {
 		real = (xmlFreeFunc *)vp_dl_sym(L, "xmlFree");
+		gen = vp_dl_generation[L];
+	}
 	if (!real)
 		NO;
 	(*real)(p);

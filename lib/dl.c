@@ -17,6 +17,7 @@ static const char *const sonames[VP_DL_COUNT] = {
 
 static void *handles[VP_DL_COUNT];
 static bool failed[VP_DL_COUNT];
+unsigned vp_dl_generation[VP_DL_COUNT];
 
 static void *handle(enum vp_dl_lib lib)
 {
@@ -46,6 +47,15 @@ void *vp_dl_sym(enum vp_dl_lib lib, const char *name)
 bool vp_dl_loaded(enum vp_dl_lib lib)
 {
 	return handles[lib] != NULL;
+}
+
+void vp_dl_unload(enum vp_dl_lib lib)
+{
+	if (!handles[lib])
+		return;
+	dlclose(handles[lib]);
+	handles[lib] = NULL;
+	vp_dl_generation[lib]++;
 }
 
 void vp_dl_unreachable(const char *func)

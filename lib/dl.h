@@ -28,12 +28,19 @@ enum vp_dl_lib {
 void *vp_dl_sym(enum vp_dl_lib lib, const char *name);
 /* Whether lib has been loaded by this process (for tests). */
 bool vp_dl_loaded(enum vp_dl_lib lib);
+/* Unload lib (its memory goes back); a later call loads it again. Nothing it made may be left. */
+void vp_dl_unload(enum vp_dl_lib lib);
+/* Bumped by each unload: a wrapper's cached address is good for one generation. */
+extern unsigned vp_dl_generation[VP_DL_COUNT];
 
 /* The body of a wrapper: fn, the cached address of the real function of type `ret (*) params`. */
 #define VP_DL_RESOLVE(lib, name, ret, params)                                                    \
 	static ret (*fn) params;                                                                 \
-	if (!fn)                                                                                 \
-		fn = (ret(*) params)vp_dl_sym(lib, #name)
+	static unsigned gen;                                                                     \
+	if (!fn || gen != vp_dl_generation[lib]) {                                               \
+		fn = (ret(*) params)vp_dl_sym(lib, #name);                                       \
+		gen = vp_dl_generation[lib];                                                     \
+	}
 
 /* ret name params, forwarding args; `fail` is run when the library is missing. */
 #define VP_DL_FN(lib, fail, ret, name, params, args)                                             \
