@@ -338,6 +338,8 @@ static bool paired(struct scan *sc)
 {
 	if (sc->n_st != sc->n_ix)
 		return false;
+	if (sc->n_st == 0)
+		return true;   /* and no array to sort: qsort wants one */
 	qsort(sc->st, sc->n_st, sizeof(*sc->st), cmp_ent);
 	qsort(sc->ix, sc->n_ix, sizeof(*sc->ix), cmp_ent);
 	for (size_t i = 0; i < sc->n_st; i++)
