@@ -321,9 +321,9 @@ int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d)
 		goto out;
 	}
 	vp_log(LOG_DEBUG, "%s: %zu rules, backend %s (%s)", d->name, rs.n, b->name, why);
-	/* Every XML is parsed: libxml2 and its ICU go before libnftables, the largest user of
-	 * memory in a run, comes (the peak stays under 10 MiB with 100 forwards). */
-	if (c->one_guest && !strcmp(b->name, "nftables"))
+	/* Every XML is parsed: libxml2 and its ICU go before libnftables comes (the peak stays
+	 * under 10 MiB with 100 forwards). */
+	if (c->one_guest && b->memory_hungry)
 		vp_xml_unload();
 	r = commit(b, d, net ? net->name : NULL, &rs);
 	if (r == 0)

@@ -286,4 +286,5 @@ out:
 	return r;
 }
 
-const struct vp_backend vp_backend_nft = {.name = "nftables", .apply = nft_apply};
+const struct vp_backend vp_backend_nft = {.name = "nftables", .apply = nft_apply,
+                                          .memory_hungry = true};

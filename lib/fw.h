@@ -27,6 +27,9 @@ struct vp_backend {
 	 * with no rule at all (best-effort rollback) and a negative errno is returned; the reason
 	 * is logged once. IPv4 rules go to the IPv4 tables, IPv6 rules to the IPv6 ones. */
 	int (*apply)(const struct vp_ruleset *rs, const struct vp_fw_opts *o);
+	/* apply parses the whole change in a library of its own, the largest user of memory in a
+	 * hook run: a caller that has parsed all its XML may unload libxml2 first. */
+	bool memory_hungry;
 };
 
 extern const struct vp_backend vp_backend_xt;    /* fw-xt.c: iptables-nft-restore, exec */
