@@ -408,6 +408,9 @@ for kind in $KINDS; do
 	done
 	in_world "$kind" bench_curve
 done
+# What nft alone pays as a table grows: why our growth is the kernel's (in RESULTS.md).
+"$BENCH_DIR/table-cost.sh" --runs "$RUNS" >"$RESULTS/table-cost.md" ||
+	vp_die "table-cost.sh failed: $(cat "$RESULTS/table-cost.md")"
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS/machine"
 args=("$RESULTS")
 [ "$QUICK" = 0 ] || args+=(--quick)

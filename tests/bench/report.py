@@ -280,6 +280,12 @@ class Report:
         self.md += [f"### {'Quick-run limits' if self.quick else 'Targets of issue 7'}", "",
                     "| check | |", "|---|---|"]
         self.md += [f"| {desc} | {'met' if ok else '**not met**'} |" for ok, desc in self.results]
+        # What nft alone costs as a table grows (table-cost.sh).
+        extra = os.path.join(self.root, "table-cost.md")
+        if os.path.exists(extra):
+            with open(extra) as f:
+                self.md += ["", "## What the kernel charges as a table grows: "
+                            "`tests/bench/table-cost.sh`", "", f.read().strip()]
         return "\n".join(self.md) + "\n"
 
 
