@@ -16,8 +16,10 @@
 #   - in a regular chain of `t` that a base chain jumps to (a chain per guest);
 #   - in a regular chain of `t` that nothing jumps to;
 #   - in another table;
-# and, for a table per guest, adding and deleting one guest's table (3 nat base chains, 30
-# rules) next to 0 or RULES/30 other such tables. Markdown on stdout.
+# for a table per guest, adding and deleting one guest's table (3 nat base chains, 30 rules)
+# next to 0 or RULES/30 other such tables; and, for our rules spread over 16 tables instead of
+# one, adding one guest (30 NAT rules in its table, 10 accepts in a shared forward chain) next to
+# no other guest or RULES/30 of them. Markdown on stdout.
 
 set -u
 PATH=$PATH:/usr/sbin:/sbin
@@ -151,4 +153,64 @@ for n in 0 "$tables"; do
 		-p "nft -f $DIR/gadd.nft" "nft -f $DIR/gdel.nft" \
 		--export-json "$DIR/a.json" >/dev/null 2>&1 || { echo "Bail out! hyperfine failed (tables)"; exit 1; }
 	echo "| $n | $(median "$DIR/a.json") | $(python3 -c 'import json,sys; print("%.1f" % (json.load(open(sys.argv[1]))["results"][1]["median"] * 1000))' "$DIR/a.json") |"
+done
+
+# Our rules spread over K tables (a guest's in table vp<n mod K>), libvirt's forward chain shared.
+spread_guest() {  # K N OP: guest N's 30 NAT rules and 10 accepts (OP: add or insert)
+	awk -v k="$1" -v n="$2" -v op="$3" 'BEGIN {
+		t = k > 1 ? "vp" (n % k) : "vp"; g = "192.168.122." (2 + n % 200)
+		for (i = 0; i < 10; i++) {
+			hp = 40000 + n * 10 + i; gp = 1000 + i; c = "comment \"virt-portfwd:g" n "\""
+			printf "%s rule ip %s pre tcp dport %d fib daddr type local counter dnat to %s:%d %s\n", op, t, hp, g, gp, c
+			printf "%s rule ip %s out ip daddr != 127.0.0.0/8 tcp dport %d fib daddr type local counter dnat to %s:%d %s\n", op, t, hp, g, gp, c
+			printf "%s rule ip %s post ip saddr 192.168.122.0/24 ip daddr %s tcp dport %d ct status dnat counter masquerade %s\n", op, t, g, gp, c
+			printf "%s rule ip lv forward oifname \"virbr0\" ip daddr %s tcp dport %d ct status dnat ct original proto-dst %d counter accept %s\n", op, g, gp, hp, c
+		}
+	}'
+}
+
+spread_world() {  # K GUESTS
+	local k n t
+	echo "add table ip lv"
+	echo "add chain ip lv forward { type filter hook forward priority filter; policy accept; }"
+	echo "add chain ip lv guest_input"
+	echo "add rule ip lv forward jump guest_input"
+	echo "add rule ip lv guest_input oifname \"virbr0\" reject"
+	for ((k = 0; k < $1; k++)); do
+		t=vp$k
+		[ "$1" -gt 1 ] || t=vp
+		echo "add table ip $t"
+		echo "add chain ip $t pre { $BASE }"
+		echo "add chain ip $t out { type nat hook output priority -100; policy accept; }"
+		echo "add chain ip $t post { type nat hook postrouting priority srcnat; policy accept; }"
+	done
+	for ((n = 1; n <= $2; n++)); do spread_guest "$1" "$n" add; done
+}
+
+# Remove guest 0's rules from every table by handle (the hyperfine prepare of the add).
+cat >"$DIR/unspread.sh" <<'EOF'
+for t in $(nft list tables ip | awk '{ print $3 }'); do
+	nft -a list table ip "$t" | awk -v t="$t" '/^\tchain / { c = $2 }
+		/comment "virt-portfwd:g0"/ { print "delete rule ip " t " " c " handle " $NF }'
+done >"$1"
+[ -s "$1" ] && nft -f "$1"
+exit 0
+EOF
+
+echo
+echo "### Our rules over 16 tables instead of one: adding a guest (median ms, nft -f)"
+echo
+echo "| tables of ours | other guests | add a guest's 40 rules |"
+echo "|---:|---:|---:|"
+for k in 1 16; do
+	for n in 0 "$tables"; do
+		fresh_ns
+		spread_world "$k" "$n" >"$DIR/world.nft"
+		spread_guest "$k" 0 insert >"$DIR/sadd.nft"
+		in_ns nft -f "$DIR/world.nft" || { echo "Bail out! loading the spread world failed"; exit 1; }
+		in_ns hyperfine -N -w 3 -r "$RUNS" -p "bash $DIR/unspread.sh $DIR/sdel.nft" \
+			"nft -f $DIR/sadd.nft" --export-json "$DIR/r.json" >/dev/null 2>&1 ||
+			{ echo "Bail out! hyperfine failed (spread)"; exit 1; }
+		echo "| $k | $n | $(median "$DIR/r.json") |"
+	done
 done
