@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The iptables-nft backend without iptables-save. iptables-nft-save prints every rule of every
+ * table, and iptables-nft-restore's -D compares the rule with every rule of the chain: both cost
+ * time in proportion to all the guests' rules. So the record ("rules" in our state, state.h)
+ * keeps this owner's rules, one "<4|6> <chain> <handle> <spec>" line each, and the kernel is
+ * asked only about our chains, the built-in chains' jumps and single rules by handle
+ * (iptables-nft's chains are nf_tables chains, nfq.h):
+ * - install, when the guest has no rule anywhere: one restore batch puts its rules at the top
+ *   of our chains (creating a missing chain and its jump), then their handles are read there;
+ * - removal: each recorded handle must still hold a rule with this owner's tag; they go in one
+ *   transaction by handle, with our jump and chain when nothing else is left in it (deleting
+ *   writes no expression: netfilter.md trap 2 is about writing them).
+ * What is not as recorded goes to the reading path (fw-xt.c); the restore batch itself and the
+ * deletion fail as failures. Only for iptables-nft: the legacy tables are not nf_tables. */
+#include "fw-xt.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "nfq.h"
+#include "state.h"
+
+struct vp_xt_fast {
+	enum vp_rules_kind kind;
+	struct wanted rec[2];           /* VP_RULES_KNOWN: the recorded rules, IPv4 / IPv6 */
+	uint64_t *handle[2][N_CHAINS];  /* their handles, 0 where not known */
+	struct vp_nfq q;
+};
+
+static void fast_free(struct vp_xt_fast *x)
+{
+	for (int fi = 0; fi < 2; fi++) {
+		vp_xt_wanted_free(&x->rec[fi]);
+		for (size_t i = 0; i < N_CHAINS; i++)
+			free(x->handle[fi][i]);
+	}
+	vp_nfq_close(&x->q);
+}
+
+static int rec_line(struct vp_xt_fast *x, char *line)
+{
+	char *chain = line + 2, *h = strchr(chain, ' '), *spec = h ? strchr(h + 1, ' ') : NULL;
+	unsigned long hv;
+	int fi = line[0] == '6';
+	size_t i;
+
+	if ((line[0] != '4' && line[0] != '6') || line[1] != ' ' || !spec)
+		return -EBADMSG;
+	*h++ = '\0';
+	*spec++ = '\0';
+	i = vp_xt_chain_index(chain);
+	if (i == N_CHAINS || vp_parse_uint(h, strlen(h), 0, UINT64_MAX, &hv) < 0)
+		return -EBADMSG;
+	struct wanted *w = &x->rec[fi];
+	char *dup = strdup(spec);
+	char **ns = dup ? realloc(w->s[i], (w->n[i] + 1) * sizeof(*ns)) : NULL;
+	uint64_t *nh = ns ? realloc(x->handle[fi][i], (w->n[i] + 1) * sizeof(*nh)) : NULL;
+	if (ns)
+		w->s[i] = ns;
+	if (!nh) {
+		free(dup);
+		return -ENOMEM;
+	}
+	x->handle[fi][i] = nh;
+	nh[w->n[i]] = hv;
+	w->s[i][w->n[i]++] = dup;
+	return 0;
+}
+
+static int rec_parse(char *body, struct vp_xt_fast *x)
+{
+	int r = 0;
+
+	for (char *line = body, *next; r == 0 && line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		r = rec_line(x, line);
+	}
+	return r;
+}
+
+/* Our chain's rules from its top: the handles of this owner's, in order. */
+struct head_walk {
+	const char *owner;
+	uint64_t *h;
+	size_t want, got, seen;
+};
+
+static int head_take(const struct vp_nfq_rule *rule, void *data)
+{
+	struct head_walk *w = data;
+
+	if (++w->seen > w->want + 64)   /* others inserted above ours meanwhile: give up */
+		return -ESTALE;
+	if (!strcmp(rule->xt_comment, w->owner))
+		w->h[w->got++] = rule->handle;
+	return w->got == w->want ? 1 : 0;
+}
+
+/* The record after an install: the specs, with the handles found at the top of our chains
+ * (where an install without reading puts them, or where they stayed). */
+static void rec_write(int dirfd, const char *uuid, const struct vp_ruleset *rs)
+{
+	struct vp_buf b = {0};
+	int r = 0;
+
+	for (int fi = 0; fi < 2 && r == 0; fi++) {
+		struct wanted w = {0};
+		r = vp_xt_wanted_build(rs, fi ? AF_INET6 : AF_INET, &w);
+		for (size_t i = 0; r == 0 && i < N_CHAINS; i++) {
+			uint64_t *h = w.n[i] ? calloc(w.n[i], sizeof(*h)) : NULL;
+			struct head_walk hw = {.owner = rs->owner, .h = h, .want = w.n[i]};
+			/* Not found near the top: 0, the removal goes by the specs. */
+			if (h && vp_nfq_chain_head(fi ? AF_INET6 : AF_INET, vp_xt_chains[i].table,
+			                           vp_xt_chains[i].chain, head_take, &hw) != 1)
+				memset(h, 0, w.n[i] * sizeof(*h));
+			for (size_t j = 0; j < w.n[i]; j++)
+				vp_buf_printf(&b, "%c %s %" PRIu64 " %s\n", fi ? '6' : '4', vp_xt_chains[i].chain,
+				              h ? h[j] : 0, w.s[i][j]);
+			r = w.n[i] && !h ? -ENOMEM : 0;
+			free(h);
+		}
+		vp_xt_wanted_free(&w);
+	}
+	if (r == 0 && !b.err)
+		vp_rules_write(dirfd, uuid, vp_xt_tools_nft.name, b.s ? b.s : "");
+	vp_buf_free(&b);
+}
+
+/* Our jumps to `chain` in a built-in chain: how many, whether the first rule is one, and the
+ * handle of the first one found. */
+struct jump_walk {
+	const char *chain;
+	size_t seen, jumps;
+	bool first;
+	uint64_t handle;
+	bool stop_unless_first;     /* install: only a jump in first place will do */
+};
+
+static int jump_take(const struct vp_nfq_rule *rule, void *data)
+{
+	struct jump_walk *w = data;
+
+	if (!strcmp(rule->jump, w->chain) && !strcmp(rule->xt_comment, VP_TAG)) {
+		w->first |= w->seen == 0;
+		if (!w->jumps++)
+			w->handle = rule->handle;
+	}
+	w->seen++;
+	return w->stop_unless_first && w->seen == 1 && !w->first ? -ESTALE : 0;
+}
+
+/* A guest with no rule anywhere: its rules at the top of our chains (inserted in reverse),
+ * a missing chain created with its jump. A jump that is not the first rule of its built-in
+ * chain: the reading path puts it back. Filter first, as on the reading path. */
+static int fast_install(struct vp_xt_fast *x, const struct wanted *w, int fi, struct vp_buf *out)
+{
+	static const char *const order[] = {"filter", "nat"};
+	int af = fi ? AF_INET6 : AF_INET;
+
+	for (size_t t = 0; t < 2; t++) {
+		struct vp_buf b = {0};
+		int r = 0;
+		for (size_t i = 0; i < N_CHAINS && r == 0; i++) {
+			struct jump_walk jw = {.chain = vp_xt_chains[i].chain, .stop_unless_first = true};
+			unsigned use;
+			if (strcmp(vp_xt_chains[i].table, order[t]) || !w->n[i])
+				continue;
+			r = vp_nfq_chain_use(&x->q, af, vp_xt_chains[i].table, vp_xt_chains[i].chain, &use);
+			if (r == 0)
+				r = vp_nfq_chain_head(af, vp_xt_chains[i].table, vp_xt_chains[i].builtin, jump_take, &jw);
+			if (r == 0 && (!jw.first || jw.jumps != 1))
+				r = -ESTALE;
+			if (r == -ENOENT)
+				vp_buf_printf(&b, "-N %s\n", vp_xt_chains[i].chain);
+			for (size_t j = w->n[i]; j-- > 0 && (r == 0 || r == -ENOENT);)
+				vp_buf_printf(&b, "-I %s 1 %s\n", vp_xt_chains[i].chain, w->s[i][j]);
+			if (r == -ENOENT)
+				vp_buf_printf(&b, "-I %s 1 %s\n", vp_xt_chains[i].builtin, vp_xt_chains[i].jump[fi]);
+			r = r == -ENOENT ? 0 : r;
+		}
+		if (r == 0 && b.len)
+			vp_buf_printf(out, "*%s\n%sCOMMIT\n", order[t], b.s);
+		r = r ? r : b.err;
+		vp_buf_free(&b);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Each recorded rule of family fi still there, with this owner's tag, into del[]; for a chain
+ * of ours that would be left empty (the kernel's use count: its rules and our one jump), our
+ * jump and the chain too. -ESTALE: the record is not what is there. */
+static int remove_list(struct vp_xt_fast *x, int fi, const char *owner, struct vp_nfq_del *del,
+                       size_t *n)
+{
+	const struct wanted *rec = &x->rec[fi];
+	int af = fi ? AF_INET6 : AF_INET, r = 0;
+
+	for (size_t i = 0; r == 0 && i < N_CHAINS; i++) {
+		struct jump_walk jw = {.chain = vp_xt_chains[i].chain};
+		struct vp_nfq_rule rule;
+		unsigned use;
+		for (size_t j = 0; r == 0 && j < rec->n[i]; j++) {
+			uint64_t h = x->handle[fi][i][j];
+			r = h ? vp_nfq_rule(&x->q, af, vp_xt_chains[i].table, vp_xt_chains[i].chain, h, &rule) : -ESTALE;
+			if (r == 0 && strcmp(rule.xt_comment, owner))
+				r = -ESTALE;
+			del[(*n)++] = (struct vp_nfq_del){af, vp_xt_chains[i].table, vp_xt_chains[i].chain, h};
+		}
+		if (r < 0 || !rec->n[i])
+			continue;
+		r = vp_nfq_chain_use(&x->q, af, vp_xt_chains[i].table, vp_xt_chains[i].chain, &use);
+		if (r < 0 || use != rec->n[i] + 1)
+			continue;
+		r = vp_nfq_chain_head(af, vp_xt_chains[i].table, vp_xt_chains[i].builtin, jump_take, &jw);
+		if (r == 0 && jw.jumps != 1)
+			r = -ESTALE;
+		del[(*n)++] = (struct vp_nfq_del){af, vp_xt_chains[i].table, vp_xt_chains[i].builtin, jw.handle};
+		del[(*n)++] = (struct vp_nfq_del){af, vp_xt_chains[i].table, vp_xt_chains[i].chain, 0};
+	}
+	return r < 0 && r != -ENOMEM ? -ESTALE : r;   /* nothing written yet: read instead */
+}
+
+/* Removal by handle, nat and filter in one transaction (all or nothing). -ESTALE when the
+ * record is not what is there, or a chain we would delete is in use after all: nothing was
+ * written then. */
+static int fast_remove(struct vp_xt_fast *x, int fi, const char *owner)
+{
+	const struct wanted *rec = &x->rec[fi];
+	struct vp_nfq_del *del;
+	size_t n = 2 * N_CHAINS;
+	int r;
+
+	for (size_t i = 0; i < N_CHAINS; i++)
+		n += rec->n[i];
+	del = calloc(n, sizeof(*del));
+	n = 0;
+	r = del ? remove_list(x, fi, owner, del, &n) : -ENOMEM;
+	if (r == 0) {
+		r = vp_nfq_delete(&x->q, del, n);
+		if (r == -EBUSY)
+			r = -ESTALE;
+		else if (r < 0)
+			vp_log(LOG_ERR, "iptables-nft: deleting the rules of %s failed: %s", owner,
+			       strerror(-r));
+	}
+	free(del);
+	return r;
+}
+
+int vp_xt_fast_family(const struct xt_tools *t, struct vp_xt_fast *x, const struct vp_ruleset *rs,
+                      int fi, unsigned o_wait)
+{
+	struct wanted w = {0};
+	struct vp_buf batch = {0};
+	int r;
+
+	if (t != &vp_xt_tools_nft || x->q.fd < 0)
+		return -ESTALE;
+	if (x->kind == VP_RULES_NONE && rs->n) {
+		r = vp_xt_wanted_build(rs, fi ? AF_INET6 : AF_INET, &w);
+		if (r == 0)
+			r = fast_install(x, &w, fi, &batch);
+		/* Checked beforehand: a failure of the batch is a failure. */
+		if (r == 0 && batch.len)
+			r = vp_xt_restore(t, fi, &batch, o_wait);
+	} else if (x->kind == VP_RULES_KNOWN && !rs->n) {
+		r = fast_remove(x, fi, rs->owner);
+	} else {
+		return -ESTALE;   /* an install over rules that may be there: compare them */
+	}
+	vp_xt_wanted_free(&w);
+	vp_buf_free(&batch);
+	if (r == -ESTALE)
+		vp_log(LOG_DEBUG, "%s: the record of %s is not what is there, reading the ruleset",
+		       t->name, rs->owner);
+	return r;
+}
+
+int vp_xt_apply_recorded(const struct xt_tools *t, const struct vp_ruleset *rs,
+                         const struct vp_fw_opts *o)
+{
+	const char *uuid = vp_owner_uuid(rs->owner);
+	struct vp_xt_fast x = {.kind = VP_RULES_UNKNOWN, .q = {.fd = -1}};
+	char *body = NULL;
+	int dirfd = uuid ? vp_state_open_dir() : -EINVAL, r;
+
+	if (dirfd >= 0)
+		x.kind = vp_rules_read(dirfd, uuid, t->name, &body);
+	if (x.kind == VP_RULES_KNOWN && rec_parse(body, &x) < 0)
+		x.kind = VP_RULES_UNKNOWN;
+	if (dirfd >= 0 && vp_rules_write(dirfd, uuid, t->name, NULL) < 0)
+		x.kind = VP_RULES_UNKNOWN;
+	if (x.kind != VP_RULES_UNKNOWN)
+		vp_nfq_open(&x.q);
+	r = vp_xt_apply(t, &x, rs, o);
+	if (dirfd >= 0 && r == 0 && !rs->n)
+		vp_state_drop(dirfd, uuid, "rules");
+	else if (dirfd >= 0 && r == 0)
+		rec_write(dirfd, uuid, rs);
+	fast_free(&x);
+	free(body);
+	if (dirfd >= 0)
+		close(dirfd);
+	return r;
+}
+
+static int xt_apply_nft(const struct vp_ruleset *rs, const struct vp_fw_opts *o)
+{
+	return vp_xt_apply_recorded(&vp_xt_tools_nft, rs, o);
+}
+
+const struct vp_backend vp_backend_xt = {.name = "iptables-nft", .apply = xt_apply_nft};
