@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The nftables backend without reading: listing a table costs time in proportion to every
  * guest's rules, so a guest's own change should not. Our record ("rules" in our state, state.h)
- * holds the handle of each rule of the owner; the kernel answers questions about one named
- * chain or one rule by handle (nfq.h) without listing anything. Whatever does not match the
- * record falls back to reading (fw-nft.c). */
+ * holds the handle of each rule of the owner and the handle of each table they are in; the
+ * kernel answers questions about one named table or chain (nfq.h) without listing anything.
+ * Whatever does not match the record falls back to reading (fw-nft.c). */
 #include "fw-nft.h"
 
 #include <errno.h>
@@ -16,7 +16,9 @@
 #include "log.h"
 #include "state.h"
 
-/* The record: one line per rule, "<family> <table> <chain> <handle>". */
+/* The record: one line per rule, "<family> <table> <chain> <handle>", and one per table they are
+ * in, "table <family> <table> <handle>" (nfq.h: while a table's handle is the same, the rule
+ * handles recorded in it name those rules or nothing). */
 
 struct rec_ent {
 	size_t fam;             /* index in fams */
@@ -24,9 +26,18 @@ struct rec_ent {
 	uint64_t handle;
 };
 
+/* The two tables a rule of ours can be in: ours, and libvirt's (NC_LV). */
+#define N_TABLES 2
+static size_t table_of(enum nchain c)
+{
+	return c == NC_LV;
+}
+static const char *const table_names[N_TABLES] = {OUR_TABLE, LV_TABLE};
+
 struct rec {
 	struct rec_ent *e;
 	size_t n;
+	uint64_t table[N_FAMS][N_TABLES];   /* the tables' handles, 0 where not known */
 };
 
 static void rec_free(struct rec *r)
@@ -56,6 +67,17 @@ static int rec_add(struct rec *r, const char *family, const char *table, const c
 	return 0;
 }
 
+static int rec_table(struct rec *r, const char *family, const char *table, uint64_t handle)
+{
+	for (size_t fi = 0; fi < N_FAMS; fi++)
+		for (size_t ti = 0; ti < N_TABLES; ti++)
+			if (!strcmp(vp_nft_fams[fi].name, family) && !strcmp(table_names[ti], table)) {
+				r->table[fi][ti] = handle;
+				return 0;
+			}
+	return -EBADMSG;
+}
+
 static int rec_parse(char *body, struct rec *ret)
 {
 	int r = 0;
@@ -73,7 +95,8 @@ static int rec_parse(char *body, struct rec *ret)
 			w[n++] = sp + 1;
 		}
 		r = n == 4 && vp_parse_uint(w[3], strlen(w[3]), 1, ULONG_MAX, &h) == 0
-		    ? rec_add(ret, w[0], w[1], w[2], h) : -EBADMSG;
+		    ? !strcmp(w[0], "table") ? rec_table(ret, w[1], w[2], h) : rec_add(ret, w[0], w[1], w[2], h)
+		    : -EBADMSG;
 	}
 	return r;
 }
@@ -82,6 +105,11 @@ static void rec_write(int dirfd, const char *uuid, const struct rec *r)
 {
 	struct vp_buf b = {0};
 
+	for (size_t fi = 0; fi < N_FAMS; fi++)
+		for (size_t ti = 0; ti < N_TABLES; ti++)
+			if (r->table[fi][ti])
+				vp_buf_printf(&b, "table %s %s %" PRIu64 "\n", vp_nft_fams[fi].name,
+				              table_names[ti], r->table[fi][ti]);
 	for (size_t i = 0; i < r->n; i++)
 		vp_buf_printf(&b, "%s %s %s %" PRIu64 "\n", vp_nft_fams[r->e[i].fam].name,
 		              vp_nft_chains[r->e[i].c].table, vp_nft_chains[r->e[i].c].name, r->e[i].handle);
@@ -111,19 +139,34 @@ static int head_take(const struct vp_nfq_rule *rule, void *data)
 	return r < 0 ? r : ++h->got == h->want ? 1 : 0;
 }
 
-static int rec_from_heads(const struct vp_ruleset *rs, const bool *lv, struct rec *rec)
+/* The handles of the owner's rules at the top of their chains, and first those of the tables
+ * they are in: found there, the rules are in the tables whose handles were taken (only this
+ * process adds rules of this owner, under the lock). A table whose handle the kernel does not
+ * tell stays 0: the removal then reads. */
+static int rec_from_heads(struct vp_nfq *q, const struct vp_ruleset *rs, const bool *lv,
+                          struct rec *rec)
 {
+	size_t want[N_FAMS][NC_COUNT] = {{0}};
+	unsigned use;
 	int r = 0;
 
+	for (size_t fi = 0; fi < N_FAMS; fi++)
+		for (size_t i = 0; i < rs->n; i++)
+			want[fi][vp_nft_stage_chain(rs->r[i].stage, lv[fi])] +=
+				rs->r[i].family == vp_nft_fams[fi].af;
+	for (size_t fi = 0; fi < N_FAMS; fi++)
+		for (enum nchain c = 0; c < NC_COUNT; c++)
+			if (want[fi][c] && !rec->table[fi][table_of(c)] &&
+			    vp_nfq_table_handle(q, vp_nft_fams[fi].af, vp_nft_chains[c].table, &use,
+			                        &rec->table[fi][table_of(c)]) < 0)
+				rec->table[fi][table_of(c)] = 0;
 	for (size_t fi = 0; r == 0 && fi < N_FAMS; fi++)
 		for (enum nchain c = 0; r == 0 && c < NC_COUNT; c++) {
-			struct head_walk h = {.rec = rec, .owner = rs->owner, .fam = fi, .c = c};
-			for (size_t i = 0; i < rs->n; i++)
-				h.want += rs->r[i].family == vp_nft_fams[fi].af &&
-				          vp_nft_stage_chain(rs->r[i].stage, lv[fi]) == c;
+			struct head_walk h = {.rec = rec, .owner = rs->owner, .fam = fi, .c = c,
+			                      .want = want[fi][c]};
 			if (h.want)
-				r = vp_nfq_chain_head(vp_nft_fams[fi].af, vp_nft_chains[c].table, vp_nft_chains[c].name, head_take,
-				                      &h) == 1 ? 0 : -ESTALE;
+				r = vp_nfq_chain_head(vp_nft_fams[fi].af, vp_nft_chains[c].table,
+				                      vp_nft_chains[c].name, head_take, &h) == 1 ? 0 : -ESTALE;
 		}
 	return r;
 }
@@ -162,7 +205,7 @@ static int nft_install_new(struct vp_nfq *q, const struct vp_ruleset *rs, struct
 	if (ctx)
 		nft_ctx_free(ctx);
 	/* In, but not every handle found: the record stays "unknown". */
-	if (r == 0 && rec_from_heads(rs, lv, ret) < 0)
+	if (r == 0 && rec_from_heads(q, rs, lv, ret) < 0)
 		rec_free(ret);
 	vp_buf_free(&batch);
 	return r;
@@ -190,24 +233,36 @@ static bool table_only_ours(struct vp_nfq *q, const struct rec *rec, size_t fi)
 	return tuse == chains_seen;
 }
 
-/* Remove the recorded rules by handle in one transaction, once the kernel confirms each one
- * still carries this owner's comment (a table made anew reuses handles); our table goes too
- * when nothing else is left in it. -ESTALE when the record is not what is there (nothing was
- * written then); any other error is the transaction's. */
+/* Whether every table the recorded rules are in is still the one they were recorded in: then
+ * each recorded handle names the owner's rule or nothing (nfq.h). */
+static bool tables_same(struct vp_nfq *q, const struct rec *rec)
+{
+	bool used[N_FAMS][N_TABLES] = {{false}};
+	uint64_t handle;
+	unsigned use;
+
+	for (size_t i = 0; i < rec->n; i++)
+		used[rec->e[i].fam][table_of(rec->e[i].c)] = true;
+	for (size_t fi = 0; fi < N_FAMS; fi++)
+		for (size_t ti = 0; ti < N_TABLES; ti++)
+			if (used[fi][ti] && (!rec->table[fi][ti] ||
+			                     vp_nfq_table_handle(q, vp_nft_fams[fi].af, table_names[ti],
+			                                         &use, &handle) < 0 ||
+			                     handle != rec->table[fi][ti]))
+				return false;
+	return true;
+}
+
+/* Remove the recorded rules by handle in one transaction, when the tables they were recorded in
+ * are still there (a table made anew numbers its rules from 1 again); our table goes too when
+ * nothing else is left in it. -ESTALE when the record is not what is there, a rule of it gone
+ * included (nothing was written then); any other error is the transaction's. */
 static int nft_remove_known(struct vp_nfq *q, const struct rec *rec, const char *owner)
 {
 	struct vp_nfq_del *del = calloc(rec->n + N_FAMS, sizeof(*del));
-	struct vp_nfq_rule rule;
 	size_t n = 0;
-	int r = del ? 0 : -ENOMEM;
+	int r = !del ? -ENOMEM : tables_same(q, rec) ? 0 : -ESTALE;
 
-	for (size_t i = 0; r == 0 && i < rec->n; i++) {
-		const struct rec_ent *e = &rec->e[i];
-		r = vp_nfq_rule(q, vp_nft_fams[e->fam].af, vp_nft_chains[e->c].table,
-		                vp_nft_chains[e->c].name, e->handle, &rule);
-		if (r == -ENOENT || (r == 0 && strcmp(rule.comment, owner)))
-			r = -ESTALE;
-	}
 	for (size_t fi = 0; r == 0 && fi < N_FAMS; fi++) {
 		bool drop = table_only_ours(q, rec, fi);
 		for (size_t i = 0; i < rec->n; i++)
@@ -220,8 +275,11 @@ static int nft_remove_known(struct vp_nfq *q, const struct rec *rec, const char 
 			del[n++] = (struct vp_nfq_del){.family = vp_nft_fams[fi].af, .table = OUR_TABLE};
 	}
 	if (r == 0) {
+		/* All or nothing: a recorded rule that is gone (ENOENT) deleted nothing. */
 		r = vp_nfq_delete(q, del, n);
-		if (r < 0)
+		if (r == -ENOENT)
+			r = -ESTALE;
+		else if (r < 0)
 			vp_log(LOG_ERR, "nftables: deleting the rules of %s failed: %s", owner,
 			       strerror(-r));
 	}
@@ -270,7 +328,7 @@ static int nft_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o)
 		rec_free(&rec);
 		r = vp_nft_apply_read(&q, rs, o);
 		/* Both paths put the owner's rules at the top: find their handles there. */
-		if (r == 0 && rs->n && rec_from_heads(rs, lv_now(&q, lv), &rec) < 0)
+		if (r == 0 && rs->n && rec_from_heads(&q, rs, lv_now(&q, lv), &rec) < 0)
 			rec_free(&rec);
 	}
 	if (dirfd >= 0 && r == 0 && !rs->n)

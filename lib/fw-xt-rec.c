@@ -2,14 +2,15 @@
 /* The iptables-nft backend without iptables-save. iptables-nft-save prints every rule of every
  * table, and iptables-nft-restore's -D compares the rule with every rule of the chain: both cost
  * time in proportion to all the guests' rules. So the record ("rules" in our state, state.h)
- * keeps this owner's rules, one "<4|6> <chain> <handle> <spec>" line each, and the kernel is
- * asked only about our chains, the built-in chains' jumps and single rules by handle
- * (iptables-nft's chains are nf_tables chains, nfq.h):
+ * keeps this owner's rules, one "<4|6> <chain> <handle> <spec>" line each, and the handle of
+ * each table they are in, "t<4|6> <table> <handle>"; the kernel is asked only about our tables
+ * and chains and the built-in chains' jumps (iptables-nft's tables are nf_tables tables, nfq.h):
  * - install, when the guest has no rule anywhere: one restore batch puts its rules at the top
  *   of our chains (creating a missing chain and its jump), then their handles are read there;
- * - removal: each recorded handle must still hold a rule with this owner's tag; they go in one
- *   transaction by handle, with our jump and chain when nothing else is left in it (deleting
- *   writes no expression: netfilter.md trap 2 is about writing them).
+ * - removal: while filter and nat are the tables the handles were recorded in, each names the
+ *   owner's rule or nothing (nfq.h); the rules go in one transaction by handle, with our jump
+ *   and chain when nothing else is left in it (deleting writes no expression: netfilter.md
+ *   trap 2 is about writing them), and a rule that is gone makes it delete nothing.
  * What is not as recorded goes to the reading path (fw-xt.c); the restore batch itself and the
  * deletion fail as failures. Only for iptables-nft: the legacy tables are not nf_tables. */
 #include "fw-xt.h"
@@ -28,8 +29,16 @@ struct vp_xt_fast {
 	enum vp_rules_kind kind;
 	struct wanted rec[2];           /* VP_RULES_KNOWN: the recorded rules, IPv4 / IPv6 */
 	uint64_t *handle[2][N_CHAINS];  /* their handles, 0 where not known */
+	uint64_t table[2][2];           /* the handles of filter and nat, 0 where not known */
 	struct vp_nfq q;
 };
+
+static const char *const table_names[2] = {"filter", "nat"};
+
+static size_t table_index(const char *table)
+{
+	return strcmp(table, "filter") != 0;
+}
 
 static void fast_free(struct vp_xt_fast *x)
 {
@@ -39,6 +48,22 @@ static void fast_free(struct vp_xt_fast *x)
 			free(x->handle[fi][i]);
 	}
 	vp_nfq_close(&x->q);
+}
+
+/* "t<4|6> <table> <handle>" */
+static int rec_table_line(struct vp_xt_fast *x, char *line)
+{
+	char *table = line + 3, *h = strchr(table, ' ');
+	unsigned long hv;
+
+	if ((line[1] != '4' && line[1] != '6') || line[2] != ' ' || !h)
+		return -EBADMSG;
+	*h++ = '\0';
+	if ((strcmp(table, "filter") && strcmp(table, "nat")) ||
+	    vp_parse_uint(h, strlen(h), 1, UINT64_MAX, &hv) < 0)
+		return -EBADMSG;
+	x->table[line[1] == '6'][table_index(table)] = hv;
+	return 0;
 }
 
 static int rec_line(struct vp_xt_fast *x, char *line)
@@ -79,7 +104,7 @@ static int rec_parse(char *body, struct vp_xt_fast *x)
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
-		r = rec_line(x, line);
+		r = line[0] == 't' ? rec_table_line(x, line) : rec_line(x, line);
 	}
 	return r;
 }
@@ -106,12 +131,24 @@ static int head_take(const struct vp_nfq_rule *rule, void *data)
  * (where an install without reading puts them, or where they stayed). */
 static void rec_write(int dirfd, const char *uuid, const struct vp_ruleset *rs)
 {
+	struct vp_nfq q = {.fd = -1};
 	struct vp_buf b = {0};
-	int r = 0;
+	int r = vp_nfq_open(&q);
 
 	for (int fi = 0; fi < 2 && r == 0; fi++) {
 		struct wanted w = {0};
 		r = vp_xt_wanted_build(rs, fi ? AF_INET6 : AF_INET, &w);
+		/* The tables' handles before the rules': found there, the rules are in these tables. */
+		for (size_t t = 0; r == 0 && t < 2; t++) {
+			bool used = false;
+			uint64_t th;
+			unsigned use;
+			for (size_t i = 0; i < N_CHAINS; i++)
+				used |= w.n[i] && !strcmp(vp_xt_chains[i].table, table_names[t]);
+			if (used && vp_nfq_table_handle(&q, fi ? AF_INET6 : AF_INET, table_names[t], &use,
+			                                &th) == 0)
+				vp_buf_printf(&b, "t%c %s %" PRIu64 "\n", fi ? '6' : '4', table_names[t], th);
+		}
 		for (size_t i = 0; r == 0 && i < N_CHAINS; i++) {
 			uint64_t *h = w.n[i] ? calloc(w.n[i], sizeof(*h)) : NULL;
 			struct head_walk hw = {.owner = rs->owner, .h = h, .want = w.n[i]};
@@ -130,6 +167,7 @@ static void rec_write(int dirfd, const char *uuid, const struct vp_ruleset *rs)
 	if (r == 0 && !b.err)
 		vp_rules_write(dirfd, uuid, vp_xt_tools_nft.name, b.s ? b.s : "");
 	vp_buf_free(&b);
+	vp_nfq_close(&q);
 }
 
 /* Our jumps to `chain` in a built-in chain: how many, whether the first rule is one, and the
@@ -194,24 +232,38 @@ static int fast_install(struct vp_xt_fast *x, const struct wanted *w, int fi, st
 	return 0;
 }
 
-/* Each recorded rule of family fi still there, with this owner's tag, into del[]; for a chain
+/* 0 when filter and nat of family fi, where the record has rules, are the tables it was
+ * recorded in: then each recorded handle names the owner's rule or nothing (nfq.h). */
+static int tables_same(struct vp_xt_fast *x, int fi)
+{
+	for (size_t t = 0; t < 2; t++) {
+		bool used = false;
+		uint64_t h;
+		unsigned use;
+		for (size_t i = 0; i < N_CHAINS; i++)
+			used |= x->rec[fi].n[i] && !strcmp(vp_xt_chains[i].table, table_names[t]);
+		if (used && (!x->table[fi][t] ||
+		             vp_nfq_table_handle(&x->q, fi ? AF_INET6 : AF_INET, table_names[t], &use,
+		                                 &h) < 0 || h != x->table[fi][t]))
+			return -ESTALE;
+	}
+	return 0;
+}
+
+/* Each recorded rule of family fi into del[], once its table is the one recorded; for a chain
  * of ours that would be left empty (the kernel's use count: its rules and our one jump), our
  * jump and the chain too. -ESTALE: the record is not what is there. */
-static int remove_list(struct vp_xt_fast *x, int fi, const char *owner, struct vp_nfq_del *del,
-                       size_t *n)
+static int remove_list(struct vp_xt_fast *x, int fi, struct vp_nfq_del *del, size_t *n)
 {
 	const struct wanted *rec = &x->rec[fi];
-	int af = fi ? AF_INET6 : AF_INET, r = 0;
+	int af = fi ? AF_INET6 : AF_INET, r = tables_same(x, fi);
 
 	for (size_t i = 0; r == 0 && i < N_CHAINS; i++) {
 		struct jump_walk jw = {.chain = vp_xt_chains[i].chain};
-		struct vp_nfq_rule rule;
 		unsigned use;
 		for (size_t j = 0; r == 0 && j < rec->n[i]; j++) {
 			uint64_t h = x->handle[fi][i][j];
-			r = h ? vp_nfq_rule(&x->q, af, vp_xt_chains[i].table, vp_xt_chains[i].chain, h, &rule) : -ESTALE;
-			if (r == 0 && strcmp(rule.xt_comment, owner))
-				r = -ESTALE;
+			r = h ? 0 : -ESTALE;
 			del[(*n)++] = (struct vp_nfq_del){af, vp_xt_chains[i].table, vp_xt_chains[i].chain, h};
 		}
 		if (r < 0 || !rec->n[i])
@@ -242,10 +294,12 @@ static int fast_remove(struct vp_xt_fast *x, int fi, const char *owner)
 		n += rec->n[i];
 	del = calloc(n, sizeof(*del));
 	n = 0;
-	r = del ? remove_list(x, fi, owner, del, &n) : -ENOMEM;
+	r = del ? remove_list(x, fi, del, &n) : -ENOMEM;
 	if (r == 0) {
+		/* All or nothing: a recorded rule that is gone (ENOENT), a chain in use after all
+		 * (EBUSY), and nothing was deleted. */
 		r = vp_nfq_delete(&x->q, del, n);
-		if (r == -EBUSY)
+		if (r == -EBUSY || r == -ENOENT)
 			r = -ESTALE;
 		else if (r < 0)
 			vp_log(LOG_ERR, "iptables-nft: deleting the rules of %s failed: %s", owner,

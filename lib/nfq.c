@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* nf_tables over netlink: NFT_MSG_GET* for one table, chain or rule (no NLM_F_DUMP: the kernel
+/* nf_tables over netlink: NFT_MSG_GET* for one table or chain (no NLM_F_DUMP: the kernel
  * answers from its lookup), one chain's rules from the top, read until enough, and one batch of
  * deletions by handle. */
 #include "nfq.h"
@@ -274,15 +274,18 @@ static int rule_from(const struct nlattr **tb, struct vp_nfq_rule *r)
 /* ---- the questions ----------------------------------------------------------------------- */
 
 /* The use count (attribute use_attr of the reply to type, attributes up to max) of a table
- * (chain NULL: how many chains it has) or of a chain (how many rules). */
+ * (chain NULL: how many chains it has) or of a chain (how many rules); with ret_handle, the
+ * 64-bit attribute handle_attr too (-ENODATA when the kernel sends none). */
 static int get_use(struct vp_nfq *q, int family, uint16_t type, const char *table,
-                   const char *chain, uint16_t max, uint16_t use_attr, unsigned *ret_use)
+                   const char *chain, uint16_t max, uint16_t use_attr, unsigned *ret_use,
+                   uint16_t handle_attr, uint64_t *ret_handle)
 {
 	const struct nlattr *tb[NFTA_CHAIN_MAX > NFTA_TABLE_MAX ? NFTA_CHAIN_MAX + 1 :
 	                        NFTA_TABLE_MAX + 1];
 	struct msg m;
 	char reply[4096];
 	uint32_t use;
+	uint64_t handle;
 	int r;
 
 	msg_init(&m, q, family, type, 0);
@@ -295,6 +298,12 @@ static int get_use(struct vp_nfq *q, int family, uint16_t type, const char *tabl
 	r = get_one(q, &m, reply, sizeof(reply), tb, max);
 	if (r == 0)
 		r = attr_u32(tb[use_attr], &use);
+	if (r == 0 && ret_handle) {
+		if (!tb[handle_attr] || payload_len(tb[handle_attr]) != sizeof(handle))
+			return -ENODATA;
+		memcpy(&handle, payload(tb[handle_attr]), sizeof(handle));
+		*ret_handle = be64toh(handle);
+	}
 	if (r == 0)
 		*ret_use = use;
 	return r;
@@ -303,39 +312,21 @@ static int get_use(struct vp_nfq *q, int family, uint16_t type, const char *tabl
 int vp_nfq_table(struct vp_nfq *q, int family, const char *table, unsigned *ret_use)
 {
 	return get_use(q, family, NFT_MSG_GETTABLE, table, NULL, NFTA_TABLE_MAX, NFTA_TABLE_USE,
-	               ret_use);
+	               ret_use, 0, NULL);
+}
+
+int vp_nfq_table_handle(struct vp_nfq *q, int family, const char *table, unsigned *ret_use,
+                        uint64_t *ret_handle)
+{
+	return get_use(q, family, NFT_MSG_GETTABLE, table, NULL, NFTA_TABLE_MAX, NFTA_TABLE_USE,
+	               ret_use, NFTA_TABLE_HANDLE, ret_handle);
 }
 
 int vp_nfq_chain_use(struct vp_nfq *q, int family, const char *table, const char *chain,
                      unsigned *ret_use)
 {
 	return get_use(q, family, NFT_MSG_GETCHAIN, table, chain, NFTA_CHAIN_MAX, NFTA_CHAIN_USE,
-	               ret_use);
-}
-
-int vp_nfq_rule(struct vp_nfq *q, int family, const char *table, const char *chain,
-                uint64_t handle, struct vp_nfq_rule *ret)
-{
-	const struct nlattr *tb[NFTA_RULE_MAX + 1];
-	struct vp_nfq_rule rule;
-	struct msg m;
-	uint64_t be = htobe64(handle);
-	char *reply = malloc(REPLY_MAX);
-	int r;
-
-	if (!reply)
-		return -ENOMEM;
-	msg_init(&m, q, family, NFT_MSG_GETRULE, 0);
-	msg_put_str(&m, NFTA_RULE_TABLE, table);
-	msg_put_str(&m, NFTA_RULE_CHAIN, chain);
-	msg_put(&m, NFTA_RULE_HANDLE, &be, sizeof(be));
-	r = get_one(q, &m, reply, REPLY_MAX, tb, NFTA_RULE_MAX);
-	if (r == 0)
-		r = rule_from(tb, &rule);
-	if (r == 0)
-		*ret = rule;
-	free(reply);
-	return r;
+	               ret_use, 0, NULL);
 }
 
 /* One buffer of a dump: each rule to fn, until it returns non-zero. */

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Questions to nf_tables about one named object or one rule, answered by the kernel over
+/* Questions to nf_tables about one named table or chain, answered by the kernel over
  * netlink without listing anything (a listing through nft or iptables-nft-save costs time in
  * proportion to every rule in the table; these cost in proportion to what is asked), and one
  * change: deleting rules by handle, which writes no expression (netfilter.md trap 2 is about
@@ -31,13 +31,17 @@ void vp_nfq_close(struct vp_nfq *q);   /* NULL-safe, idempotent */
 /* The table's use count: its chains, sets and other objects. 0, -ENOENT (no such table),
  * -errno. */
 int vp_nfq_table(struct vp_nfq *q, int family, const char *table, unsigned *ret_use);
+/* The same, and the table's handle: a number the kernel gives each table it creates and never
+ * again in this network namespace. Rule handles are never reused within a table either, so
+ * while a table's handle is what it was, a rule handle found in it then names that rule or
+ * nothing (a table deleted and made anew, as libvirt does, numbers its rules from 1 again).
+ * -ENODATA: a kernel that does not tell. */
+int vp_nfq_table_handle(struct vp_nfq *q, int family, const char *table, unsigned *ret_use,
+                        uint64_t *ret_handle);
 /* The chain's use count: its rules plus the rules jumping to it. 0, -ENOENT (no such table or
  * chain), -errno. */
 int vp_nfq_chain_use(struct vp_nfq *q, int family, const char *table, const char *chain,
                      unsigned *ret_use);
-/* The rule with this handle in this chain. 0, -ENOENT (no such rule), -errno. */
-int vp_nfq_rule(struct vp_nfq *q, int family, const char *table, const char *chain,
-                uint64_t handle, struct vp_nfq_rule *ret);
 /* The rules of a chain from its top, each to fn, until fn returns non-zero (then that) or the
  * chain ends (0): the kernel fills one buffer at a time, so stopping early costs only what was
  * read. Its own socket. -ENOENT (no such chain), -errno. */

@@ -272,6 +272,69 @@ check_resolution() {
 	vp_write_leases "$VP_G1_MAC=$VP_G1_IP" "$VP_G2_MAC=$VP_G2_IP"
 }
 
+# In the (new) TABLE, rules of someone else under every handle RECORD gives a rule of ours there,
+# each in the chain the record names: nf_tables numbers a table's chains and rules in the order
+# they come, so after a probe rule (handle p) the k-th rule of one batch gets p + k. Adds their
+# number to ANEW; fails when a recorded handle is already behind (the test would prove nothing).
+take_handles() {  # TABLE RECORD
+	local t=$1 chains probe p c
+	case "$t" in
+	nat) chains="VIRT_PORTFWD_PRE VIRT_PORTFWD_OUT VIRT_PORTFWD_POST" ;;
+	filter) chains=VIRT_PORTFWD_FWD ;;
+	esac
+	probe=${chains%% *}
+	for c in $chains; do
+		vp_h iptables-nft -w -t "$t" -N "$c" || return 1
+	done
+	vp_h iptables-nft -w -t "$t" -A "$probe" -s 203.0.113.254/32 -m comment --comment anew-probe \
+		-j RETURN || return 1
+	p=$(vp_h nft -a list chain ip "$t" "$probe" 2>/dev/null |
+		sed -n 's/.*ip saddr 203\.0\.113\.254 .* # handle \([0-9]*\)$/\1/p')
+	[ -n "$p" ] || return 1
+	ANEW=$((ANEW + 1))
+	awk -v p="$p" -v chains=" $chains " -v probe="$probe" -v t="$t" '
+		$1 == "4" && index(chains, " " $2 " ") { at[$3 + 0] = $2; if ($3 + 0 > max) max = $3 + 0
+			if ($3 + 0 <= p) low = 1 }
+		END {
+			if (low || !max) exit 1
+			print "*" t
+			for (h = p + 1; h <= max; h++)
+				printf "-A %s -s 203.0.113.253/32 -m comment --comment anew-%d -j RETURN\n",
+				       (h in at) ? at[h] : probe, h
+			print "COMMIT"
+		}' "$2" >"$VP_TMP/anew.$t" || return 1
+	ANEW=$((ANEW + $(grep -c '^-A ' "$VP_TMP/anew.$t")))
+	vp_h iptables-nft-restore --noflush <"$VP_TMP/anew.$t"
+}
+
+# iptables-nft: the tables made anew (nft flush ruleset, a firewall reload that deletes tables)
+# and rules of someone else, in chains named as ours, get the handles our rules had: the record
+# of guest1 names them now. Its stop must see the tables are not the ones it recorded in, read
+# instead, and leave them alone. The legacy tables keep no record.
+check_tables_anew() {
+	local rec=$VP_ROOT/run/virt-portfwd/$VP_G1_UUID.rules owner=virt-portfwd:$VP_G1_UUID c n t
+	[ "$VP_HOSTTYPE" = nft ] || return 0
+	ANEW=0
+	vp_hook_ok guest1 started
+	vp_check "started: the record holds the handles of filter and nat" \
+		grep -q '^t4 nat [0-9]' "$rec"
+	vp_check "started: ... and of filter" grep -q '^t4 filter [0-9]' "$rec"
+	for c in "ip nat" "ip filter" "ip mangle" "ip6 nat" "ip6 filter" "ip6 mangle"; do
+		# shellcheck disable=SC2086 # family and table: two words
+		vp_h nft delete table $c || vp_die "cannot delete table $c"
+	done
+	vp_load_libvirt_rules
+	for t in nat filter; do
+		take_handles "$t" "$rec" || vp_die "cannot give the recorded handles of $t to others"
+	done
+	vp_hook_ok guest1 stopped end
+	n=$(vp_h iptables-nft-save | grep -c -- '--comment anew-')
+	vp_check_eq "tables made anew, stopped: the $ANEW rules under our old handles are intact" \
+		"$n" "$ANEW"
+	vp_check_eq "tables made anew, stopped: no rule of guest1 left anywhere" \
+		"$(vp_h iptables-nft-save | grep -c "$owner")" 0
+}
+
 # The hook must write only where libvirt's rules are.
 check_other_stack_untouched() {
 	local out
@@ -321,4 +384,5 @@ check_resolution
 check_other_stack_untouched
 check_without_xml
 check_missing_libs
+check_tables_anew
 vp_finish

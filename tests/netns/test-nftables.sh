@@ -311,6 +311,32 @@ check_no_libvirt_table() {
 	vp_check_eq "the foreign table survived" "$(foreign_rules | grep -c foreign-nat)" 1
 }
 
+# libvirt makes its table anew (a network restart) and rules of someone else get the handles our
+# accepts had: the record of guest1 names them now. Its stop must see the table is not the one it
+# recorded in, read instead, and leave them alone.
+check_table_anew() {
+	local rec=$VP_ROOT/run/virt-portfwd/$VP_G1_UUID.rules i
+	vp_hook_ok guest1 started
+	vp_check "started: the record holds the handle of libvirt's table" \
+		grep -q '^table ip libvirt_network [0-9][0-9]*$' "$rec"
+	# shellcheck disable=SC2015 # vp_die exits
+	vp_h nft delete table ip libvirt_network && vp_h nft delete table ip6 libvirt_network ||
+		vp_die "cannot delete libvirt's tables"
+	vp_load_libvirt_nft_rules
+	for ((i = 0; i < 40; i++)); do
+		echo "add rule ip libvirt_network forward ip saddr 203.0.113.253 counter return comment \"anew-$i\""
+	done | vp_h nft -f - || vp_die "cannot add the rules of the new table"
+	vp_hook_ok guest1 stopped end
+	vp_check_eq "table made anew, stopped: the 40 rules under our old handles are intact" \
+		"$(vp_h nft list chain ip libvirt_network forward | grep -c 'comment "anew-')" 40
+	vp_check_eq "table made anew, stopped: no rule of ours left anywhere" \
+		"$(vp_h nft list ruleset | grep -c virt-portfwd)" 0
+	# shellcheck disable=SC2015 # vp_die exits
+	vp_h nft delete table ip libvirt_network && vp_h nft delete table ip6 libvirt_network ||
+		vp_die "cannot delete libvirt's tables"
+	vp_load_libvirt_nft_rules
+}
+
 # The hook must write only into nf_tables, and never into iptables-nft's tables.
 check_other_stack_untouched() {
 	local out
@@ -424,5 +450,6 @@ check_resolution
 check_reload
 check_no_libvirt_table
 check_ipv6
+check_table_anew
 check_other_stack_untouched
 vp_finish
