@@ -40,6 +40,15 @@ static size_t table_index(const char *table)
 	return strcmp(table, "filter") != 0;
 }
 
+/* Whether w has rules in table t (an index in table_names). */
+static bool table_used(const struct wanted *w, size_t t)
+{
+	for (size_t i = 0; i < N_CHAINS; i++)
+		if (w->n[i] && !strcmp(vp_xt_chains[i].table, table_names[t]))
+			return true;
+	return false;
+}
+
 static void fast_free(struct vp_xt_fast *x)
 {
 	for (int fi = 0; fi < 2; fi++) {
@@ -128,25 +137,22 @@ static int head_take(const struct vp_nfq_rule *rule, void *data)
 }
 
 /* The record after an install: the specs, with the handles found at the top of our chains
- * (where an install without reading puts them, or where they stayed). */
-static void rec_write(int dirfd, const char *uuid, const struct vp_ruleset *rs)
+ * (where an install without reading puts them, or where they stayed). q: the change's socket,
+ * opened here when the change did not need one. */
+static void rec_write(int dirfd, const char *uuid, const struct vp_ruleset *rs, struct vp_nfq *q)
 {
-	struct vp_nfq q = {.fd = -1};
 	struct vp_buf b = {0};
-	int r = vp_nfq_open(&q);
+	int r = q->fd >= 0 ? 0 : vp_nfq_open(q);
 
 	for (int fi = 0; fi < 2 && r == 0; fi++) {
 		struct wanted w = {0};
 		r = vp_xt_wanted_build(rs, fi ? AF_INET6 : AF_INET, &w);
 		/* The tables' handles before the rules': found there, the rules are in these tables. */
 		for (size_t t = 0; r == 0 && t < 2; t++) {
-			bool used = false;
 			uint64_t th;
 			unsigned use;
-			for (size_t i = 0; i < N_CHAINS; i++)
-				used |= w.n[i] && !strcmp(vp_xt_chains[i].table, table_names[t]);
-			if (used && vp_nfq_table_handle(&q, fi ? AF_INET6 : AF_INET, table_names[t], &use,
-			                                &th) == 0)
+			if (table_used(&w, t) && vp_nfq_table_handle(q, fi ? AF_INET6 : AF_INET,
+			                                             table_names[t], &use, &th) == 0)
 				vp_buf_printf(&b, "t%c %s %" PRIu64 "\n", fi ? '6' : '4', table_names[t], th);
 		}
 		for (size_t i = 0; r == 0 && i < N_CHAINS; i++) {
@@ -167,7 +173,6 @@ static void rec_write(int dirfd, const char *uuid, const struct vp_ruleset *rs)
 	if (r == 0 && !b.err)
 		vp_rules_write(dirfd, uuid, vp_xt_tools_nft.name, b.s ? b.s : "");
 	vp_buf_free(&b);
-	vp_nfq_close(&q);
 }
 
 /* Our jumps to `chain` in a built-in chain: how many, whether the first rule is one, and the
@@ -237,14 +242,13 @@ static int fast_install(struct vp_xt_fast *x, const struct wanted *w, int fi, st
 static int tables_same(struct vp_xt_fast *x, int fi)
 {
 	for (size_t t = 0; t < 2; t++) {
-		bool used = false;
 		uint64_t h;
 		unsigned use;
-		for (size_t i = 0; i < N_CHAINS; i++)
-			used |= x->rec[fi].n[i] && !strcmp(vp_xt_chains[i].table, table_names[t]);
-		if (used && (!x->table[fi][t] ||
-		             vp_nfq_table_handle(&x->q, fi ? AF_INET6 : AF_INET, table_names[t], &use,
-		                                 &h) < 0 || h != x->table[fi][t]))
+		if (!table_used(&x->rec[fi], t))
+			continue;
+		if (!x->table[fi][t] ||
+		    vp_nfq_table_handle(&x->q, fi ? AF_INET6 : AF_INET, table_names[t], &use, &h) < 0 ||
+		    h != x->table[fi][t])
 			return -ESTALE;
 	}
 	return 0;
@@ -358,7 +362,7 @@ int vp_xt_apply_recorded(const struct xt_tools *t, const struct vp_ruleset *rs,
 	if (dirfd >= 0 && r == 0 && !rs->n)
 		vp_state_drop(dirfd, uuid, "rules");
 	else if (dirfd >= 0 && r == 0)
-		rec_write(dirfd, uuid, rs);
+		rec_write(dirfd, uuid, rs, &x.q);
 	fast_free(&x);
 	free(body);
 	if (dirfd >= 0)
