@@ -58,13 +58,23 @@ echo "# host type $VP_HOSTTYPE, hook $VP_BIN"
 S0=$VP_TMP/snap.0
 vp_snapshot "$S0"
 
+# The baseline of the times checked below: guest1's started with its lease already there (it
+# installs the forward), best of 3, each followed by its stopped.
+BASE_MS=999999
+for _ in 1 2 3; do
+	vp_write_leases "$VP_G1_MAC=$VP_G1_IP"
+	vp_timed vp_hook guest1 started || vp_die "baseline: guest1 started failed"
+	[ "$VP_MS" -lt "$BASE_MS" ] && BASE_MS=$VP_MS
+	vp_hook guest1 stopped end || vp_die "baseline: guest1 stopped failed"
+done
+echo "# measured: baseline, guest1 started with its lease: $BASE_MS ms (best of 3)"
+
 # 1. A late lease.
 no_lease_yet
 t0=$(date +%s%N)
 vp_hook_ok guest1 started
 ms=$((($(date +%s%N) - t0) / 1000000))
-vp_check "no lease yet: the hook returned in ${ms} ms (< 500 ms, ip netns exec included)" \
-	test "$ms" -lt 500
+vp_check_ratio "no lease yet: the hook returned at once, in ms" "$ms" "$BASE_MS" 20
 vp_check_eq "no lease yet: one waiter runs" "$(waiters)" 1
 vp_check_eq "no lease yet: 2222 is closed" "$(vp_tcp_get "$C" "$HA" 2222)" ""
 pid=$(for p in $(pgrep -f "__wait-lease $VP_G1_UUID"); do
@@ -78,8 +88,8 @@ vp_check_eq "waiter: stdin, stdout, stderr on /dev/null and no inherited fd" \
 # libvirt's leases helper writes the lease a few seconds into the guest's boot.
 sleep 5
 vp_write_leases "$VP_G1_MAC=$VP_G1_IP"
-ms=$(wait_forward_ms guest1 3)
-vp_check "lease appeared: 2222 reaches guest1 within ${ms} ms (< 1000 ms)" test "$ms" -lt 1000
+ms=$(wait_forward_ms guest1 30)
+vp_check_ratio "lease appeared: 2222 reaches guest1 (in ms, polled every 100 ms)" "$ms" "$BASE_MS" 20 300
 sleep 0.3
 vp_check_eq "lease appeared: the waiter is gone" "$(waiters)" 0
 vp_hook_ok guest1 stopped end

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -54,6 +55,27 @@ char *tap_fixture(const char *path, size_t *ret_len)
 	if (ret_len)
 		*ret_len = len;
 	return buf;
+}
+
+double tap_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+bool tap_ratio(double t, double base, double ratio, const char *fmt, ...)
+{
+	double floor = base < 1e-4 ? 1e-4 : base;
+	bool ok = t <= ratio * floor;
+	va_list ap;
+
+	va_start(ap, fmt);
+	tap_line(ok, fmt, ap);
+	va_end(ap);
+	printf("#   %.2f ms against a baseline of %.2f ms in this run (%.1fx, at most %.0fx)\n", t * 1e3,
+	       base * 1e3, t / floor, ratio);
+	return ok;
 }
 
 int tap_done(void)

@@ -12,5 +12,11 @@ bool tap_streq(const char *got, const char *want, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Read a fixture (relative to the test's workdir, tests/unit). Aborts the test if missing. */
 char *tap_fixture(const char *path, size_t *ret_len);
+/* Monotonic time in seconds. */
+double tap_now(void);
+/* Our own speed, never an absolute bound (that would time the machine): check that T is at most
+ * RATIO times BASE, a baseline measured in the same run (BASE counts as at least 100 us). */
+bool tap_ratio(double t, double base, double ratio, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* Print the plan line and return the exit status: 0 if every check passed. */
 int tap_done(void);
