@@ -18,9 +18,11 @@
 # another (the cost of the k-th `started`). The markdown table goes to stdout (and FILE), the
 # targets of issue 7 are checked as TAP (report.py).
 #
-# --quick (the meson `bench` suite): fewer runs, 0 and 10 000 other rules only, the 1st and the
-# 100th guest only, and looser limits (report.py says which and why). Exit 1 when a target is
-# missed, 77 when it cannot run here.
+# --quick (the meson `bench` suite, inside the test command): a regression guard of under 2
+# minutes, not the measurement: an empty table only, guests with 1 and 10 forwards, fewer runs,
+# no 100-guest curve and no table-cost.sh, and looser limits on ratios to the floor measured in
+# the same run (report.py says which and why). Exit 1 when a guard is crossed, 77 when it cannot
+# run here. The full run reports the targets of issue 7; it is a separate command (README.md).
 
 . "$(dirname "$(readlink -f "$0")")/../netns/lib.sh"
 
@@ -40,10 +42,12 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
+FORWARDS="1 10 100"
 if [ "$QUICK" = 1 ]; then
 	RUNS=${VP_BENCH_RUNS:-9}
-	OTHERS="0 10000"
-	CURVE_AT="1 100"
+	OTHERS="0"
+	FORWARDS="1 10"
+	CURVE_AT=""
 else
 	RUNS=${VP_BENCH_RUNS:-25}
 	OTHERS="0 1000 10000"
@@ -52,8 +56,7 @@ fi
 # For trying the script out: fewer worlds and guests.
 OTHERS=${VP_BENCH_OTHERS:-$OTHERS}
 CURVE_GUESTS=${VP_BENCH_GUESTS:-100}
-[ "$CURVE_GUESTS" = 100 ] || CURVE_AT="1 $CURVE_GUESTS"
-FORWARDS="1 10 100"
+[ "$CURVE_GUESTS" = 100 ] || [ -z "$CURVE_AT" ] || CURVE_AT="1 $CURVE_GUESTS"
 RULES_PER_FORWARD=4   # PREROUTING DNAT, OUTPUT DNAT, POSTROUTING hairpin, FORWARD accept
 
 [ "$(id -u)" -eq 0 ] || vp_skip "needs root"
@@ -265,6 +268,19 @@ run_hyperfine() {
 		vp_die "hyperfine failed: $(cat "$VP_TMP/hyperfine.err") $(tail -n 20 "$VP_TMP/hook.stderr")"
 }
 
+# run_direct JSON NAME COMMAND NAME COMMAND: hyperfine without a shell (-N), for commands of a
+# millisecond or less: through a shell, hyperfine subtracts its estimate of the shell's cost,
+# which on a busy machine can exceed a command as short as /bin/true (measured as 0). Both
+# commands run with stdin on /dev/null: the hook tells a guest without forwards from the table
+# and its state directory alone.
+run_direct() {
+	local json=$1 runs=${RUNS_OVERRIDE:-$RUNS}
+	ip netns exec "$VP_HOST" env VIRT_PORTFWD_ROOT="$VP_ROOT" XTABLES_LOCKFILE="$VP_LOCK" \
+		hyperfine -N --style none --warmup 5 --runs $((runs * 5)) --export-json "$json" \
+		-n "$2" "$3" -n "$4" "$5" >/dev/null 2>"$VP_TMP/hyperfine.err" ||
+		vp_die "hyperfine failed: $(cat "$VP_TMP/hyperfine.err") $(tail -n 20 "$VP_TMP/hook.stderr")"
+}
+
 # Peak RSS in KiB of CMD (a shell line run in the host namespace), the largest of 3 runs, by GNU
 # time (the kernel's ru_maxrss, which includes any program the hook runs: for iptables-nft, the
 # iptables-nft-restore of an install). Not from python: a child forked from it starts with its
@@ -301,8 +317,8 @@ bench_world() {
 	vp_make_host || vp_die "host namespace setup failed"
 	vp_fixture_init
 	mkdir -p "$VP_ROOT/hooks/setup"
-	vp_load_libvirt_rules_kind
-	vp_write_network_kind
+	vp_libvirt_rules
+	vp_write_network
 	g=$((others / (10 * RULES_PER_FORWARD)))
 	[ "$g" -eq 0 ] || install_others "$g"
 	# The bench guests: b1, b10, b100 (that many forwards), nofwd (none); addresses by lease.
@@ -335,9 +351,7 @@ bench_world() {
 		} >"$res/rss-f$f"
 		in_host "$(hook_cmd "b$f" stopped)"
 	done
-	run_hyperfine "$res/nofwd.json" \
-		nofwd "$(hook_cmd nofwd started)" "" \
-		true '/bin/true <"$FIX/nofwd.xml"' ""
+	run_direct "$res/nofwd.json" nofwd "$VP_ROOT/hooks/qemu nofwd started begin -" true /bin/true
 	echo "nofwd $(peak_rss "$(hook_cmd nofwd started)" "")" >"$res/rss-nofwd"
 	fw_syscalls >"$res/nofwd-fwio"
 }
@@ -359,8 +373,8 @@ bench_curve() {
 	vp_tmpfs_run || vp_die "cannot mount a tmpfs on $VP_ROOT/run"
 	vp_make_host || vp_die "host namespace setup failed"
 	vp_fixture_init
-	vp_load_libvirt_rules_kind
-	vp_write_network_kind
+	vp_libvirt_rules
+	vp_write_network
 	{
 		for ((k = 1; k <= CURVE_GUESTS; k++)); do
 			table_lines "g$k" 10 $((50000 + k * 10)) "ip=192.168.122.$((20 + k % 200))"
@@ -406,11 +420,13 @@ for kind in $KINDS; do
 	for others in $OTHERS; do
 		in_world "$kind" bench_world "$others"
 	done
-	in_world "$kind" bench_curve
+	[ -z "$CURVE_AT" ] || in_world "$kind" bench_curve
 done
 # What nft alone pays as a table grows: why our growth is the kernel's (in RESULTS.md).
-"$BENCH_DIR/table-cost.sh" --runs "$RUNS" >"$RESULTS/table-cost.md" ||
-	vp_die "table-cost.sh failed: $(cat "$RESULTS/table-cost.md")"
+if [ "$QUICK" = 0 ]; then
+	"$BENCH_DIR/table-cost.sh" --runs "$RUNS" >"$RESULTS/table-cost.md" ||
+		vp_die "table-cost.sh failed: $(cat "$RESULTS/table-cost.md")"
+fi
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS/machine"
 args=("$RESULTS")
 [ "$QUICK" = 0 ] || args+=(--quick)

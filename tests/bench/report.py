@@ -28,9 +28,9 @@ FLOOR_TOOL = {
 # The targets of issue 7 (the full run checks these), and the limits of the quick run (the
 # `bench` suite), which guard against regressions without flaking: the quick run takes the
 # median of 9 runs on a 2-core machine, where repeated runs of one build moved a ratio by
-# 10-30%. Each guard sits above today's value by about that much; anything that brings back
-# reading the whole ruleset (an extra exec, a listing) or loading every library at start costs
-# far more. Where a target is not met (growth with the table: the kernel's commit, see
+# 10-30%, and more while other work loads the machine. Each guard sits well above today's
+# value; anything that brings back reading the whole ruleset (an extra exec, a listing) or
+# loading every library at start costs far more. Where a target is not met (growth with the table: the kernel's commit, see
 # README.md), the guard sits above today's value. No firewall I/O without forwards is exact.
 TARGETS = {
     "floor": {"nft": 1.2, "legacy": 1.2, "nftables": 1.0},
@@ -40,10 +40,14 @@ TARGETS = {
     "rss_kib": 10 * 1024,
 }
 QUICK = {
-    "floor": {"nft": 1.3, "legacy": 1.6, "nftables": 1.3},  # today 0.4-0.8, 1.0-1.1, 0.75-0.95
+    # today 0.4-0.8, 1.0-1.25, 0.75-0.95 on an idle machine; 1.46 for nftables seen while other
+    # test suites loaded both cores. A guard, not a target: reading the whole ruleset again
+    # cost 11x and 65x.
+    "floor": {"nft": 2.0, "legacy": 2.0, "nftables": 2.0},
     "nofwd": 3.0,     # today 1.2-1.9; 4.2 when every library was loaded at start
-    "growth": 2.5,    # today 1.6-1.8 (both); before: 11 and 65
-    "curve": 2.2,     # today 1.4-1.6 (both); before: 5.5 and 48
+    # Not measured by the quick run (an empty table, no 100-guest curve): the full run's.
+    "growth": 2.5,    # 1.6-1.8 (both) in the full run; before: 11 and 65
+    "curve": 2.2,     # 1.4-1.6 (both) in the full run; before: 5.5 and 48
     "rss_kib": 12 * 1024,  # today 5.4-9.2 MiB
 }
 # Peak RSS: the full run checks every guest against the target. The quick run guards
