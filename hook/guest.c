@@ -207,6 +207,7 @@ static int commit(const struct vp_backend *b, const struct vp_domain *d, const c
 {
 	struct vp_state old, st;
 	int dirfd, lockfd = -1, r;
+	bool fresh = false;
 
 	dirfd = vp_state_open_dir();
 	if (dirfd < 0) {
@@ -231,11 +232,15 @@ static int commit(const struct vp_backend *b, const struct vp_domain *d, const c
 			goto out;
 		if (!strcmp(old.backend, b->name))
 			st.families |= old.families;
-	} else if (rs->n) {
-		vp_rules_mark_new(dirfd, d->uuid);   /* no state: no rule anywhere, none to read */
+	} else {
+		fresh = true;
 	}
 	if (rs->n && (r = vp_state_write(dirfd, d->uuid, &st)) < 0)
 		goto out;
+	/* No state before: no rule anywhere, none to read. Marked only once the state is written,
+	 * so that a state that cannot be written leaves no file of the guest behind. */
+	if (rs->n && fresh)
+		vp_rules_mark_new(dirfd, d->uuid);
 	struct vp_fw_opts o = {.lock_wait_ms = 0, .families = st.families};
 	r = b->apply(rs, &o);
 	/* After a failure the state stays as it was written above, naming every family that may
