@@ -39,8 +39,8 @@ vp_norm_save() {
 
 # nft list ruleset: drop counters' values and blank lines; drop base chains with policy accept
 # and no rule (the same leftovers as above, seen from nft) and tables left empty; sort the chains
-# of a table by name, as iptables-save does (nft lists them in creation order, which changes when
-# a chain is deleted and made again with the same content).
+# of a table by name, as iptables-save does, and the tables by name (nft lists both in creation
+# order, which changes when one is deleted and made again with the same content).
 vp_norm_nft() {
 	awk '
 	function flush_table(   i, j, k, t) {
@@ -50,7 +50,7 @@ vp_norm_nft() {
 				t = ctext[j]; ctext[j] = ctext[j - 1]; ctext[j - 1] = t
 			}
 		for (k = 1; k <= nc; k++) tbody = tbody ctext[k]
-		if (tbody != "") printf "%s\n%s}\n", thead, tbody
+		if (tbody != "") { tkey[++nt] = thead; ttext[nt] = thead "\n" tbody "}\n" }
 		thead = ""; tbody = ""; nc = 0
 	}
 	{ gsub(/counter packets [0-9]+ bytes [0-9]+/, "counter") }
@@ -70,7 +70,16 @@ vp_norm_nft() {
 		next
 	}
 	intable { tbody = tbody $0 "\n"; next }
-	{ print }'
+	{ print }
+	END {
+		# The tables sorted by name too: nft lists them in creation order as well.
+		for (i = 2; i <= nt; i++)
+			for (j = i; j > 1 && tkey[j - 1] > tkey[j]; j--) {
+				t = tkey[j]; tkey[j] = tkey[j - 1]; tkey[j - 1] = t
+				t = ttext[j]; ttext[j] = ttext[j - 1]; ttext[j - 1] = t
+			}
+		for (k = 1; k <= nt; k++) printf "%s", ttext[k]
+	}'
 }
 
 # vp_snapshot FILE: the normalised ruleset of the host namespace, what "unchanged" compares.
