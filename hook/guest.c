@@ -340,6 +340,23 @@ out:
 	return r;
 }
 
+/* No state, but a run killed while writing it may have left its temporary files: removed under
+ * our lock (its holder may be writing them right now), when there is still no state. */
+static void sweep_debris(int dirfd, const char *uuid)
+{
+	struct vp_state st;
+	int lockfd;
+
+	if (!vp_state_has_debris(dirfd, uuid))
+		return;
+	lockfd = vp_lock(dirfd, LOCK_WAIT_MS);
+	if (lockfd < 0)
+		return;
+	if (vp_state_read(dirfd, uuid, &st) == -ENOENT)
+		vp_state_sweep(dirfd, uuid);
+	close(lockfd);
+}
+
 int vp_guest_remove(struct vp_ctx *c, const char *uuid)
 {
 	struct vp_state st;
@@ -351,6 +368,8 @@ int vp_guest_remove(struct vp_ctx *c, const char *uuid)
 	if (dirfd < 0)
 		return dirfd;
 	r = vp_state_read(dirfd, uuid, &st);
+	if (r == -ENOENT && !c->dry_run)
+		sweep_debris(dirfd, uuid);
 	close(dirfd);
 	if (r == -ENOENT)
 		return 0;   /* nothing of this guest is installed */

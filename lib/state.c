@@ -244,12 +244,70 @@ int vp_state_drop(int dirfd, const char *uuid, const char *kind)
 int vp_state_remove(int dirfd, const char *uuid)
 {
 	struct vp_state old;
+	int r;
 
 	if (!safe_name(uuid))
 		return -EINVAL;
 	if (vp_state_read(dirfd, uuid, &old) == 0)
 		index_drop(dirfd, old.name, uuid);
-	return unlinkat(dirfd, uuid, 0) < 0 && errno != ENOENT ? -errno : 0;
+	r = unlinkat(dirfd, uuid, 0) < 0 && errno != ENOENT ? -errno : 0;
+	if (r == 0)
+		vp_state_sweep(dirfd, uuid);   /* a write of it killed halfway, earlier */
+	return r;
+}
+
+static DIR *open_dir(int dirfd);
+
+/* The temporary files a write of uuid's state or rules leaves when it is killed halfway
+ * (put_state, put_file), in the order it makes them. */
+static int debris_name(const char *uuid, unsigned i, char *out, size_t n)
+{
+	static const char *const suffix[] = {"tmp", "idx", "rules.tmp"};
+
+	if (i >= sizeof(suffix) / sizeof(suffix[0]))
+		return -ENOENT;
+	snprintf(out, n, ".%s.%s", uuid, suffix[i]);
+	return 0;
+}
+
+bool vp_state_has_debris(int dirfd, const char *uuid)
+{
+	char name[128];
+
+	for (unsigned i = 0; safe_name(uuid) && debris_name(uuid, i, name, sizeof(name)) == 0; i++)
+		if (faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			return true;
+	return false;
+}
+
+/* Unlink every index entry that is a link to the inode ino. */
+static void index_drop_ino(int dirfd, ino_t ino)
+{
+	DIR *dp = open_dir(dirfd);
+	struct dirent *e;
+
+	if (!dp)
+		return;
+	while ((e = readdir(dp)))
+		if (!strncmp(e->d_name, "n.", 2) && e->d_ino == ino)
+			unlinkat(dirfd, e->d_name, 0);
+	closedir(dp);
+}
+
+void vp_state_sweep(int dirfd, const char *uuid)
+{
+	char name[128];
+	struct stat st;
+
+	if (!safe_name(uuid))
+		return;
+	/* A killed put_state may have indexed its temporary file already. */
+	debris_name(uuid, 0, name, sizeof(name));
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_nlink > 1)
+		index_drop_ino(dirfd, st.st_ino);
+	for (unsigned i = 0; debris_name(uuid, i, name, sizeof(name)) == 0; i++)
+		unlinkat(dirfd, name, 0);
 }
 
 /* A stream over the directory from its start, on its own fd (closedir() closes it, exec never
@@ -325,8 +383,9 @@ static int scan_dir(int dirfd, const char *want, struct scan *sc)
 				sc->want_found = true;
 				sc->want = e->d_ino;
 			}
-		} else if (dot && !strcmp(dot, ".waiter")) {
-			sc->waiter = true;
+		} else if ((dot && !strcmp(dot, ".waiter")) ||
+		           (e->d_name[0] == '.' && strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))) {
+			sc->waiter = true;   /* a waiter runs, or a write was killed: unsettled */
 		}
 	}
 	closedir(dp);

@@ -24,12 +24,18 @@ struct vp_state {
 int vp_state_open_dir(void);
 int vp_state_read(int dirfd, const char *uuid, struct vp_state *ret);   /* -ENOENT if none */
 int vp_state_write(int dirfd, const char *uuid, const struct vp_state *s);  /* atomic */
+/* Removes the state file, its index entry and what a write of it killed halfway left. */
 int vp_state_remove(int dirfd, const char *uuid);
+/* Whether a write of uuid's state or rules was killed halfway and left its temporary files
+ * (or an index entry to them); vp_state_sweep, under our lock, removes them. */
+bool vp_state_has_debris(int dirfd, const char *uuid);
+void vp_state_sweep(int dirfd, const char *uuid);
 /* What is stored for the guest named name, told from the directory alone (each state file is
  * indexed by its guest's name), so that the hook can do without the guest's domain XML: 0
  * nothing (no state, no lease waiter of anyone running); 1 the state of uuid ret_uuid (of n
  * bytes) and no lease waiter; -EAGAIN when it cannot tell (a state without its index, written
- * by an older version or interrupted; a name that cannot be indexed; a waiter running). */
+ * by an older version or interrupted; a temporary file of a write killed halfway; a name that
+ * cannot be indexed; a waiter running). */
 int vp_state_lookup_name(int dirfd, const char *name, char *ret_uuid, size_t n);
 
 /* The uuids that have a state file (guests with rules installed). *ret is a NULL-terminated
