@@ -82,6 +82,9 @@ vp_write_leases "$VP_G1_MAC=$VP_G1_IP" "$VP_G2_MAC=$VP_G2_IP"
 vp_write_domain guest1 "$VP_G1_UUID" "$VP_G1_MAC" vnet0
 vp_write_domain guest2 "$VP_G2_UUID" "$VP_G2_MAC" vnet1
 
+# libvirt runs its hooks with only stdio open: so does every case (and what the hook runs
+# inherits nothing else).
+vp_close_stray_fds
 # shellcheck source=/dev/null
 . "$CASE_FILE"
 declare -F run >/dev/null || vp_die "$CASE_FILE defines no run()"

@@ -47,12 +47,12 @@ run() {
 	vp_check_ratio "domain XML of 50 MiB: done in ms, under 1 GiB of address space" "$VP_MS" \
 		"$base" 200
 	vp_check_eq "domain XML of 50 MiB: guest1's forward is installed exactly (4 rules)" \
-		"$(hostile_g1_rules)" 4
+		"$(vp_count_owned "$VP_G1_UUID")" 4
 	vp_check_eq "domain XML of 50 MiB: 2222 reaches guest1" "$(vp_tcp_get "$C" "$HA" 2222)" guest1
 	vp_hook_ok guest1 stopped end
 	# 70 MiB more: over the 64 MiB bound on stdin.
 	head -c $((70 << 20)) /dev/zero | tr '\0' ' ' >>"$f"
-	mark=$(hostile_mark)
+	mark=$(vp_log_mark)
 	hostile_hook_big "$f" started
 	rc=$?
 	echo "# measured: 120 MiB domain XML: ${VP_MS} ms, max RSS $(hostile_rss) KiB"
@@ -60,7 +60,7 @@ run() {
 	vp_check_ratio "domain XML of 120 MiB: refused in ms" "$VP_MS" "$base" 80
 	vp_check "domain XML of 120 MiB: the log says it is too large" \
 		grep -q "cannot read the domain XML on stdin: File too large" \
-		<(hostile_log_since "$mark")
+		<(vp_log_since "$mark")
 	hostile_check_unchanged "domain XML of 120 MiB"
 	# The element bound stops the parser early.
 	big_xml_write "$f" big_elements

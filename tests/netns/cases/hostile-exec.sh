@@ -8,19 +8,14 @@
 . "$VP_LIB/hostile.sh"
 
 SRC=${VP_SRCDIR:-$(cd "$VP_LIB/../../.." && pwd)}
-FAULTINJ=${VP_BUILDDIR:?}/tests/netns/vp-faultinj.so
-[ -f "$FAULTINJ" ] || vp_die "the fault-injection library $FAULTINJ is missing (meson builds it)"
-FAULTINJ=$(readlink -f "$FAULTINJ")
-# An ASan build checks that its runtime is loaded first: the preloaded library comes first.
-PRELOAD_ENV=("LD_PRELOAD=$FAULTINJ"
-	"ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+vp_faultinj
 # The programs the hook may run: the iptables tools, and itself as the lease waiter.
 IPT_TOOL='ip6?tables(-nft|-legacy)?(-save|-restore)?'
 
 # What the hook and the CLI ask libc to run, into LOG: guest1's started, reconnect and stopped;
 # guest2 without a lease (its waiter is spawned); apply, status and flush.
 exec_log_run() {  # LOG
-	local op cmd env=("${PRELOAD_ENV[@]}" "VP_FAULT_EXECLOG=$1")
+	local op cmd env=("${VP_FAULTINJ_ENV[@]}" "VP_FAULT_EXECLOG=$1")
 	vp_write_status guest1
 	for op in started reconnect stopped; do
 		vp_hook_env guest1 "$op" begin "${env[@]}"

@@ -32,7 +32,7 @@ run() {
 	local mark C=$VP_CLIENT HA=$VP_HOST_ADDR
 	lease_junk_write
 	hostile_table "guest1 tcp 2222 22" "guest2 tcp 2322 22"
-	mark=$(hostile_mark)
+	mark=$(vp_log_mark)
 	vp_hook_ok guest1 started
 	vp_hook_ok guest2 started
 	vp_check_eq "lease junk: guest1's forward uses its one good lease" \
@@ -40,9 +40,9 @@ run() {
 	vp_check_eq "lease junk: guest2's lease with a 100 000-byte hostname works" \
 		"$(vp_tcp_get "$C" "$HA" 2322)" guest2
 	vp_check_eq "lease junk: no control character of a hostname reaches the log" \
-		"$(hostile_log_since "$mark" | tr -d '\n\t' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
+		"$(vp_log_since "$mark" | tr -d '\n\t' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
 	vp_check_eq "lease junk: no hostname text reaches the log" \
-		"$(hostile_log_since "$mark" | grep -c -e FORGED -e owned -e hhhhhhhh)" 0
+		"$(vp_log_since "$mark" | grep -c -e FORGED -e owned -e hhhhhhhh)" 0
 	vp_hook_ok guest1 stopped end
 	vp_hook_ok guest2 stopped end
 	hostile_check_unchanged "lease junk, stopped"

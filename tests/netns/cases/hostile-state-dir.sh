@@ -36,14 +36,14 @@ run() {
 	vp_hook_ok guest1 stopped end
 	mkdir -m 0700 "$attacker"
 	for k in symlink mode-755 not-root; do
-		mark=$(hostile_mark)
+		mark=$(vp_log_mark)
 		state_dir_spoil "$k" "$attacker" || vp_die "cannot make the state directory $k"
 		vp_hook guest1 started
 		rc=$?
 		vp_check_eq "state directory $k: exit 0" "$rc" 0
-		vp_check_eq "state directory $k: refused, nothing installed" "$(hostile_g1_rules)" 0
+		vp_check_eq "state directory $k: refused, nothing installed" "$(vp_count_owned "$VP_G1_UUID")" 0
 		vp_check "state directory $k: the log names it" \
-			grep -q "state directory" <(hostile_log_since "$mark")
+			grep -q "state directory" <(vp_log_since "$mark")
 		vp_hook guest1 stopped end
 		state_dir_restore "$k" || vp_die "cannot restore the state directory after $k"
 	done

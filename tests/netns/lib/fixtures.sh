@@ -309,6 +309,23 @@ vp_cli_env() {
 		"${envs[@]}" "$VP_BIN" "$@" 2>>"$VP_TMP/hook.stderr"
 }
 
+# The hook's log (every hook and CLI run of the case appends its stderr): mark=$(vp_log_mark),
+# then vp_log_since "$mark" prints what was logged after the mark.
+vp_log_mark() { wc -l <"$VP_TMP/hook.stderr"; }
+vp_log_since() { tail -n +"$(($1 + 1))" "$VP_TMP/hook.stderr"; }
+
+# vp_faultinj: VP_FAULTINJ_ENV, the environment that LD_PRELOADs the test-only fault library
+# (shims/faultinj.c, built by meson under VP_BUILDDIR) into the hook; it does nothing unless a
+# VP_FAULT_* variable asks. An ASan build checks that its runtime is loaded first: the
+# preloaded library comes first, so that check is turned off.
+vp_faultinj() {
+	local lib=${VP_BUILDDIR:-}/tests/netns/vp-faultinj.so
+	[ -f "$lib" ] || vp_die "the fault library $lib is missing (meson builds it; set VP_BUILDDIR)"
+	lib=$(readlink -f "$lib")
+	VP_FAULTINJ_ENV=("LD_PRELOAD=$lib"
+		"ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+}
+
 # vp_waiter_pids UUID: the pids of UUID's lease waiters alive in the host namespace, one a line
 # (other tests running at the same time use the same UUIDs in their own namespaces; an empty
 # UUID: every waiter). Zombies aside, and children of a waiter: under ASan, LeakSanitizer's

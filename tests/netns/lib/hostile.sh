@@ -12,9 +12,6 @@ HOSTILE_TABLE=$VP_ROOT/etc/virt-portfwd/forwards.conf
 # shellcheck disable=SC2034 # read by vp_hook_env
 VP_HOOK_TIMEOUT=60
 
-# The old suite ran with only stdio open, as libvirt runs its hooks: so do the cases.
-vp_close_stray_fds
-
 # hostile_table LINE...: the table, each argument one line.
 hostile_table() {
 	printf '%s\n' "$@" | vp_write_table
@@ -27,12 +24,9 @@ hostile_check_unchanged() {
 	vp_check_same_file "$1: ruleset unchanged" "$VP_S0" "$snap"
 }
 
-# The hook's log since a mark: mark=$(hostile_mark); ...; hostile_log_since "$mark".
-hostile_mark() { wc -l <"$VP_TMP/hook.stderr"; }
-hostile_log_since() { tail -n +"$(($1 + 1))" "$VP_TMP/hook.stderr"; }
+# The hook's log since a mark: mark=$(vp_log_mark); ...; vp_log_since "$mark".
 
 # Rules guest1 owns now.
-hostile_g1_rules() { vp_count_owned "$VP_G1_UUID"; }
 
 # ---------------------------------------------------------------------------------------------
 # Domain XML
@@ -162,19 +156,19 @@ hostile_check_bad_table() {
 	hostile_table "guest1 tcp 2222 22"
 	vp_hook_ok guest1 started
 	hostile_bad_table "$k"
-	mark=$(hostile_mark)
+	mark=$(vp_log_mark)
 	vp_hook guest1 stopped end
 	rc=$?
 	vp_check_eq "table $k: stopped exits 0" "$rc" 0
 	vp_check_eq "table $k: stopped still removes everything (removal never reads the table)" \
-		"$(hostile_g1_rules)" 0
+		"$(vp_count_owned "$VP_G1_UUID")" 0
 	vp_timed vp_hook guest1 started
 	rc=$?
 	vp_check_eq "table $k: started exits 0" "$rc" 0
 	vp_check_ratio "table $k: started returns in ms" "$VP_MS" "$HOSTILE_BASE_MS" 40
-	vp_check_eq "table $k: started installs nothing" "$(hostile_g1_rules)" 0
+	vp_check_eq "table $k: started installs nothing" "$(vp_count_owned "$VP_G1_UUID")" 0
 	vp_check "table $k: the log says the table is refused" \
-		grep -q "refusing\|cannot open\|has errors" <(hostile_log_since "$mark")
+		grep -q "refusing\|cannot open\|has errors" <(vp_log_since "$mark")
 	vp_hook guest1 stopped end
 	rm -rf "$HOSTILE_TABLE" "$VP_ROOT/etc/virt-portfwd/forwards.d" "$HOSTILE_TABLE.d"
 	hostile_table "guest1 tcp 2222 22"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Test-only fault injection for the in-process firewall backends, loaded with LD_PRELOAD into
- * the hook by tests/netns/test-faults.sh and test-hostile.sh. Never linked into virt-portfwd.
+ * the hook by the faults-* and hostile-* cases of tests/netns/cases. Never linked into
+ * virt-portfwd.
  *
  *   VP_FAULT_IPTC=TABLE:N[,TABLE:N...]  the N-th commit (IPT_SO_SET_REPLACE or IP6T_...) of
  *                                       legacy table TABLE in this process fails with EAGAIN,
