@@ -30,45 +30,29 @@ static bool uuid_ok(const char *uuid)
 
 static char *counters_load(const char *uuid)
 {
-	char name[96], *buf = NULL;
+	char *buf = NULL;
 	size_t len;
-	int dirfd = vp_state_open_dir(), fd;
+	int dirfd = vp_state_open_dir();
 
 	if (dirfd < 0)
 		return NULL;
-	snprintf(name, sizeof(name), "%s.doctor", uuid);
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	close(dirfd);
-	if (fd < 0)
-		return NULL;
-	if (vp_read_fd(fd, COUNTERS_MAX, &buf, &len) < 0)
+	if (vp_state_get(dirfd, uuid, "doctor", COUNTERS_MAX, &buf, &len) < 0)
 		buf = NULL;
-	close(fd);
+	close(dirfd);
 	return buf;
 }
 
-/* Replace the file atomically (a temporary, then rename). Best effort: the doctor still reports
- * without it. */
+/* Replace the side file atomically. Best effort: the doctor still reports without it. The
+ * guest's removal drops it with its state. */
 static void counters_save(const char *uuid, const struct vp_buf *b)
 {
-	char name[96], tmp[104];
-	int dirfd = vp_state_open_dir(), fd;
-	bool ok;
+	int dirfd = vp_state_open_dir();
 
-	if (dirfd < 0 || !b->s || b->err)
-		goto out;
-	snprintf(name, sizeof(name), "%s.doctor", uuid);
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		goto out;
-	ok = write(fd, b->s, b->len) == (ssize_t)b->len;
-	ok = close(fd) == 0 && ok;
-	if (!ok || renameat(dirfd, tmp, dirfd, name) < 0)
-		unlinkat(dirfd, tmp, 0);
-out:
-	if (dirfd >= 0)
-		close(dirfd);
+	if (dirfd < 0)
+		return;
+	if (b->s && !b->err)
+		vp_state_put(dirfd, uuid, "doctor", b->s, b->len);
+	close(dirfd);
 }
 
 /* The value of "key" in the previous counters. */

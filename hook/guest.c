@@ -249,6 +249,7 @@ static int commit(const struct vp_backend *b, const struct vp_domain *d, const c
 	if (r == 0 && !rs->n) {
 		vp_state_remove(dirfd, d->uuid);
 		vp_state_drop(dirfd, d->uuid, "rules");   /* a backend that keeps none left "none" */
+		vp_state_drop(dirfd, d->uuid, "doctor");  /* counters of rules that are gone */
 	} else if (r == 0 && st.families != ruleset_families(rs)) {
 		st.families = ruleset_families(rs);   /* families left behind are empty now */
 		vp_state_write(dirfd, d->uuid, &st);

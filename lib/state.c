@@ -203,7 +203,7 @@ int vp_state_write(int dirfd, const char *uuid, const struct vp_state *s)
 static int side_name(const char *uuid, const char *kind, char *out, size_t n)
 {
 	if (!safe_name(uuid) || (strcmp(kind, "xml") && strcmp(kind, "waiter") &&
-	                         strcmp(kind, "rules")))
+	                         strcmp(kind, "rules") && strcmp(kind, "doctor")))
 		return -EINVAL;
 	snprintf(out, n, "%s.%s", uuid, kind);
 	return 0;
