@@ -59,8 +59,8 @@ const char *vp_stage_chain(enum vp_stage s)
  * families. In particular IPv6 gets the hairpin masquerade whether libvirt masquerades the
  * network's IPv6 (<nat ipv6='yes'/>, NAT66) or routes it (a NAT network without it): either way
  * the guest would answer a neighbour on its own bridge directly, from an address that neighbour
- * never spoke to, unless the DNAT'd connection also comes from the host (tests/netns/
- * test-ipv6.sh shows the routed case failing with hairpin=no). */
+ * never spoke to, unless the DNAT'd connection also comes from the host (tests/netns/cases/
+ * ipv6-routed.sh shows the routed case failing with hairpin=no). */
 static bool stage_wanted(const struct vp_forward *f, enum vp_stage s)
 {
 	switch (s) {

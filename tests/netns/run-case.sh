@@ -21,7 +21,7 @@
 # A case file says which kinds it runs on in a line "# kinds: nft legacy nftables" (default:
 # all three); list-cases.sh reads it for meson, which runs each (case, kind) as its own test:
 #   meson test -C build --suite netns        every case on every kind
-#   meson test -C build hairpin-nft           one case on one kind
+#   meson test -C build forwards-nft          one case on one kind
 # Environment: VP_BIN (the built virt-portfwd; meson sets it), VP_BUILDDIR, VP_SRCDIR.
 set -u
 

@@ -131,16 +131,6 @@ vp_network_firewall() {
 	echo "  </firewall>"
 }
 
-# Transition: the old names (the suites not yet split into cases use them).
-vp_write_network_nft() { vp_write_network --firewall nftables "$@"; }
-vp_write_network_kind() { vp_write_network "$@"; }
-vp_write_network6() {  # NAT6(yes|no) BACKEND HOST6...
-	local m=route fw=none
-	[ "$1" != yes ] || m=nat
-	[ "$2" != nftables ] || fw=nftables
-	vp_write_network -6 "$m" --firewall "$fw" "${@:3}"
-}
-
 # vp_write_leases MAC=IP ...: virbr0.status as libvirt_leaseshelper writes it, one hour left.
 vp_write_leases() {
 	local l sep='' exp

@@ -225,19 +225,3 @@ vp_libvirt_nft_rejump() {
 		vp_h nft insert rule "$f" libvirt_network forward counter jump "$c" || return 1
 	done
 }
-
-# vp_libvirt_nft_reload6 MODE: `ip6 libvirt_network` made again from scratch with the subnet in
-# MODE, as after the network was restarted with a changed <forward>.
-vp_libvirt_nft_reload6() {
-	local e kept=()
-	for e in "${VP_LV_NFT_HANDLES[@]}"; do
-		[ "${e%% *}" = ip6 ] || kept+=("$e")
-	done
-	VP_LV_NFT_HANDLES=("${kept[@]}")
-	vp_h nft delete table ip6 libvirt_network &&
-		vp_libvirt_nft_private_chains ip6 &&
-		vp_libvirt_nft_network_rules6 "$1"
-}
-
-# Transition: the old name of vp_libvirt_rules (the suites not yet split into cases use it).
-vp_load_libvirt_rules_kind() { vp_libvirt_rules; }
