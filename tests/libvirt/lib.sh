@@ -24,6 +24,9 @@ VP_CLIENT_ADDR6=2001:db8:1::2
 VP_NET6_PREFIX=2001:db8:122
 VP_RUN=/run/vp-e2e
 VP_LOG=/var/log/libvirt/libvirtd.log
+# Where the current case's part of VP_LOG starts (bytes): the runner moves it before each case,
+# so that what a case reads of the hook's runs is its own.
+VP_LOG_FROM=0
 VP_TAP_N=0
 VP_TAP_FAILED=0
 VP_DIAG_LEFT=${VP_DIAG_LEFT:-6}
@@ -33,15 +36,18 @@ vp_die() { printf 'Bail out! %s\n' "$*"; exit 1; }
 
 # --- TAP ---------------------------------------------------------------------------------------
 
-# vp_ok STATUS DESCRIPTION: STATUS 0 is a pass. A failure prints the diagnostics once per test.
+# vp_ok STATUS DESCRIPTION...: STATUS 0 is a pass. The DESCRIPTION words are joined with a space
+# (a long one is written over several lines). A failure prints the diagnostics.
 vp_ok() {
+	local st=$1
+	shift
 	VP_TAP_N=$((VP_TAP_N + 1))
-	if [ "$1" -eq 0 ]; then
-		printf 'ok %d - %s\n' "$VP_TAP_N" "$2"
+	if [ "$st" -eq 0 ]; then
+		printf 'ok %d - %s\n' "$VP_TAP_N" "$*"
 	else
-		printf 'not ok %d - %s\n' "$VP_TAP_N" "$2"
+		printf 'not ok %d - %s\n' "$VP_TAP_N" "$*"
 		VP_TAP_FAILED=$((VP_TAP_FAILED + 1))
-		vp_diag "$2"
+		vp_diag "$*"
 	fi
 }
 
@@ -167,9 +173,10 @@ vp_pid_alive() {
 	[ "${stat%% *}" != Z ]
 }
 
+# A liveness wait (60 s): libvirtd starts in a second or two, far slower on a loaded machine.
 vp_wait_libvirtd() {
 	local _
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 600); do
 		vp_virsh version >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
@@ -302,9 +309,10 @@ vp_start_guest() {
 	return $rc
 }
 
-# Wait until guest NAME printed VP-READY (booted, DHCP lease, listeners up).
+# Wait until guest NAME printed VP-READY (booted, DHCP lease, listeners up). A liveness wait:
+# a boot takes ~8 s under TCG on an idle machine, far more on a loaded one (default 120 s).
 vp_wait_ready() {
-	local name=$1 timeout=${2:-60} _
+	local name=$1 timeout=${2:-120} _
 	for _ in $(seq 1 $((timeout * 5))); do
 		grep -q "^VP-READY $name " "$VP_RUN/console-$name.log" 2>/dev/null && return 0
 		sleep 0.2
@@ -391,16 +399,17 @@ vp_no_waiter() {
 
 # --- diagnostics --------------------------------------------------------------------------------
 
-# The hook's invocations from libvirtd's log, each with its exit status and stderr (libvirt logs
-# a command's "About to run" and "Result" records on the same thread; records can span lines).
+# The hook's invocations from libvirtd's log since VP_LOG_FROM (the current case's), each with its
+# exit status and stderr (libvirt logs a command's "About to run" and "Result" records on the
+# same thread; records can span lines).
 vp_hook_log() {
-	awk '
+	tail -c +$((VP_LOG_FROM + 1)) "$VP_LOG" 2>/dev/null | awk '
 	/^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] / {
 		split($0, f, ": "); thread = f[2]; keep = 0
 		if ($0 ~ /About to run .*hooks\/(qemu|network)/) { hook[thread] = 1; keep = 1 }
 		else if ($0 ~ /Result / && hook[thread]) { hook[thread] = 0; keep = 1 }
 	}
-	keep { print }' "$VP_LOG" 2>/dev/null |
+	keep { print }' |
 		sed -E -e 's/^([^ ]+ [^ ]+): ([0-9]+): debug : [^:]+:[0-9]+ : /\1 [\2] /' -e 's/About to run .* HOME=[^ ]* /run /'
 }
 
