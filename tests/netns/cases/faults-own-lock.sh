@@ -23,7 +23,7 @@ run() {
 	vp_check "our lock held: the log says which lock" \
 		grep -q "lock .* is still held by another process after 30000 ms" \
 		<(vp_log_since "$mark")
-	vp_check_eq "our lock held: no rule of guest1" "$(vp_count_owned "$VP_G1_UUID")" 0
+	vp_check_eq "our lock held: no rule of guest1" "$(vp_g1_rules)" 0
 	faults_check_g2_only "our lock held"
 	faults_check_recovers "our lock released"
 	faults_stop_g2

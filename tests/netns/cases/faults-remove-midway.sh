@@ -12,7 +12,7 @@ run() {
 	local rc n C=$VP_CLIENT HA=$VP_HOST_ADDR w="removal fails midway"
 	faults_start_g2
 	vp_hook_ok guest1 started
-	n=$(vp_count_owned "$VP_G1_UUID")
+	n=$(vp_g1_rules)
 	faults_arm remove-midway
 	faults_hook guest1 stopped end
 	rc=$?
@@ -21,7 +21,7 @@ run() {
 	vp_check_eq "$w: exit 0" "$rc" 0
 	if [ "$VP_KIND" != legacy ]; then
 		vp_check_eq "removal fails (one transaction): all $n rules of guest1 are still in" \
-			"$(vp_count_owned "$VP_G1_UUID")" "$n"
+			"$(vp_g1_rules)" "$n"
 	else
 		vp_check_eq "$w: 2222 does not forward any more (DNAT went first)" \
 			"$(vp_tcp_get "$C" "$HA" 2222)" ""
@@ -31,7 +31,7 @@ run() {
 	vp_check_eq "$w: the state of guest1 stays, for apply and flush" "$(faults_g1_state)" present
 	vp_check_owned "$w"
 	vp_check "$w, then apply (guest1 not running): exit 0" faults_cli apply
-	vp_check_eq "$w, then apply: no rule of guest1 is left" "$(vp_count_owned "$VP_G1_UUID")" 0
+	vp_check_eq "$w, then apply: no rule of guest1 is left" "$(vp_g1_rules)" 0
 	vp_check_eq "$w, then apply: no state of guest1 is left" "$(faults_g1_state)" absent
 	faults_check_g2_only "$w, then apply"
 	faults_check_g2_untouched "$w, then apply"

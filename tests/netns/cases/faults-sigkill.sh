@@ -68,7 +68,7 @@ run() {
 		read -r rc t < <(kill_once started 0 none)
 		[ "$t" -lt "$t_start" ] && t_start=$t
 		vp_snapshot "$s_run"
-		n_full=$(vp_count_owned "$VP_G1_UUID")
+		n_full=$(vp_g1_rules)
 		read -r rc t < <(kill_once stopped 0 none)
 		[ "$t" -lt "$t_stop" ] && t_stop=$t
 	done
@@ -82,7 +82,7 @@ run() {
 		if [ $((i % 2)) = 0 ]; then mode=group; else mode=hook; fi
 		read -r rc _ < <(kill_once "$op" "$delay" "$mode")
 		[ "$rc" = 137 ] && killed=$((killed + 1))
-		n=$(vp_count_owned "$VP_G1_UUID")
+		n=$(vp_g1_rules)
 		if [ "$n" = 0 ]; then seen_none=$((seen_none + 1))
 		elif [ "$n" = "$n_full" ]; then seen_full=$((seen_full + 1))
 		else seen_part=$((seen_part + 1)); fi

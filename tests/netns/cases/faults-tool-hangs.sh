@@ -22,7 +22,7 @@ run() {
 		test "$VP_MS" -le $((30000 + 100 * FAULTS_BASE_MS))
 	vp_check "restore hangs: the log says the tool was killed" \
 		grep -q "iptables-nft-restore.*did not finish in time" <(vp_log_since "$mark")
-	vp_check_eq "restore hangs: no rule of guest1 is left" "$(vp_count_owned "$VP_G1_UUID")" 0
+	vp_check_eq "restore hangs: no rule of guest1 is left" "$(vp_g1_rules)" 0
 	pid=$(sed -n 's/^hang hung pid //p' "$FAULTS_CTL/iptables-nft-restore.log")
 	vp_check "restore hangs: the stuck tool (pid $pid) was killed" \
 		test -n "$pid" -a ! -e "/proc/$pid"

@@ -15,7 +15,7 @@ run() {
 	vp_check_eq "restore SIGKILLed after its first block: exit 0" "$rc" 0
 	vp_check "restore SIGKILLed after its first block: the fault was injected" \
 		grep -q "^kill-block 2 fired" "$FAULTS_CTL/iptables-nft-restore.log"
-	vp_check_eq "restore SIGKILLed: no rule of guest1 is left" "$(vp_count_owned "$VP_G1_UUID")" 0
+	vp_check_eq "restore SIGKILLed: no rule of guest1 is left" "$(vp_g1_rules)" 0
 	faults_check_g2_only "restore SIGKILLed"
 	faults_disarm
 	faults_check_g2_untouched "restore SIGKILLed"

@@ -23,7 +23,7 @@ run() {
 	rc=$?
 	faults_disarm
 	vp_check_eq "iptables-nft-save fails: exit 0" "$rc" 0
-	vp_check_eq "iptables-nft-save fails: no rule of guest1 is left" "$(vp_count_owned "$VP_G1_UUID")" 0
+	vp_check_eq "iptables-nft-save fails: no rule of guest1 is left" "$(vp_g1_rules)" 0
 	faults_check_g2_only "iptables-nft-save fails"
 	faults_check_recovers "tool faults"
 	faults_stop_g2

@@ -27,7 +27,7 @@ run() {
 		vp_check "xtables lock held: the log names the lock and the wait" \
 			grep -q "xtables lock .* is still held by another process after 5000 ms" \
 			<(vp_log_since "$mark")
-		vp_check_eq "xtables lock held (on-error $on): no rule of guest1" "$(vp_count_owned "$VP_G1_UUID")" 0
+		vp_check_eq "xtables lock held (on-error $on): no rule of guest1" "$(vp_g1_rules)" 0
 		faults_check_g2_only "xtables lock held (on-error $on)"
 	done
 	faults_table

@@ -41,7 +41,7 @@ run() {
 		vp_hook guest1 started
 		rc=$?
 		vp_check_eq "state directory $k: exit 0" "$rc" 0
-		vp_check_eq "state directory $k: refused, nothing installed" "$(vp_count_owned "$VP_G1_UUID")" 0
+		vp_check_eq "state directory $k: refused, nothing installed" "$(vp_g1_rules)" 0
 		vp_check "state directory $k: the log names it" \
 			grep -q "state directory" <(vp_log_since "$mark")
 		vp_hook guest1 stopped end

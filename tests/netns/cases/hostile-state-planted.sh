@@ -25,7 +25,7 @@ run() {
 		rm -f "$S/$k"
 		ln -s "$victim" "$S/$k"
 		vp_hook guest1 started
-		vp_check_eq "planted symlink $k: nothing installed through it" "$(vp_count_owned "$VP_G1_UUID")" 0
+		vp_check_eq "planted symlink $k: nothing installed through it" "$(vp_g1_rules)" 0
 		vp_hook guest1 stopped end
 		rm -f "$S/$k"
 		left=$(ls -A "$S" | grep -vx lock | tr '\n' ' ')

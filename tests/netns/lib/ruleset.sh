@@ -159,6 +159,9 @@ vp_count_owned() {
 	fi
 }
 
+# Number of rules owned by guest1.
+vp_g1_rules() { vp_count_owned "$VP_G1_UUID"; }
+
 # The rules owned by UUID, as text, in listing order, counters left out (to compare one guest's
 # rules over time).
 vp_rules_owned() {
