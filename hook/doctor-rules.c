@@ -149,7 +149,7 @@ static void xt_load(struct dr_listing *s, int variant, int fi)
 	s->loaded = true;
 	if (variant == DR_IPT_LEGACY && !legacy_tables(fi))
 		return;
-	r = vp_spawn(argv, NULL, 0, &out, SAVE_MAX, &err);
+	r = vp_spawn(argv, NULL, 0, &out, SAVE_MAX, &err, -1);
 	if (r != 0) {
 		char *nl = err.s ? strchr(err.s, '\n') : NULL;
 		if (nl)

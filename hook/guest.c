@@ -153,47 +153,58 @@ static unsigned ruleset_families(const struct vp_ruleset *rs)
 	return f;
 }
 
-/* The rules in the syntax of the backend that would write them. */
-static void dry_run_render(const struct vp_backend *b, const struct vp_ruleset *rs, int family,
-                           struct vp_buf *out)
-{
-#ifdef HAVE_LIBNFTABLES
-	if (b == &vp_backend_nft) {
-		vp_render_nft(rs, family, out);
-		return;
-	}
-#endif
-	(void)b;
-	vp_render_xt(rs, family, out);
-}
-
 static void dry_run_print(struct vp_ctx *c, const struct vp_backend *b, const char *why,
                           const struct vp_ruleset *rs)
 {
 	vp_buf_printf(c->out, "# %s: backend %s (%s)\n", rs->owner, b ? b->name : "none", why);
 	for (int fam = 0; fam < 2; fam++) {
 		struct vp_buf lines = {0};
-		dry_run_render(b, rs, fam ? AF_INET6 : AF_INET, &lines);
+		if (b)
+			b->render(rs, fam ? AF_INET6 : AF_INET, &lines);
 		if (lines.len)
 			vp_buf_printf(c->out, "# %s\n%s", fam ? "IPv6" : "IPv4", lines.s);
 		vp_buf_free(&lines);
 	}
 }
 
+/* b->apply with the guest's record: the previous one handed over, "unknown" on disk while the
+ * change runs (and after a failure: the next change reads what is there), the new one kept. A
+ * removal drops it. */
+static int backend_apply(int dirfd, const char *uuid, const struct vp_backend *b,
+                         const struct vp_ruleset *rs, const struct vp_fw_opts *o)
+{
+	struct vp_record prev = {.kind = VP_RULES_UNKNOWN}, next = {.kind = VP_RULES_UNKNOWN};
+	int r;
+
+	if (b->records) {
+		vp_rules_read(dirfd, uuid, b->name, &prev);
+		if (vp_rules_write(dirfd, uuid, b->name, NULL) < 0)
+			vp_record_free(&prev);
+	}
+	r = b->apply(rs, o, &prev, &next);
+	if (b->records && r == 0 && !rs->n)
+		vp_state_drop(dirfd, uuid, "rules");
+	else if (b->records && r == 0 && next.kind == VP_RULES_KNOWN)
+		vp_rules_write(dirfd, uuid, b->name, next.body);
+	vp_record_free(&prev);
+	vp_record_free(&next);
+	return r;
+}
+
 /* The guest's rules were installed by another backend (`set backend` changed, or libvirt moved
  * to nftables): take them out of there first, so nothing of ours is left where we no longer look. */
-static int leave_old_backend(const struct vp_state *old, const struct vp_backend *b,
-                             const char *owner)
+static int leave_old_backend(int dirfd, int lockfd, const char *uuid, const struct vp_state *old,
+                             const struct vp_backend *b, const char *owner)
 {
 	const struct vp_backend *ob = vp_backend_by_name(old->backend);
 	struct vp_ruleset none = {0};
-	struct vp_fw_opts o = {.families = old->families};
+	struct vp_fw_opts o = {.families = old->families, .hold_fd = lockfd};
 	int r;
 
 	if (!ob || ob == b)
 		return 0;
 	memcpy(none.owner, owner, sizeof(none.owner));
-	r = ob->apply(&none, &o);
+	r = backend_apply(dirfd, uuid, ob, &none, &o);
 	if (r < 0)
 		vp_log(LOG_ERR, "removing the rules of %s from %s (the backend they were installed "
 		       "with) failed: %s", owner, ob->name, strerror(-r));
@@ -220,14 +231,13 @@ static int commit(const struct vp_backend *b, const struct vp_domain *d, const c
 		       "after %u ms", LOCK_WAIT_MS);
 	if (r < 0)
 		goto out;
-	vp_spawn_hold(lockfd);
 	memset(&st, 0, sizeof(st));
 	snprintf(st.backend, sizeof(st.backend), "%s", b->name);
 	snprintf(st.name, sizeof(st.name), "%s", d->name);
 	snprintf(st.network, sizeof(st.network), "%s", network ? network : "");
 	st.families = ruleset_families(rs);
 	if (vp_state_read(dirfd, d->uuid, &old) == 0) {
-		r = leave_old_backend(&old, b, rs->owner);
+		r = leave_old_backend(dirfd, lockfd, d->uuid, &old, b, rs->owner);
 		if (r < 0)
 			goto out;
 		if (!strcmp(old.backend, b->name))
@@ -241,8 +251,8 @@ static int commit(const struct vp_backend *b, const struct vp_domain *d, const c
 	 * so that a state that cannot be written leaves no file of the guest behind. */
 	if (rs->n && fresh)
 		vp_rules_mark_new(dirfd, d->uuid);
-	struct vp_fw_opts o = {.lock_wait_ms = 0, .families = st.families};
-	r = b->apply(rs, &o);
+	struct vp_fw_opts o = {.families = st.families, .hold_fd = lockfd};
+	r = backend_apply(dirfd, d->uuid, b, rs, &o);
 	/* After a failure the state stays as it was written above, naming every family that may
 	 * still hold rules (a rollback is best effort, a removal may stop halfway): apply and
 	 * flush find the guest there and finish the job. */
@@ -257,7 +267,6 @@ static int commit(const struct vp_backend *b, const struct vp_domain *d, const c
 out:
 	if (r < 0)
 		vp_log(LOG_ERR, "applying the forwards of %s failed: %s", d->name, strerror(-r));
-	vp_spawn_hold(-1);
 	if (lockfd >= 0)
 		close(lockfd);
 	close(dirfd);

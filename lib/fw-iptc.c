@@ -19,7 +19,6 @@
 #include <libiptc/libiptc.h>
 #include <libiptc/libip6tc.h>
 
-#include "detect.h"
 #include "log.h"
 #include "state.h"
 #include "xt-entry.h"
@@ -147,8 +146,9 @@ static bool table_listed(const struct fam *f, const char *table)
 	return found;
 }
 
-/* Read-only, no lock: libiptc reads a consistent snapshot of the table in one get. */
-bool vp_iptc_has_chain(const char *table, const char *chain)
+/* Read-only, no lock: libiptc reads a consistent snapshot of the table in one get; a table the
+ * kernel has not instantiated is not created to find out. */
+static bool has_chain(const char *table, const char *chain)
 {
 	struct xtc_handle *h;
 	bool found;
@@ -492,12 +492,15 @@ static int lock_take(unsigned wait_ms, struct run *r, int *ret_fd)
 	return ret;
 }
 
-static int iptc_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o)
+static int iptc_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
+                      const struct vp_record *prev, struct vp_record *next)
 {
 	struct run r = {.owner = rs->owner};
 	unsigned wait_ms = o && o->lock_wait_ms ? o->lock_wait_ms : LOCK_WAIT_DEFAULT_MS;
 	int fd = -1, ret;
 
+	(void)prev;   /* libiptc reads the whole table anyway: no record */
+	(void)next;
 	ret = plan_build(rs, &r);
 	if (ret < 0)
 		goto out;
@@ -522,4 +525,15 @@ out:
 	return ret;
 }
 
-const struct vp_backend vp_backend_iptc = {.name = "iptables-legacy", .apply = iptc_apply};
+/* libvirt's chain in the legacy tables: in process, one atomic get, no xtables lock. */
+static bool iptc_probe(const struct vp_network *net, char *why, size_t whysz)
+{
+	(void)net;
+	if (!has_chain("filter", VP_LIBVIRT_CHAIN))
+		return false;
+	snprintf(why, whysz, "libvirt's " VP_LIBVIRT_CHAIN " is in the legacy iptables tables");
+	return true;
+}
+
+const struct vp_backend vp_backend_iptc = {.name = "iptables-legacy", .probe = iptc_probe,
+                                           .render = vp_render_xt, .apply = iptc_apply};

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "state.h"
+#include "nfq.h"
 
 /* The record: one line per rule, "<family> <table> <chain> <handle>", and one per table they are
  * in, "table <family> <table> <handle>" (nfq.h: while a table's handle is the same, the rule
@@ -101,7 +101,8 @@ static int rec_parse(char *body, struct rec *ret)
 	return r;
 }
 
-static void rec_write(int dirfd, const char *uuid, const struct rec *r)
+/* The record's text into next; next is left alone when it cannot be written. */
+static void rec_format(const struct rec *r, struct vp_record *next)
 {
 	struct vp_buf b = {0};
 
@@ -113,9 +114,10 @@ static void rec_write(int dirfd, const char *uuid, const struct rec *r)
 	for (size_t i = 0; i < r->n; i++)
 		vp_buf_printf(&b, "%s %s %s %" PRIu64 "\n", vp_nft_fams[r->e[i].fam].name,
 		              vp_nft_chains[r->e[i].c].table, vp_nft_chains[r->e[i].c].name, r->e[i].handle);
-	if (!b.err)
-		vp_rules_write(dirfd, uuid, vp_backend_nft.name, b.s ? b.s : "");
-	vp_buf_free(&b);
+	if (!b.err && (b.s || (b.s = strdup(""))))
+		*next = (struct vp_record){.kind = VP_RULES_KNOWN, .body = b.s};
+	else
+		vp_buf_free(&b);
 }
 
 /* The handles of the owner's rules at the top of one chain, where the batch put them. */
@@ -297,31 +299,24 @@ static const bool *lv_now(struct vp_nfq *q, bool *lv)
 	return lv;
 }
 
-static int nft_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o)
+static int nft_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
+                     const struct vp_record *prev, struct vp_record *next)
 {
-	const char *uuid = vp_owner_uuid(rs->owner);
 	struct vp_nfq q = {.fd = -1};
 	struct rec rec = {0};
 	bool lv[N_FAMS];
-	char *body = NULL;
-	enum vp_rules_kind k = VP_RULES_UNKNOWN;
-	int dirfd = uuid ? vp_state_open_dir() : -EINVAL, r;
+	char *body = prev->kind == VP_RULES_KNOWN ? strdup(prev->body) : NULL;
+	int r;
 
-	if (dirfd >= 0)
-		k = vp_rules_read(dirfd, uuid, vp_backend_nft.name, &body);
-	/* Until the change is done, and after a failure, nothing is known: the next change reads
-	 * what is there. */
-	if (dirfd >= 0 && vp_rules_write(dirfd, uuid, vp_backend_nft.name, NULL) < 0)
-		k = VP_RULES_UNKNOWN;
 	r = vp_nfq_open(&q);
 	if (r < 0) {
 		vp_log(LOG_ERR, "nftables: cannot open a netlink socket: %s", strerror(-r));
 		goto out;
 	}
 	r = -ESTALE;
-	if (k == VP_RULES_NONE && rs->n)
+	if (prev->kind == VP_RULES_NONE && rs->n)
 		r = nft_install_new(&q, rs, &rec);
-	else if (k == VP_RULES_KNOWN && !rs->n && rec_parse(body, &rec) == 0)
+	else if (prev->kind == VP_RULES_KNOWN && !rs->n && body && rec_parse(body, &rec) == 0)
 		r = nft_remove_known(&q, &rec, rs->owner);
 	if (r == -ESTALE) {
 		vp_log(LOG_DEBUG, "nftables: reading the ruleset for %s", rs->owner);
@@ -331,18 +326,29 @@ static int nft_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o)
 		if (r == 0 && rs->n && rec_from_heads(&q, rs, lv_now(&q, lv), &rec) < 0)
 			rec_free(&rec);
 	}
-	if (dirfd >= 0 && r == 0 && !rs->n)
-		vp_state_drop(dirfd, uuid, "rules");
-	else if (dirfd >= 0 && r == 0 && rec.n == rs->n)
-		rec_write(dirfd, uuid, &rec);
+	if (r == 0 && rs->n && rec.n == rs->n)
+		rec_format(&rec, next);
 out:
 	vp_nfq_close(&q);
 	rec_free(&rec);
 	free(body);
-	if (dirfd >= 0)
-		close(dirfd);
 	return r;
 }
 
-const struct vp_backend vp_backend_nft = {.name = "nftables", .apply = nft_apply,
-                                          .memory_hungry = true};
+/* libvirt >= 10.4 with firewall_backend nftables: its network status says so, or (an older
+ * status) its own table has the forward chain our accepts go to. */
+static bool nft_probe(const struct vp_network *net, char *why, size_t whysz)
+{
+	enum vp_libvirt_fw fw = net ? net->fw : VP_LVFW_UNKNOWN;
+
+	if (fw != VP_LVFW_NFTABLES &&
+	    (fw != VP_LVFW_UNKNOWN || !vp_nfq_chain_exists(AF_INET, LV_TABLE, LV_CHAIN)))
+		return false;
+	snprintf(why, whysz, "libvirt uses its nftables firewall backend%s",
+	         fw == VP_LVFW_NFTABLES ? " (network status)" : "");
+	return true;
+}
+
+const struct vp_backend vp_backend_nft = {.name = "nftables", .probe = nft_probe,
+                                          .render = vp_render_nft, .apply = nft_apply,
+                                          .records = true, .memory_hungry = true};

@@ -16,6 +16,7 @@
 #include "fw-xt.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,6 @@
 
 #include "log.h"
 #include "nfq.h"
-#include "state.h"
 
 struct vp_xt_fast {
 	enum vp_rules_kind kind;
@@ -138,8 +138,8 @@ static int head_take(const struct vp_nfq_rule *rule, void *data)
 
 /* The record after an install: the specs, with the handles found at the top of our chains
  * (where an install without reading puts them, or where they stayed). q: the change's socket,
- * opened here when the change did not need one. */
-static void rec_write(int dirfd, const char *uuid, const struct vp_ruleset *rs, struct vp_nfq *q)
+ * opened here when the change did not need one. next is left alone when it cannot be told. */
+static void rec_build(const struct vp_ruleset *rs, struct vp_nfq *q, struct vp_record *next)
 {
 	struct vp_buf b = {0};
 	int r = q->fd >= 0 ? 0 : vp_nfq_open(q);
@@ -170,9 +170,10 @@ static void rec_write(int dirfd, const char *uuid, const struct vp_ruleset *rs, 
 		}
 		vp_xt_wanted_free(&w);
 	}
-	if (r == 0 && !b.err)
-		vp_rules_write(dirfd, uuid, vp_xt_tools_nft.name, b.s ? b.s : "");
-	vp_buf_free(&b);
+	if (r == 0 && !b.err && (b.s || (b.s = strdup(""))))
+		*next = (struct vp_record){.kind = VP_RULES_KNOWN, .body = b.s};
+	else
+		vp_buf_free(&b);
 }
 
 /* Our jumps to `chain` in a built-in chain: how many, whether the first rule is one, and the
@@ -314,7 +315,7 @@ static int fast_remove(struct vp_xt_fast *x, int fi, const char *owner)
 }
 
 int vp_xt_fast_family(const struct xt_tools *t, struct vp_xt_fast *x, const struct vp_ruleset *rs,
-                      int fi, unsigned o_wait)
+                      int fi, const struct vp_fw_opts *o)
 {
 	struct wanted w = {0};
 	struct vp_buf batch = {0};
@@ -328,7 +329,7 @@ int vp_xt_fast_family(const struct xt_tools *t, struct vp_xt_fast *x, const stru
 			r = fast_install(x, &w, fi, &batch);
 		/* Checked beforehand: a failure of the batch is a failure. */
 		if (r == 0 && batch.len)
-			r = vp_xt_restore(t, fi, &batch, o_wait);
+			r = vp_xt_restore(t, fi, &batch, o);
 	} else if (x->kind == VP_RULES_KNOWN && !rs->n) {
 		r = fast_remove(x, fi, rs->owner);
 	} else {
@@ -343,36 +344,42 @@ int vp_xt_fast_family(const struct xt_tools *t, struct vp_xt_fast *x, const stru
 }
 
 int vp_xt_apply_recorded(const struct xt_tools *t, const struct vp_ruleset *rs,
-                         const struct vp_fw_opts *o)
+                         const struct vp_fw_opts *o, const struct vp_record *prev,
+                         struct vp_record *next)
 {
-	const char *uuid = vp_owner_uuid(rs->owner);
-	struct vp_xt_fast x = {.kind = VP_RULES_UNKNOWN, .q = {.fd = -1}};
-	char *body = NULL;
-	int dirfd = uuid ? vp_state_open_dir() : -EINVAL, r;
+	struct vp_xt_fast x = {.kind = prev->kind, .q = {.fd = -1}};
+	char *body = prev->kind == VP_RULES_KNOWN ? strdup(prev->body) : NULL;
+	int r;
 
-	if (dirfd >= 0)
-		x.kind = vp_rules_read(dirfd, uuid, t->name, &body);
-	if (x.kind == VP_RULES_KNOWN && rec_parse(body, &x) < 0)
-		x.kind = VP_RULES_UNKNOWN;
-	if (dirfd >= 0 && vp_rules_write(dirfd, uuid, t->name, NULL) < 0)
+	/* Parsed in place: the engine's copy stays as it was. */
+	if (x.kind == VP_RULES_KNOWN && (!body || rec_parse(body, &x) < 0))
 		x.kind = VP_RULES_UNKNOWN;
 	if (x.kind != VP_RULES_UNKNOWN)
 		vp_nfq_open(&x.q);
 	r = vp_xt_apply(t, &x, rs, o);
-	if (dirfd >= 0 && r == 0 && !rs->n)
-		vp_state_drop(dirfd, uuid, "rules");
-	else if (dirfd >= 0 && r == 0)
-		rec_write(dirfd, uuid, rs, &x.q);
+	if (r == 0 && rs->n)
+		rec_build(rs, &x.q, next);
 	fast_free(&x);
 	free(body);
-	if (dirfd >= 0)
-		close(dirfd);
 	return r;
 }
 
-static int xt_apply_nft(const struct vp_ruleset *rs, const struct vp_fw_opts *o)
+static int xt_apply_nft(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
+                        const struct vp_record *prev, struct vp_record *next)
 {
-	return vp_xt_apply_recorded(&vp_xt_tools_nft, rs, o);
+	return vp_xt_apply_recorded(&vp_xt_tools_nft, rs, o, prev, next);
 }
 
-const struct vp_backend vp_backend_xt = {.name = "iptables-nft", .apply = xt_apply_nft};
+/* libvirt's chain in nf_tables, where iptables-nft put it. */
+static bool xt_nft_probe(const struct vp_network *net, char *why, size_t whysz)
+{
+	(void)net;
+	if (!vp_nfq_chain_exists(AF_INET, "filter", VP_LIBVIRT_CHAIN))
+		return false;
+	snprintf(why, whysz, "libvirt's " VP_LIBVIRT_CHAIN " is in nf_tables (iptables-nft)");
+	return true;
+}
+
+const struct vp_backend vp_backend_xt = {.name = "iptables-nft", .probe = xt_nft_probe,
+                                         .render = vp_render_xt, .apply = xt_apply_nft,
+                                         .records = true};

@@ -257,11 +257,18 @@ static void log_tool_failure(const char *tool, int r, const struct vp_buf *err, 
 	vp_log_lines(LOG_ERR, tool, "was given", batch);
 }
 
-static int xt_save(const struct xt_tools *t, int fi, struct vp_buf *out)
+/* Our lock to hand down to a program, -1 for none. */
+static int hold_fd(const struct vp_fw_opts *o)
+{
+	return o->hold_fd > 0 ? o->hold_fd : -1;
+}
+
+static int xt_save(const struct xt_tools *t, int fi, struct vp_buf *out,
+                   const struct vp_fw_opts *o)
 {
 	const char *argv[] = {t->save[fi], NULL};
 	struct vp_buf err = {0};
-	int r = vp_spawn(argv, NULL, 0, out, SAVE_MAX, &err);
+	int r = vp_spawn(argv, NULL, 0, out, SAVE_MAX, &err, hold_fd(o));
 
 	if (r != 0)
 		log_tool_failure(t->save[fi], r, &err, NULL);
@@ -270,8 +277,9 @@ static int xt_save(const struct xt_tools *t, int fi, struct vp_buf *out)
 }
 
 int vp_xt_restore(const struct xt_tools *t, int fi, const struct vp_buf *batch,
-                      unsigned wait_ms)
+                  const struct vp_fw_opts *o)
 {
+	unsigned wait_ms = o->lock_wait_ms ? o->lock_wait_ms : LOCK_WAIT_DEFAULT_MS;
 	char wait[32] = "-w";
 	const char *argv[] = {t->restore[fi], wait, "--noflush", NULL};
 	struct vp_buf err = {0};
@@ -281,7 +289,7 @@ int vp_xt_restore(const struct xt_tools *t, int fi, const struct vp_buf *batch,
 	 * (iptables-nft takes no lock and ignores -w). */
 	if (t->locks)
 		snprintf(wait, sizeof(wait), "--wait=%u", (wait_ms + 999) / 1000);
-	r = vp_spawn(argv, batch->s, batch->len, NULL, 0, &err);
+	r = vp_spawn(argv, batch->s, batch->len, NULL, 0, &err, hold_fd(o));
 
 	if (r != 0)
 		log_tool_failure(t->restore[fi], r, &err, batch->s);
@@ -291,7 +299,7 @@ int vp_xt_restore(const struct xt_tools *t, int fi, const struct vp_buf *batch,
 
 /* Bring one family's tables to the wanted state. */
 static int xt_apply_family(const struct xt_tools *t, const struct vp_ruleset *rs, int family,
-                           unsigned wait_ms)
+                           const struct vp_fw_opts *o)
 {
 	int fi = family == AF_INET6;
 	struct chain_view v[N_CHAINS] = {{0}};
@@ -304,7 +312,7 @@ static int xt_apply_family(const struct xt_tools *t, const struct vp_ruleset *rs
 	if (r < 0)
 		goto out;
 	vp_log(LOG_DEBUG, "%s: reading the ruleset for %s", t->save[fi], rs->owner);
-	r = xt_save(t, fi, &save);
+	r = xt_save(t, fi, &save, o);
 	if (r < 0)
 		goto out;
 	r = parse_save(save.s ? save.s : (char *)"", rs->owner, fi, v);
@@ -317,7 +325,7 @@ static int xt_apply_family(const struct xt_tools *t, const struct vp_ruleset *rs
 	batch_table(install ? "nat" : "filter", v, &w, fi, &batch);
 	r = batch.err;
 	if (r == 0 && batch.len)
-		r = vp_xt_restore(t, fi, &batch, wait_ms);
+		r = vp_xt_restore(t, fi, &batch, o);
 out:
 	views_free(v);
 	vp_xt_wanted_free(&w);
@@ -341,15 +349,14 @@ int vp_xt_apply(const struct xt_tools *t, struct vp_xt_fast *x, const struct vp_
 {
 	static const int fams[] = {AF_INET, AF_INET6};
 	static const unsigned bits[] = {VP_FAM_V4, VP_FAM_V6};
-	unsigned wait_ms = o->lock_wait_ms ? o->lock_wait_ms : LOCK_WAIT_DEFAULT_MS;
 	int r = 0;
 
 	for (size_t i = 0; i < 2; i++) {
 		if (o->families && !(o->families & bits[i]) && !has_family(rs, fams[i]))
 			continue;
-		r = x ? vp_xt_fast_family(t, x, rs, (int)i, wait_ms) : -ESTALE;
+		r = x ? vp_xt_fast_family(t, x, rs, (int)i, o) : -ESTALE;
 		if (r == -ESTALE)
-			r = xt_apply_family(t, rs, fams[i], wait_ms);
+			r = xt_apply_family(t, rs, fams[i], o);
 		if (r < 0)
 			break;
 	}
@@ -366,10 +373,44 @@ int vp_xt_apply(const struct xt_tools *t, struct vp_xt_fast *x, const struct vp_
 	return r;
 }
 
-static int xt_apply_legacy(const struct vp_ruleset *rs, const struct vp_fw_opts *o)
+static int xt_apply_legacy(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
+                           const struct vp_record *prev, struct vp_record *next)
 {
+	(void)prev;
+	(void)next;
 	return vp_xt_apply(&vp_xt_tools_legacy, NULL, rs, o);
 }
 
+/* libvirt's chain in the legacy tables. Never instantiate a legacy table to find out: a table
+ * not listed in /proc/net/ip_tables_names does not exist in this namespace. */
+static bool xt_legacy_probe(const struct vp_network *net, char *why, size_t whysz)
+{
+	char *names = NULL;
+	size_t len;
+	bool found;
+
+	(void)net;
+	if (vp_read_file("/proc/net/ip_tables_names", 4096, false, &names, &len) < 0)
+		return false;
+	found = strstr(names, "filter\n") == names || strstr(names, "\nfilter\n");
+	free(names);
+	if (!found)
+		return false;
+	/* iptables-legacy-save, not `iptables-legacy -w -S`: reading a table is one atomic get
+	 * and the save tool takes no xtables lock, so a process holding that lock cannot stall
+	 * detection (-w would wait for it without bound); the write that follows waits a
+	 * bounded time. */
+	const char *argv[] = {"iptables-legacy-save", "-t", "filter", NULL};
+	struct vp_buf out = {0};
+	found = vp_spawn(argv, NULL, 0, &out, SAVE_MAX, NULL, -1) == 0 && out.s &&
+	        strstr(out.s, "\n:" VP_LIBVIRT_CHAIN " ");
+	vp_buf_free(&out);
+	if (found)
+		snprintf(why, whysz, "libvirt's " VP_LIBVIRT_CHAIN " is in the legacy iptables tables");
+	return found;
+}
+
 const struct vp_backend vp_backend_xt_legacy = {.name = "iptables-legacy",
+                                                .probe = xt_legacy_probe,
+                                                .render = vp_render_xt,
                                                 .apply = xt_apply_legacy};

@@ -36,7 +36,8 @@ size_t vp_xt_chain_index(const char *chain);   /* N_CHAINS when not ours */
 void vp_xt_wanted_free(struct wanted *w);
 int vp_xt_wanted_build(const struct vp_ruleset *rs, int family, struct wanted *w);
 /* Run the restore tool (family index fi: 0 IPv4, 1 IPv6) on the batch. 0 or -errno. */
-int vp_xt_restore(const struct xt_tools *t, int fi, const struct vp_buf *batch, unsigned wait_ms);
+int vp_xt_restore(const struct xt_tools *t, int fi, const struct vp_buf *batch,
+                  const struct vp_fw_opts *o);
 
 /* The record path's state (fw-xt-rec.c); NULL: read the ruleset. */
 struct vp_xt_fast;
@@ -46,7 +47,8 @@ int vp_xt_apply(const struct xt_tools *t, struct vp_xt_fast *x, const struct vp_
                 const struct vp_fw_opts *o);
 /* One family without reading, when the record allows it. -ESTALE: read instead. */
 int vp_xt_fast_family(const struct xt_tools *t, struct vp_xt_fast *x, const struct vp_ruleset *rs,
-                      int fi, unsigned wait_ms);
-/* The change, with the record kept in step: "unknown" while it runs and after a failure. */
+                      int fi, const struct vp_fw_opts *o);
+/* The change, by prev (the record of the last one) where it allows; next: the new record. */
 int vp_xt_apply_recorded(const struct xt_tools *t, const struct vp_ruleset *rs,
-                         const struct vp_fw_opts *o);
+                         const struct vp_fw_opts *o, const struct vp_record *prev,
+                         struct vp_record *next);

@@ -5,7 +5,9 @@
 
 #include <stdbool.h>
 
+#include "network.h"
 #include "plan.h"
+#include "record.h"
 #include "util.h"
 
 #define VP_FAM_V4 1u
@@ -15,10 +17,20 @@ struct vp_fw_opts {
 	unsigned lock_wait_ms;     /* bounded wait for the xtables lock (legacy backend); 0 = 5000 */
 	unsigned families;         /* VP_FAM_* that may hold rules of this owner besides those in
 	                              the ruleset (from our state); 0 = look at both */
+	int hold_fd;               /* our lock, handed down to the programs a backend runs (run.h);
+	                              -1 none (0 is taken for none too: it is never our lock) */
 };
+
+/* libvirt's chain in the iptables filter table: where its own rules are tells the backend. */
+#define VP_LIBVIRT_CHAIN "LIBVIRT_FWI"
 
 struct vp_backend {
 	const char *name;          /* "iptables-legacy", "iptables-nft", "nftables" */
+	/* Whether libvirt's own rules for network net (NULL: not known) are in this backend's
+	 * tables; why receives the sentence for the log. Read-only and cheap. */
+	bool (*probe)(const struct vp_network *net, char *why, size_t whysz);
+	/* The rules of family `family` as this backend would write them, for --dry-run. */
+	void (*render)(const struct vp_ruleset *rs, int family, struct vp_buf *out);
 	/* Make the rules owned by rs->owner exactly rs->r[0..n) (n == 0 removes them all):
 	 * create our chains if missing, keep the jumps to them at position 1 of the built-in chains,
 	 * delete our chains and jumps once no rule of any owner is left in them. Rules of other
@@ -26,11 +38,22 @@ struct vp_backend {
 	 * already exactly these, nothing is written. All or nothing: on failure the owner is left
 	 * with no rule at all (best-effort rollback) and a negative errno is returned; the reason
 	 * is logged once. IPv4 rules go to the IPv4 tables, IPv6 rules to the IPv6 ones. */
-	int (*apply)(const struct vp_ruleset *rs, const struct vp_fw_opts *o);
+	int (*apply)(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
+	             const struct vp_record *prev, struct vp_record *next);
+	/* apply takes prev, the record it returned last time for this owner (UNKNOWN when there is
+	 * none to trust), and on success may fill next with the record of what it installed: the
+	 * engine keeps it for the next change. A backend without a record leaves next alone and
+	 * is given UNKNOWN. */
+	bool records;
 	/* apply parses the whole change in a library of its own, the largest user of memory in a
 	 * hook run: a caller that has parsed all its XML may unload libxml2 first. */
 	bool memory_hungry;
 };
+
+/* Every backend of this build, NULL-terminated, in the order detection asks them. */
+extern const struct vp_backend *const vp_backends[];
+/* A backend by name ("iptables-nft", ...), as recorded in our state; NULL if unknown. */
+const struct vp_backend *vp_backend_by_name(const char *name);
 
 extern const struct vp_backend vp_backend_xt;    /* fw-xt.c: iptables-nft-restore, exec */
 extern const struct vp_backend vp_backend_xt_legacy; /* fw-xt.c: iptables-legacy-restore, exec

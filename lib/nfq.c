@@ -500,3 +500,16 @@ int vp_nfq_delete(struct vp_nfq *q, const struct vp_nfq_del *d, size_t n)
 	free(out);
 	return r;
 }
+
+bool vp_nfq_chain_exists(int family, const char *table, const char *chain)
+{
+	struct vp_nfq q;
+	unsigned use;
+	bool found;
+
+	if (vp_nfq_open(&q) < 0)
+		return false;
+	found = vp_nfq_chain_use(&q, family, table, chain, &use) == 0;
+	vp_nfq_close(&q);
+	return found;
+}

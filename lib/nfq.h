@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,9 @@ int vp_nfq_table_handle(struct vp_nfq *q, int family, const char *table, unsigne
                         uint64_t *ret_handle);
 /* The chain's use count: its rules plus the rules jumping to it. 0, -ENOENT (no such table or
  * chain), -errno. */
+/* Whether the chain exists, asked of the kernel by name on a socket of its own (an nft listing
+ * would fetch every rule of the table first); a failing probe counts as "no". */
+bool vp_nfq_chain_exists(int family, const char *table, const char *chain);
 int vp_nfq_chain_use(struct vp_nfq *q, int family, const char *table, const char *chain,
                      unsigned *ret_use);
 /* The rules of a chain from its top, each to fn, until fn returns non-zero (then that) or the

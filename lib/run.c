@@ -36,14 +36,7 @@ static void pipes_close(struct pipes *p)
 	}
 }
 
-static int held_fd = -1;
-
-void vp_spawn_hold(int fd)
-{
-	held_fd = fd;
-}
-
-static int child_actions(posix_spawn_file_actions_t *fa, struct pipes *p)
+static int child_actions(posix_spawn_file_actions_t *fa, struct pipes *p, int held_fd)
 {
 	int r = posix_spawn_file_actions_init(fa);
 	if (r)
@@ -134,7 +127,7 @@ static int pump(struct pipes *p, const char *in, size_t in_len, struct vp_buf *o
 }
 
 int vp_spawn(const char *const argv[], const char *in, size_t in_len, struct vp_buf *out,
-             size_t out_max, struct vp_buf *err)
+             size_t out_max, struct vp_buf *err, int hold_fd)
 {
 	struct pipes p = {{-1, -1}, {-1, -1}, {-1, -1}};
 	posix_spawn_file_actions_t fa;
@@ -148,7 +141,7 @@ int vp_spawn(const char *const argv[], const char *in, size_t in_len, struct vp_
 		r = -errno;
 		goto out;
 	}
-	r = child_actions(&fa, &p);
+	r = child_actions(&fa, &p, hold_fd);
 	if (r < 0)
 		goto out;
 	if (!getenv("PATH"))

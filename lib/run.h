@@ -14,10 +14,8 @@
  * VP_SPAWN_ERR_MAX. A program still running after 30 s is killed and -ETIMEDOUT returned: nothing
  * we run may hold the hook, and libvirt with it, forever. Returns the exit status (0..255),
  * 128+signal, or -errno when it could not run. */
+/* hold_fd (our lock, or -1) is handed down to the program: a program outlives a hook that is
+ * killed while it runs, and must keep the lock until it is done, so that the next hook cannot
+ * change the same rules under it. */
 int vp_spawn(const char *const argv[], const char *in, size_t in_len, struct vp_buf *out,
-             size_t out_max, struct vp_buf *err);
-
-/* Hand fd (our lock) down to every program run from now on, -1 to stop: a program outlives a
- * hook that is killed while it runs, and must keep the lock until it is done, so that the next
- * hook cannot change the same rules under it. */
-void vp_spawn_hold(int fd);
+             size_t out_max, struct vp_buf *err, int hold_fd);

@@ -482,30 +482,31 @@ int vp_state_list(int dirfd, char ***ret, size_t *ret_n)
 	return 0;
 }
 
-const char *vp_owner_uuid(const char *owner)
+void vp_record_free(struct vp_record *rec)
 {
-	size_t pl = strlen(VP_OWNER_PREFIX);
-	return strncmp(owner, VP_OWNER_PREFIX, pl) == 0 && safe_name(owner + pl) ? owner + pl : NULL;
+	if (!rec)
+		return;
+	free(rec->body);
+	rec->body = NULL;
+	rec->kind = VP_RULES_UNKNOWN;
 }
 
-enum vp_rules_kind vp_rules_read(int dirfd, const char *uuid, const char *backend,
-                                 char **ret_body)
+void vp_rules_read(int dirfd, const char *uuid, const char *backend, struct vp_record *ret)
 {
 	char *buf = NULL;
 	size_t len, bl = strlen(backend);
-	enum vp_rules_kind k = VP_RULES_UNKNOWN;
 
+	*ret = (struct vp_record){.kind = VP_RULES_UNKNOWN};
 	if (vp_state_get(dirfd, uuid, "rules", VP_RULES_MAX, &buf, &len) < 0)
-		return VP_RULES_UNKNOWN;
+		return;
 	if (!strcmp(buf, "none\n")) {
-		k = VP_RULES_NONE;
+		ret->kind = VP_RULES_NONE;
 	} else if (len > bl && !memcmp(buf, backend, bl) && buf[bl] == '\n') {
 		memmove(buf, buf + bl + 1, len - bl);   /* with the NUL */
-		*ret_body = buf;
-		return VP_RULES_KNOWN;
+		*ret = (struct vp_record){.kind = VP_RULES_KNOWN, .body = buf};
+		return;
 	}
 	free(buf);
-	return k;
 }
 
 int vp_rules_write(int dirfd, const char *uuid, const char *backend, const char *body)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "domain.h"
+#include "record.h"
 
 #define VP_STATE_DIR "/run/virt-portfwd"
 
@@ -52,23 +53,17 @@ int vp_state_get(int dirfd, const char *uuid, const char *kind, size_t max, char
                  size_t *ret_len);
 int vp_state_drop(int dirfd, const char *uuid, const char *kind);
 
-/* The "rules" side file lets a backend skip reading the whole ruleset, which costs time in
- * proportion to every rule of every guest. Written under our lock; a backend takes it only as
- * a hint that it checks with the kernel before writing anything (a stale one sends it back to
- * reading what is there). Its first line says what it knows:
+/* The "rules" side file holds a backend's record (record.h), which lets it skip reading the
+ * whole ruleset, a cost in proportion to every rule of every guest. Written under our lock. Its
+ * first line says what it knows:
  *   (no file)          nothing known: read what is there (also the state of an older version)
  *   "none"             no state existed: this guest has no rule in any backend
  *   "<backend name>"   the lines after it are exactly its rules, in that backend's words
- *   anything else      nothing known ("unknown" after a failure) */
-enum vp_rules_kind { VP_RULES_UNKNOWN, VP_RULES_NONE, VP_RULES_KNOWN };
+ *   anything else      nothing known ("unknown" while a change runs and after a failure) */
 #define VP_RULES_MAX (4u << 20)
 
-/* The uuid of an owner tag "virt-portfwd:<uuid>", or NULL when it is not one. */
-const char *vp_owner_uuid(const char *owner);
-/* What uuid's rules file says for this backend. KNOWN: *ret_body (to free) holds the lines
- * after the first one; otherwise *ret_body is untouched. */
-enum vp_rules_kind vp_rules_read(int dirfd, const char *uuid, const char *backend,
-                                 char **ret_body);
+/* What uuid's rules file says for this backend, into *ret (free with vp_record_free). */
+void vp_rules_read(int dirfd, const char *uuid, const char *backend, struct vp_record *ret);
 /* Replace the file by "<backend>\n<body>"; body NULL writes "unknown". 0 or -errno. */
 int vp_rules_write(int dirfd, const char *uuid, const char *backend, const char *body);
 /* A guest about to get its first state: "none", unless a file is there already (a failed

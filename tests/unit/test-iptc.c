@@ -245,7 +245,8 @@ static void check_iptables_finds(const struct vp_ruleset *rs, int family)
 static int apply(const struct vp_ruleset *rs, unsigned wait_ms)
 {
 	struct vp_fw_opts o = {.lock_wait_ms = wait_ms};
-	return vp_backend_iptc.apply(rs, &o);
+	struct vp_record prev = {0}, next = {0};
+	return vp_backend_iptc.apply(rs, &o, &prev, &next);
 }
 
 /* ---- rulesets ---------------------------------------------------------------------------- */
