@@ -8,7 +8,7 @@
 
 #include "doctor.h"
 #include "domain.h"
-#include "guest.h"
+#include "engine.h"
 #include "hook.h"
 #include "log.h"
 #include "reconcile.h"

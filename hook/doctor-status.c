@@ -13,13 +13,30 @@ static const char *const stage_word[VP_ST_COUNT] = {
 	[VP_ST_POST_MASQ] = "masquerade", [VP_ST_FWD_ACCEPT] = "accept",
 };
 
+/* "  tcp  [::]:2222 -> ": the host side of a forward. */
+static void describe_forward(struct vp_buf *out, const struct vp_forward *f)
+{
+	char a[VP_ADDR_STRLEN];
+	bool v6 = f->family == AF_INET6;
+
+	vp_buf_printf(out, "  %-4s ", vp_proto_name(f->proto));
+	if (f->host_addr.family)
+		vp_buf_printf(out, v6 ? "[%s]:" : "%s:", vp_addr_str(&f->host_addr, a));
+	else if (v6)
+		vp_buf_printf(out, "[::]:");
+	vp_buf_printf(out, "%u", f->host_port);
+	if (f->host_port_end != f->host_port)
+		vp_buf_printf(out, "-%u", f->host_port_end);
+	vp_buf_printf(out, " -> ");
+}
+
 static void address_line(struct vp_buf *o, const struct dr_fwd *fw)
 {
 	const struct vp_forward *f = fw->f;
 	bool v6 = f->family == AF_INET6;
 	char a[VP_ADDR_STRLEN];
 
-	vp_describe_forward(o, f);
+	describe_forward(o, f);
 	if (!fw->net || fw->net->in->r < 0) {
 		vp_buf_printf(o, "? (%s)\n", !fw->nic ? "no matching NIC"
 		              : fw->nic->type != VP_NIC_NETWORK ? "NIC not on a libvirt network"

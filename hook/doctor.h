@@ -3,7 +3,7 @@
  * file in the state directory (<uuid>.doctor), which makes "since the last check" possible. */
 #pragma once
 
-#include "guest.h"
+#include "engine.h"
 
 /* argv: the words after "doctor" ([--probe] [--json] [DOMAIN [PORT]], in any order; DOMAIN is a
  * name or UUID, PORT a host port the forwards must cover). c has the table loaded (c->table_ok

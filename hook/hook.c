@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "domain.h"
-#include "guest.h"
+#include "engine.h"
 #include "log.h"
 #include "reconcile.h"
 #include "state.h"

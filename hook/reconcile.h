@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 
-#include "guest.h"
+#include "engine.h"
 
 /* Install/refresh the forwards of every running guest and remove those of guests that no longer
  * run. network: only guests with a NIC on it (NULL: all). Returns the number of failures. */

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "guest.h"
+#include "engine.h"
 #include "log.h"
 #include "state.h"
 #include "util.h"

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The per-guest pipeline shared by the hook and the CLI: inputs -> resolve -> plan -> backend. */
+/* The engine, shared by the hook and the CLI: one guest's transaction, from the table to the
+ * rules (pipeline.h) and from the rules to the firewall, under our lock, with the state in step. */
 #pragma once
 
 #include <stdbool.h>
@@ -7,6 +8,7 @@
 
 #include "config.h"
 #include "domain.h"
+#include "fw.h"
 #include "util.h"
 
 struct vp_ctx {
@@ -27,7 +29,14 @@ void vp_ctx_free(struct vp_ctx *c);
 /* Install (idempotently) the forwards of a running guest; removes what it had that the table no
  * longer lists. 0, or -errno after logging why. */
 int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d);
-/* "  tcp  [::]:2222 -> ": the host side of a forward, for status lines. */
-void vp_describe_forward(struct vp_buf *out, const struct vp_forward *f);
 /* Remove every rule owned by the guest (by owner tag), whatever the table says now. */
 int vp_guest_remove(struct vp_ctx *c, const char *uuid);
+
+/* Make the rules of guest d exactly rs through backend b, under our lock: the state records the
+ * intent first (old | new families), the guest's rules leave a backend they were installed with
+ * before, b applies with its previous record and returns the new one, then the state is brought
+ * in step (removed with its side files after a removal). After a failure the state still names
+ * every family that may hold rules, and the record is "unknown". network: the guest's first
+ * network with forwards (for the network hook), may be NULL. 0, or -errno after logging why. */
+int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, const char *network,
+                     const struct vp_ruleset *rs);

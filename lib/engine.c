@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "guest.h"
+/* The engine: one guest's transaction. The pipeline decides the rules; under our lock the state
+ * records the intent, the backend applies with its previous record and returns the new one, and
+ * the state is brought in step. Nothing else writes a guest's state. */
+#include "engine.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,24 +12,12 @@
 
 #include "detect.h"
 #include "fw.h"
-#include "inputs.h"
-#include "leases.h"
 #include "log.h"
-#include "network.h"
-#include "plan.h"
-#include "resolve.h"
-#include "run.h"
+#include "pipeline.h"
 #include "state.h"
 #include "xml.h"
 
 #define LOCK_WAIT_MS 30000
-struct pipeline {
-	struct vp_netcache nets;
-	struct vp_target *targets;
-	size_t n_targets;
-	unsigned pending;           /* forwards whose guest address is not known yet */
-};
-
 int vp_ctx_load(struct vp_ctx *c, const char *path, bool any_owner)
 {
 	char def[4096], dropin[4096];
@@ -54,95 +45,6 @@ void vp_ctx_free(struct vp_ctx *c)
 {
 	if (c)
 		vp_table_free(&c->table);
-}
-
-/* The network's status and leases through the cache; each failure logged once, here. */
-static struct vp_netinfo *net_get(struct pipeline *p, const char *name)
-{
-	struct vp_netinfo *n = vp_netcache_get(&p->nets, name);
-	bool fresh = n && n->leases_r == 1;
-
-	if (n && n->r < 0 && fresh) {
-		vp_log(LOG_WARNING, "cannot read the status of network %s (%s): is it running?",
-		       name, strerror(-n->r));
-		n->leases_r = n->r;   /* said once */
-	}
-	return n;
-}
-
-static const struct vp_leases *leases_get(struct vp_netinfo *n)
-{
-	bool fresh = n->leases_r == 1;
-	const struct vp_leases *l = vp_netinfo_leases(n);
-
-	if (!l && fresh && n->leases_r != -ENOENT)
-		vp_log(LOG_WARNING, "cannot use the lease file of %s (%s)", n->net.bridge,
-		       strerror(-n->leases_r));
-	return l;
-}
-
-static void pipeline_free(struct pipeline *p)
-{
-	vp_netcache_free(&p->nets);
-	free(p->targets);
-}
-
-static const char *fwd_where(const struct vp_forward *f, char *buf, size_t n)
-{
-	snprintf(buf, n, "%s:%u", f->file ? f->file : "?", f->line);
-	return buf;
-}
-
-/* Resolve one forward into a target; 0 (added or skipped with a log line) or -ENOMEM. */
-static int add_target(struct pipeline *p, const struct vp_ctx *c, const struct vp_domain *d,
-                      const struct vp_forward *f)
-{
-	char where[512];
-	const struct vp_nic *nic = vp_pick_nic(d, f);
-	struct vp_target t = {.f = f};
-	enum vp_addr_source src;
-	struct vp_netinfo *n;
-
-	fwd_where(f, where, sizeof(where));
-	if (!nic) {
-		vp_log(LOG_WARNING, "%s: guest %s has no NIC matching this forward, ignoring", where, d->name);
-		return 0;
-	}
-	if (nic->type != VP_NIC_NETWORK) {
-		vp_log(LOG_NOTICE, "%s: NIC %s of %s is not on a libvirt network (a bridged NIC is on "
-		       "the LAN already, no forward needed), ignoring", where, nic->mac, d->name);
-		return 0;
-	}
-	n = net_get(p, nic->network);
-	if (!n || n->r < 0)
-		return 0;
-	if (vp_resolve(f, d, nic, &n->net, leases_get(n), c->now, &t.guest, &src) < 0) {
-		if (f->family == AF_INET6)
-			vp_log(LOG_NOTICE, "%s: no IPv6 address for %s (NIC %s on %s) yet: no DHCPv6 lease "
-			       "or static host; a guest using SLAAC only is not in libvirt's files, give "
-			       "its address with ip=", where, d->name, nic->mac, n->name);
-		else
-			vp_log(LOG_NOTICE, "%s: no address for %s (NIC %s on %s) yet", where, d->name,
-			       nic->mac, n->name);
-		p->pending++;
-		return 0;
-	}
-	t.subnet = vp_network_subnet(&n->net, f->family, &t.guest);
-	t.bridge = n->net.bridge;
-	if (!t.subnet) {
-		vp_log(LOG_WARNING, "%s: address of %s is outside network %s, ignoring", where, d->name,
-		       n->name);
-		return 0;
-	}
-	struct vp_target *nt = realloc(p->targets, (p->n_targets + 1) * sizeof(*nt));
-	if (!nt)
-		return -ENOMEM;
-	p->targets = nt;
-	p->targets[p->n_targets++] = t;
-	char a[VP_ADDR_STRLEN];
-	vp_log(LOG_DEBUG, "%s: %s -> %s (%s)", where, d->name, vp_addr_str(&t.guest, a),
-	       vp_addr_source_name(src));
-	return 0;
 }
 
 static unsigned ruleset_families(const struct vp_ruleset *rs)
@@ -213,8 +115,8 @@ static int leave_old_backend(int dirfd, int lockfd, const char *uuid, const stru
 
 /* Apply rs under our lock, keeping the state file in step: the intent (old | new families)
  * is recorded before the change, so an interrupted run can still be cleaned up. */
-static int commit(const struct vp_backend *b, const struct vp_domain *d, const char *network,
-                  const struct vp_ruleset *rs)
+int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, const char *network,
+                     const struct vp_ruleset *rs)
 {
 	struct vp_state old, st;
 	int dirfd, lockfd = -1, r;
@@ -285,24 +187,9 @@ static bool state_exists(const char *uuid)
 	return r == 0;
 }
 
-static int build_rules(struct vp_ctx *c, const struct vp_domain *d, struct pipeline *p,
-                       struct vp_ruleset *rs)
-{
-	int r = vp_ruleset_init(rs, d->uuid);
-
-	for (size_t i = 0; r == 0 && i < c->table.n; i++)
-		if (vp_forward_matches(&c->table.fwd[i], d->name, d->uuid))
-			r = add_target(p, c, d, &c->table.fwd[i]);
-	if (r == 0)
-		r = vp_plan(p->targets, p->n_targets, rs);
-	if (r < 0)
-		vp_log(LOG_ERR, "planning the forwards of %s failed: %s", d->name, strerror(-r));
-	return r;
-}
-
 int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d)
 {
-	struct pipeline p = {0};
+	struct vp_pipeline p = {0};
 	struct vp_ruleset rs = {0};
 	const struct vp_backend *b = NULL;
 	const struct vp_network *net = NULL;
@@ -314,7 +201,7 @@ int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d)
 	if (!vp_table_has_domain(&c->table, d->name, d->uuid) && !c->dry_run &&
 	    !state_exists(d->uuid))
 		return 0;   /* not ours: no firewall I/O at all */
-	r = build_rules(c, d, &p, &rs);
+	r = vp_pipeline_run(&p, &c->table, c->now, d, &rs);
 	c->pending = p.pending;
 	if (r < 0)
 		goto out;
@@ -322,10 +209,7 @@ int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d)
 	 * firewall I/O; the waiter comes back when there is something to do. */
 	if (!rs.n && !c->dry_run && !state_exists(d->uuid))
 		goto out;
-	if (p.n_targets)
-		for (size_t i = 0; i < p.nets.len && !net; i++)
-			if (p.nets.n[i].r == 0 && !strcmp(p.nets.n[i].net.bridge, p.targets[0].bridge))
-				net = &p.nets.n[i].net;
+	net = vp_pipeline_network(&p);
 	r = vp_detect(net, c->table.set.backend, &b, why, sizeof(why));
 	if (r < 0) {
 		vp_log(LOG_ERR, "%s: %s", d->name, why);
@@ -340,13 +224,13 @@ int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d)
 	 * under 10 MiB with 100 forwards). */
 	if (c->one_guest && b->memory_hungry)
 		vp_xml_unload();
-	r = commit(b, d, net ? net->name : NULL, &rs);
+	r = vp_engine_commit(b, d, net ? net->name : NULL, &rs);
 	if (r == 0)
 		vp_log(LOG_INFO, "%s: %zu forwards installed (%zu rules, %s)%s", d->name, p.n_targets,
 		       rs.n, b->name, p.pending ? "; some wait for the guest's address" : "");
 out:
 	vp_ruleset_free(&rs);
-	pipeline_free(&p);
+	vp_pipeline_free(&p);
 	return r;
 }
 
@@ -400,24 +284,8 @@ int vp_guest_remove(struct vp_ctx *c, const char *uuid)
 		return r;
 	snprintf(d.uuid, sizeof(d.uuid), "%s", uuid);
 	snprintf(d.name, sizeof(d.name), "%s", st.name);
-	r = commit(b, &d, NULL, &rs);
+	r = vp_engine_commit(b, &d, NULL, &rs);
 	if (r == 0)
 		vp_log(LOG_INFO, "%s: forwards removed", st.name);
 	return r;
-}
-
-void vp_describe_forward(struct vp_buf *out, const struct vp_forward *f)
-{
-	char a[VP_ADDR_STRLEN];
-	bool v6 = f->family == AF_INET6;
-
-	vp_buf_printf(out, "  %-4s ", vp_proto_name(f->proto));
-	if (f->host_addr.family)
-		vp_buf_printf(out, v6 ? "[%s]:" : "%s:", vp_addr_str(&f->host_addr, a));
-	else if (v6)
-		vp_buf_printf(out, "[::]:");
-	vp_buf_printf(out, "%u", f->host_port);
-	if (f->host_port_end != f->host_port)
-		vp_buf_printf(out, "-%u", f->host_port_end);
-	vp_buf_printf(out, " -> ");
 }

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The engine's transaction without root and without a firewall: a fake backend records what it
+ * was given and what our state said at that moment, under a private VIRT_PORTFWD_ROOT. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "state.h"
+#include "tap.h"
+
+#define UUID "0f0e0d0c-0b0a-4908-8706-050403020100"
+
+/* What the fake backend saw on its last call. */
+static struct seen {
+	unsigned calls;
+	size_t n_rules;
+	enum vp_rules_kind prev_kind;
+	char prev_body[64];
+	bool state_there;          /* our state file existed during apply */
+	unsigned state_families;
+	char rules_file[64];       /* the rules side file during apply */
+	bool lock_held;            /* our lock could not be taken by someone else during apply */
+	bool hold_fd_ok;           /* o->hold_fd is our locked lock */
+	int fail;                  /* what apply returns */
+	const char *body;          /* the record apply returns, NULL none */
+} seen;
+
+static int state_dir(void)
+{
+	return vp_state_open_dir();
+}
+
+static void read_side(int dirfd, const char *kind, char *out, size_t n)
+{
+	char *buf = NULL;
+	size_t len;
+
+	out[0] = '\0';
+	if (vp_state_get(dirfd, UUID, kind, 4096, &buf, &len) == 0)
+		snprintf(out, n, "%s", buf);
+	free(buf);
+}
+
+/* Whether someone else could take our lock now (it must be held during apply). */
+static bool lock_free(void)
+{
+	char path[4096];
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s" VP_STATE_DIR "/lock", getenv("VIRT_PORTFWD_ROOT"));
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	r = flock(fd, LOCK_EX | LOCK_NB);
+	close(fd);
+	return r == 0;
+}
+
+static void observe(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
+                    const struct vp_record *prev)
+{
+	struct vp_state st;
+	int dirfd = state_dir();
+
+	seen.calls++;
+	seen.n_rules = rs->n;
+	seen.prev_kind = prev->kind;
+	snprintf(seen.prev_body, sizeof(seen.prev_body), "%s", prev->body ? prev->body : "");
+	seen.state_there = vp_state_read(dirfd, UUID, &st) == 0;
+	seen.state_families = seen.state_there ? st.families : 0;
+	read_side(dirfd, "rules", seen.rules_file, sizeof(seen.rules_file));
+	seen.lock_held = !lock_free();
+	seen.hold_fd_ok = o->hold_fd > 0 && flock(o->hold_fd, LOCK_EX | LOCK_NB) == 0;
+	close(dirfd);
+}
+
+static int fake_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
+                      const struct vp_record *prev, struct vp_record *next)
+{
+	observe(rs, o, prev);
+	if (seen.fail)
+		return seen.fail;
+	if (seen.body)
+		*next = (struct vp_record){.kind = VP_RULES_KNOWN, .body = strdup(seen.body)};
+	return 0;
+}
+
+static bool fake_probe(const struct vp_network *net, char *why, size_t whysz)
+{
+	(void)net;
+	snprintf(why, whysz, "fake");
+	return true;
+}
+
+static void fake_render(const struct vp_ruleset *rs, int family, struct vp_buf *out)
+{
+	(void)rs;
+	(void)family;
+	(void)out;
+}
+
+static const struct vp_backend fake = {.name = "fake", .probe = fake_probe,
+                                       .render = fake_render, .apply = fake_apply,
+                                       .records = true};
+static const struct vp_backend fake_norec = {.name = "fake-norec", .probe = fake_probe,
+                                             .render = fake_render, .apply = fake_apply};
+
+static void ruleset(struct vp_ruleset *rs, int family, size_t n)
+{
+	struct vp_rule r = {.family = family, .proto = IPPROTO_TCP, .hport = 2222,
+	                    .hport_end = 2222, .gport = 22, .gport_end = 22};
+
+	vp_ruleset_init(rs, UUID);
+	for (size_t i = 0; i < n; i++)
+		vp_ruleset_add(rs, &r);
+}
+
+static int commit(const struct vp_backend *b, int family, size_t n)
+{
+	struct vp_domain d = {0};
+	struct vp_ruleset rs;
+	int r;
+
+	snprintf(d.uuid, sizeof(d.uuid), UUID);
+	snprintf(d.name, sizeof(d.name), "web1");
+	ruleset(&rs, family, n);
+	r = vp_engine_commit(b, &d, "default", &rs);
+	vp_ruleset_free(&rs);
+	return r;
+}
+
+static void rules_file_is(const char *want, const char *what)
+{
+	char got[64];
+	int dirfd = state_dir();
+
+	read_side(dirfd, "rules", got, sizeof(got));
+	close(dirfd);
+	tap_streq(got, want, "%s", what);
+}
+
+static bool state_exists(unsigned *families)
+{
+	struct vp_state st;
+	int dirfd = state_dir();
+	bool there = vp_state_read(dirfd, UUID, &st) == 0;
+
+	close(dirfd);
+	if (there && families)
+		*families = st.families;
+	return there;
+}
+
+static void test_install(void)
+{
+	unsigned fam = 0;
+
+	seen = (struct seen){.body = "r1 4\n"};
+	tap_ok(commit(&fake, AF_INET, 3) == 0, "install: succeeds");
+	tap_ok(seen.calls == 1 && seen.n_rules == 3, "install: apply called once with the rules");
+	tap_ok(seen.prev_kind == VP_RULES_NONE, "install: a new guest's previous record is 'none'");
+	tap_ok(seen.state_there && seen.state_families == VP_FAM_V4,
+	       "install: the state names the family before apply runs");
+	tap_streq(seen.rules_file, "unknown\n", "install: the record is 'unknown' while apply runs");
+	tap_ok(seen.lock_held, "install: our lock is held during apply");
+	tap_ok(seen.hold_fd_ok, "install: apply is handed our lock to pass on");
+	rules_file_is("fake\nr1 4\n", "install: the record apply returned is kept");
+	tap_ok(state_exists(&fam) && fam == VP_FAM_V4, "install: the state stays");
+	tap_ok(lock_free(), "install: the lock is released afterwards");
+}
+
+static void test_again(void)
+{
+	unsigned fam = 0;
+
+	seen = (struct seen){.body = "r2 6\n"};
+	tap_ok(commit(&fake, AF_INET6, 1) == 0, "change: succeeds");
+	tap_ok(seen.prev_kind == VP_RULES_KNOWN && !strcmp(seen.prev_body, "r1 4\n"),
+	       "change: apply gets the record it returned last time");
+	tap_ok(seen.state_families == (VP_FAM_V4 | VP_FAM_V6),
+	       "change: during apply the state names old and new families");
+	tap_ok(state_exists(&fam) && fam == VP_FAM_V6,
+	       "change: afterwards only the family that holds rules");
+	rules_file_is("fake\nr2 6\n", "change: the new record is kept");
+}
+
+static void test_failure(void)
+{
+	unsigned fam = 0;
+
+	seen = (struct seen){.fail = -EIO, .body = "never\n"};
+	tap_ok(commit(&fake, AF_INET, 2) == -EIO, "failure: apply's error is returned");
+	tap_ok(state_exists(&fam) && fam == (VP_FAM_V4 | VP_FAM_V6),
+	       "failure: the state still names every family that may hold rules");
+	rules_file_is("unknown\n", "failure: the record says nothing is known");
+	seen = (struct seen){.body = "r3 4\n"};
+	tap_ok(commit(&fake, AF_INET, 2) == 0 && seen.prev_kind == VP_RULES_UNKNOWN,
+	       "after a failure: the next change is given no record (it reads what is there)");
+}
+
+static void test_remove(void)
+{
+	int dirfd = state_dir();
+
+	vp_state_put(dirfd, UUID, "doctor", "counters\n", 9);
+	close(dirfd);
+	seen = (struct seen){0};
+	tap_ok(commit(&fake, AF_INET, 0) == 0, "removal: succeeds");
+	tap_ok(seen.n_rules == 0 && seen.prev_kind == VP_RULES_KNOWN &&
+	       !strcmp(seen.prev_body, "r3 4\n"), "removal: apply gets no rules and the record");
+	tap_ok(!state_exists(NULL), "removal: the state is gone");
+	rules_file_is("", "removal: the record is gone");
+	dirfd = state_dir();
+	char doc[64];
+	read_side(dirfd, "doctor", doc, sizeof(doc));
+	close(dirfd);
+	tap_ok(!doc[0], "removal: the doctor's counters are gone");
+	seen = (struct seen){0};
+	tap_ok(commit(&fake, AF_INET, 0) == 0 && seen.calls == 1 && !state_exists(NULL),
+	       "removal again: apply runs (idempotent), no state appears");
+}
+
+static void test_norecord(void)
+{
+	seen = (struct seen){.body = "ignored\n"};
+	tap_ok(commit(&fake_norec, AF_INET, 1) == 0, "no record: succeeds");
+	tap_ok(seen.prev_kind == VP_RULES_UNKNOWN, "no record: apply is given none");
+	rules_file_is("none\n", "no record: the file says only that the guest had none before");
+	seen = (struct seen){0};
+	tap_ok(commit(&fake_norec, AF_INET, 0) == 0 && !state_exists(NULL),
+	       "no record: removal removes the state");
+	rules_file_is("", "no record: and the file");
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/vp-engine-XXXXXX";
+
+	if (!mkdtemp(dir))
+		return 1;
+	setenv("VIRT_PORTFWD_ROOT", dir, 1);
+	char run[4096];
+	snprintf(run, sizeof(run), "%s/run", dir);
+	mkdir(run, 0755);
+	test_install();
+	test_again();
+	test_failure();
+	test_remove();
+	test_norecord();
+	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	return tap_done();
+}
