@@ -314,14 +314,16 @@ static int fast_remove(struct vp_xt_fast *x, int fi, const char *owner)
 	return r;
 }
 
-int vp_xt_fast_family(const struct xt_tools *t, struct vp_xt_fast *x, const struct vp_ruleset *rs,
-                      int fi, const struct vp_fw_opts *o)
+/* One family without reading, when the record allows it (vp_xt_shortcut). -ESTALE: read. */
+static int fast_family(void *ctx, const struct vp_ruleset *rs, int fi, const struct vp_fw_opts *o)
 {
+	const struct xt_tools *t = &vp_xt_tools_nft;
+	struct vp_xt_fast *x = ctx;
 	struct wanted w = {0};
 	struct vp_buf batch = {0};
 	int r;
 
-	if (t != &vp_xt_tools_nft || x->q.fd < 0)
+	if (x->q.fd < 0)
 		return -ESTALE;
 	if (x->kind == VP_RULES_NONE && rs->n) {
 		r = vp_xt_wanted_build(rs, fi ? AF_INET6 : AF_INET, &w);
@@ -343,9 +345,10 @@ int vp_xt_fast_family(const struct xt_tools *t, struct vp_xt_fast *x, const stru
 	return r;
 }
 
-int vp_xt_apply_recorded(const struct xt_tools *t, const struct vp_ruleset *rs,
-                         const struct vp_fw_opts *o, const struct vp_record *prev,
-                         struct vp_record *next)
+/* iptables-nft's change, by prev (the record of the last one) where it allows; next: the new
+ * record. */
+static int xt_apply_nft(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
+                        const struct vp_record *prev, struct vp_record *next)
 {
 	struct vp_xt_fast x = {.kind = prev->kind, .q = {.fd = -1}};
 	char *body = prev->kind == VP_RULES_KNOWN ? strdup(prev->body) : NULL;
@@ -356,18 +359,12 @@ int vp_xt_apply_recorded(const struct xt_tools *t, const struct vp_ruleset *rs,
 		x.kind = VP_RULES_UNKNOWN;
 	if (x.kind != VP_RULES_UNKNOWN)
 		vp_nfq_open(&x.q);
-	r = vp_xt_apply(t, &x, rs, o);
+	r = vp_xt_apply(&vp_xt_tools_nft, &(struct vp_xt_shortcut){fast_family, &x}, rs, o);
 	if (r == 0 && rs->n)
 		rec_build(rs, &x.q, next);
 	fast_free(&x);
 	free(body);
 	return r;
-}
-
-static int xt_apply_nft(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
-                        const struct vp_record *prev, struct vp_record *next)
-{
-	return vp_xt_apply_recorded(&vp_xt_tools_nft, rs, o, prev, next);
 }
 
 /* libvirt's chain in nf_tables, where iptables-nft put it. */

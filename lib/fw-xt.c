@@ -344,8 +344,8 @@ static bool has_family(const struct vp_ruleset *rs, int family)
 	return false;
 }
 
-int vp_xt_apply(const struct xt_tools *t, struct vp_xt_fast *x, const struct vp_ruleset *rs,
-                const struct vp_fw_opts *o)
+int vp_xt_apply(const struct xt_tools *t, const struct vp_xt_shortcut *sc,
+                const struct vp_ruleset *rs, const struct vp_fw_opts *o)
 {
 	static const int fams[] = {AF_INET, AF_INET6};
 	static const unsigned bits[] = {VP_FAM_V4, VP_FAM_V6};
@@ -354,7 +354,7 @@ int vp_xt_apply(const struct xt_tools *t, struct vp_xt_fast *x, const struct vp_
 	for (size_t i = 0; i < 2; i++) {
 		if (o->families && !(o->families & bits[i]) && !has_family(rs, fams[i]))
 			continue;
-		r = x ? vp_xt_fast_family(t, x, rs, (int)i, o) : -ESTALE;
+		r = sc ? sc->family(sc->ctx, rs, (int)i, o) : -ESTALE;
 		if (r == -ESTALE)
 			r = xt_apply_family(t, rs, fams[i], o);
 		if (r < 0)

@@ -39,16 +39,13 @@ int vp_xt_wanted_build(const struct vp_ruleset *rs, int family, struct wanted *w
 int vp_xt_restore(const struct xt_tools *t, int fi, const struct vp_buf *batch,
                   const struct vp_fw_opts *o);
 
-/* The record path's state (fw-xt-rec.c); NULL: read the ruleset. */
-struct vp_xt_fast;
-/* The change for every family concerned, each by the record when it allows, else by reading;
- * on failure, whatever of this owner made it in is dropped. */
-int vp_xt_apply(const struct xt_tools *t, struct vp_xt_fast *x, const struct vp_ruleset *rs,
-                const struct vp_fw_opts *o);
-/* One family without reading, when the record allows it. -ESTALE: read instead. */
-int vp_xt_fast_family(const struct xt_tools *t, struct vp_xt_fast *x, const struct vp_ruleset *rs,
-                      int fi, const struct vp_fw_opts *o);
-/* The change, by prev (the record of the last one) where it allows; next: the new record. */
-int vp_xt_apply_recorded(const struct xt_tools *t, const struct vp_ruleset *rs,
-                         const struct vp_fw_opts *o, const struct vp_record *prev,
-                         struct vp_record *next);
+/* A way to make one family's change without reading the ruleset (fw-xt-rec.c: by the
+ * record), tried first: 0 done, -ESTALE read instead, other -errno failed. */
+struct vp_xt_shortcut {
+	int (*family)(void *ctx, const struct vp_ruleset *rs, int fi, const struct vp_fw_opts *o);
+	void *ctx;
+};
+/* The change for every family concerned, each by the shortcut (NULL: none) when it can, else by
+ * reading; on failure, whatever of this owner made it in is dropped. */
+int vp_xt_apply(const struct xt_tools *t, const struct vp_xt_shortcut *sc,
+                const struct vp_ruleset *rs, const struct vp_fw_opts *o);

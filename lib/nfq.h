@@ -39,11 +39,11 @@ int vp_nfq_table(struct vp_nfq *q, int family, const char *table, unsigned *ret_
  * -ENODATA: a kernel that does not tell. */
 int vp_nfq_table_handle(struct vp_nfq *q, int family, const char *table, unsigned *ret_use,
                         uint64_t *ret_handle);
-/* The chain's use count: its rules plus the rules jumping to it. 0, -ENOENT (no such table or
- * chain), -errno. */
 /* Whether the chain exists, asked of the kernel by name on a socket of its own (an nft listing
  * would fetch every rule of the table first); a failing probe counts as "no". */
 bool vp_nfq_chain_exists(int family, const char *table, const char *chain);
+/* The chain's use count: its rules plus the rules jumping to it. 0, -ENOENT (no such table or
+ * chain), -errno. */
 int vp_nfq_chain_use(struct vp_nfq *q, int family, const char *table, const char *chain,
                      unsigned *ret_use);
 /* The rules of a chain from its top, each to fn, until fn returns non-zero (then that) or the
