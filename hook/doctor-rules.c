@@ -12,9 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "render-xt.h"
 #include "run.h"
-
-#define SAVE_MAX (256u << 20)
 
 static const char *const save_tool[DR_NFTABLES][2] = {
 	{"iptables-nft-save", "ip6tables-nft-save"},
@@ -149,7 +148,7 @@ static void xt_load(struct dr_listing *s, int variant, int fi)
 	s->loaded = true;
 	if (variant == DR_IPT_LEGACY && !legacy_tables(fi))
 		return;
-	r = vp_spawn(argv, NULL, 0, &out, SAVE_MAX, &err, -1);
+	r = vp_spawn(argv, NULL, 0, &out, VP_SPAWN_OUT_MAX, &err, -1);
 	if (r != 0) {
 		char *nl = err.s ? strchr(err.s, '\n') : NULL;
 		if (nl)

@@ -12,6 +12,7 @@
 
 #include "detect.h"
 #include "fw.h"
+#include "lock.h"
 #include "log.h"
 #include "pipeline.h"
 #include "state.h"

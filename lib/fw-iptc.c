@@ -19,7 +19,9 @@
 #include <libiptc/libiptc.h>
 #include <libiptc/libip6tc.h>
 
+#include "lock.h"
 #include "log.h"
+#include "render-xt.h"
 #include "state.h"
 #include "xt-entry.h"
 

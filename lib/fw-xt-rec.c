@@ -24,6 +24,7 @@
 
 #include "log.h"
 #include "nfq.h"
+#include "render-xt.h"
 
 struct vp_xt_fast {
 	enum vp_rules_kind kind;

@@ -13,9 +13,8 @@
 #include <string.h>
 
 #include "log.h"
+#include "render-xt.h"
 #include "run.h"
-
-#define SAVE_MAX (256u << 20)
 
 const struct xt_tools vp_xt_tools_nft = {
 	"iptables-nft",
@@ -268,7 +267,7 @@ static int xt_save(const struct xt_tools *t, int fi, struct vp_buf *out,
 {
 	const char *argv[] = {t->save[fi], NULL};
 	struct vp_buf err = {0};
-	int r = vp_spawn(argv, NULL, 0, out, SAVE_MAX, &err, hold_fd(o));
+	int r = vp_spawn(argv, NULL, 0, out, VP_SPAWN_OUT_MAX, &err, hold_fd(o));
 
 	if (r != 0)
 		log_tool_failure(t->save[fi], r, &err, NULL);
@@ -402,7 +401,7 @@ static bool xt_legacy_probe(const struct vp_network *net, char *why, size_t whys
 	 * bounded time. */
 	const char *argv[] = {"iptables-legacy-save", "-t", "filter", NULL};
 	struct vp_buf out = {0};
-	found = vp_spawn(argv, NULL, 0, &out, SAVE_MAX, NULL, -1) == 0 && out.s &&
+	found = vp_spawn(argv, NULL, 0, &out, VP_SPAWN_OUT_MAX, NULL, -1) == 0 && out.s &&
 	        strstr(out.s, "\n:" VP_LIBVIRT_CHAIN " ");
 	vp_buf_free(&out);
 	if (found)

@@ -68,9 +68,3 @@ extern const struct vp_backend vp_backend_nft;   /* fw-nft.c: libnftables, libvi
  * virt_portfwd prerouting ...", "insert rule ip libvirt_network forward ..."), for --dry-run. */
 void vp_render_nft(const struct vp_ruleset *rs, int family, struct vp_buf *out);
 #endif
-
-/* iptables-save canonical text of one rule, without the leading "-A CHAIN " and without a
- * newline, exactly as iptables-save 1.8.9 prints it (render-xt.c). */
-void vp_render_xt_rule(const struct vp_rule *r, const char *owner, struct vp_buf *out);
-/* Whole rule lines "-A CHAIN ...\n" for every rule of family `family`, for --dry-run. */
-void vp_render_xt(const struct vp_ruleset *rs, int family, struct vp_buf *out);

@@ -148,7 +148,7 @@ void vp_leases_free(struct vp_leases *l)
 
 /* Whether a is newer than b. 0 is an infinite lease, newer than any finite one. On a tie the
  * later entry (a) wins: leaseshelper appends a renewed lease after the entries it keeps. */
-static bool lease_newer(const struct vp_lease *a, const struct vp_lease *b)
+bool vp_lease_newer(const struct vp_lease *a, const struct vp_lease *b)
 {
 	if (b->expiry == 0)
 		return a->expiry == 0;
@@ -169,7 +169,7 @@ const struct vp_lease *vp_leases_find(const struct vp_leases *l, const char *mac
 			continue;
 		if (c->expiry != 0 && c->expiry <= (int64_t)now)
 			continue;
-		if (!best || lease_newer(c, best))
+		if (!best || vp_lease_newer(c, best))
 			best = c;
 	}
 	return best;

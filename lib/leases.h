@@ -34,5 +34,8 @@ int vp_leases_parse(const char *buf, size_t len, struct vp_leases *ret);
 void vp_leases_free(struct vp_leases *l);  /* NULL-safe */
 /* Newest unexpired lease (largest expiry; 0 = infinite counts as newest) of the given family
  * for mac at time now. NULL if none. */
+/* Whether lease a is newer than b. 0 is an infinite lease, newer than any finite one. On a tie
+ * the later entry (a) wins: leaseshelper appends a renewed lease after the entries it keeps. */
+bool vp_lease_newer(const struct vp_lease *a, const struct vp_lease *b);
 const struct vp_lease *vp_leases_find(const struct vp_leases *l, const char *mac, int family,
                                       time_t now);

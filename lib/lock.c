@@ -7,28 +7,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "state.h"
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "lock.h"
+#include "util.h"
 
 int vp_flock_wait(int fd, unsigned wait_ms)
 {
 	struct timespec step = {.tv_sec = 0, .tv_nsec = 2 * 1000 * 1000};
 	/* The clock, not a count of sleeps: each sleep overshoots, more so on a loaded host. */
-	long long deadline = now_ms() + wait_ms;
+	long long deadline = vp_now_ms() + wait_ms;
 
 	for (;;) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 			return 0;
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return -errno;
-		if (now_ms() >= deadline)
+		if (vp_now_ms() >= deadline)
 			return -ETIMEDOUT;
 		nanosleep(&step, NULL);
 	}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Abstract rules -> iptables-save text, in the exact canonical form iptables-save 1.8.9 prints,
  * so that rules read back from the kernel compare equal to rules we would write. */
-#include "fw.h"
+#include "render-xt.h"
 
 #include <netinet/in.h>
 #include <string.h>

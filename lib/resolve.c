@@ -120,13 +120,6 @@ static const struct vp_host *static_host(const struct vp_domain *d, const struct
 
 /* Same choice as vp_leases_find(), restricted to leases inside the network's subnets: a lease
  * left over from a different addressing of the bridge must not win over a current one. */
-static bool lease_newer(const struct vp_lease *a, const struct vp_lease *b)
-{
-	if (b->expiry == 0)
-		return a->expiry == 0;
-	return a->expiry == 0 || a->expiry >= b->expiry;
-}
-
 static const struct vp_lease *lease_for(const struct vp_nic *nic, const struct vp_network *net,
                                         const struct vp_leases *leases, int family, time_t now)
 {
@@ -145,7 +138,7 @@ static const struct vp_lease *lease_for(const struct vp_nic *nic, const struct v
 		if ((c->expiry != 0 && c->expiry <= (int64_t)now) ||
 		    !vp_network_subnet(net, family, &c->ip))
 			continue;
-		if (!best || lease_newer(c, best))
+		if (!best || vp_lease_newer(c, best))
 			best = c;
 	}
 	return best;

@@ -80,18 +80,10 @@ static int drain(int *fd, struct vp_buf *b, size_t max, int *overflow)
 	return b->err;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int pump(struct pipes *p, const char *in, size_t in_len, struct vp_buf *out,
                 size_t out_max, struct vp_buf *err, int *overflow)
 {
-	long long deadline = now_ms() + SPAWN_TIMEOUT_MS;
+	long long deadline = vp_now_ms() + SPAWN_TIMEOUT_MS;
 	size_t off = 0;
 	int dummy = 0, r = 0;
 
@@ -103,7 +95,7 @@ static int pump(struct pipes *p, const char *in, size_t in_len, struct vp_buf *o
 			{.fd = p->out[0], .events = POLLIN},
 			{.fd = p->err[0], .events = POLLIN},
 		};
-		long long left = deadline - now_ms();
+		long long left = deadline - vp_now_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		if (poll(pf, 3, (int)left) < 0) {

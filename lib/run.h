@@ -7,6 +7,8 @@
 #include "util.h"
 
 #define VP_SPAWN_ERR_MAX (64u << 10)
+/* The most of a program's output we take: an iptables-save of a host with a very large ruleset. */
+#define VP_SPAWN_OUT_MAX (256u << 20)
 
 /* Run argv (argv[0] looked up in PATH, or /usr/sbin:/usr/bin:/sbin:/bin if PATH is unset) with
  * in[0..in_len) on its stdin (NULL: /dev/null), its stdout appended to out (NULL: discarded) up

@@ -69,9 +69,3 @@ int vp_rules_write(int dirfd, const char *uuid, const char *backend, const char 
 /* A guest about to get its first state: "none", unless a file is there already (a failed
  * change left "unknown"). 0 or -errno. */
 int vp_rules_mark_new(int dirfd, const char *uuid);
-
-/* Our own lock (the file "lock" in the state directory), exclusive, with a bounded wait.
- * Returns the locked fd (close it to release) or -ETIMEDOUT / -errno. */
-int vp_lock(int dirfd, unsigned wait_ms);
-/* flock(LOCK_EX) on fd, polling up to wait_ms. 0 or -ETIMEDOUT / -errno. */
-int vp_flock_wait(int fd, unsigned wait_ms);

@@ -39,3 +39,6 @@ const char *vp_root(void);
 
 /* strdup that may fail: NULL on ENOMEM. */
 char *vp_strndup(const char *s, size_t n);
+
+/* CLOCK_MONOTONIC in milliseconds: deadlines that a changed wall clock cannot move. */
+long long vp_now_ms(void);

@@ -305,7 +305,7 @@ static void parse_big(int kind, unsigned n, struct vp_table *t, struct vp_diags 
 }
 
 /* 10 000 lines, against a baseline of 1 250 lines of the same kind parsed in the same run
- * (best of 3): eight times the lines may cost at most 32 times the time, so the check does
+ * (both best of 3): eight times the lines may cost at most 32 times the time, so the check does
  * not go quadratic (that would be 64) whatever the machine or the build. */
 static void test_big_table(int kind)
 {
@@ -320,7 +320,18 @@ static void test_big_table(int kind)
 		vp_diags_free(&d);
 		vp_table_free(&t);
 	}
-	parse_big(kind, 10000, &t, &d, &r, &rc, &dt);
+	/* The big one best of 3 too: a single run preempted on a busy machine is not our time. The
+	 * last one's table is checked below. */
+	dt = 1e9;
+	for (int i = 0; i < 3; i++) {
+		double once;
+		if (i) {
+			vp_diags_free(&d);
+			vp_table_free(&t);
+		}
+		parse_big(kind, 10000, &t, &d, &r, &rc, &once);
+		dt = once < dt ? once : dt;
+	}
 	if (kind)
 		tap_ok(r == 0 && rc == -EINVAL && d.n == 9999, "big: 9999 clashes reported (%zu)", d.n);
 	else

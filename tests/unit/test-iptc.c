@@ -15,6 +15,7 @@
 
 #include "fw.h"
 #include "log.h"
+#include "render-xt.h"
 #include "tap.h"
 
 unsigned vp_iptc_commits(void);   /* fw-iptc.c */

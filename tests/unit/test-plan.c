@@ -12,6 +12,7 @@
 
 #include "fw.h"
 #include "plan.h"
+#include "render-xt.h"
 #include "tap.h"
 
 #define UUID "9f1c2b7e-1d3a-4c5b-8e6f-0a1b2c3d4e5f"
