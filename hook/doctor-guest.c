@@ -90,18 +90,6 @@ static bool check_running(struct doctor *dr, const struct dr_guest *g, const cha
 	return false;
 }
 
-static const char *mode_name(enum vp_fwmode m)
-{
-	switch (m) {
-	case VP_FWMODE_NAT: return "nat";
-	case VP_FWMODE_ROUTE: return "route";
-	case VP_FWMODE_OPEN: return "open";
-	case VP_FWMODE_NONE: return "none (isolated)";
-	case VP_FWMODE_OTHER: break;
-	}
-	return "a bridge or device mode";
-}
-
 static void check_nic(struct doctor *dr, const struct dr_guest *g, struct dr_fwd *fw)
 {
 	const struct vp_forward *f = fw->f;
@@ -138,7 +126,7 @@ static void check_nic(struct doctor *dr, const struct dr_guest *g, struct dr_fwd
 		          "a routed or open network reach the guest on its own address; an isolated "
 		          "network is not reachable from outside at all",
 		          "NIC %s is on network %s, whose forward mode is %s, not nat", fw->nic->mac,
-		          fw->net->in->name, mode_name(fw->net->in->net.mode));
+		          fw->net->in->name, vp_fwmode_name(fw->net->in->net.mode));
 		return;
 	}
 	dr_report(dr, "guest.nic", fw->label, DR_OK, NULL, "NIC %s on network %s (nat, bridge %s)",

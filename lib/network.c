@@ -335,3 +335,15 @@ const struct vp_subnet *vp_network_subnet(const struct vp_network *n, int family
 	}
 	return NULL;
 }
+
+const char *vp_fwmode_name(enum vp_fwmode m)
+{
+	switch (m) {
+	case VP_FWMODE_NAT: return "nat";
+	case VP_FWMODE_ROUTE: return "route";
+	case VP_FWMODE_OPEN: return "open";
+	case VP_FWMODE_NONE: return "none (isolated)";
+	case VP_FWMODE_OTHER: break;
+	}
+	return "a bridge or device mode";
+}

@@ -14,6 +14,8 @@
 #define VP_MAX_SUBNETS     16u
 
 enum vp_fwmode { VP_FWMODE_NAT = 0, VP_FWMODE_ROUTE, VP_FWMODE_OPEN, VP_FWMODE_NONE, VP_FWMODE_OTHER };
+/* "nat", "route", "open", "none (isolated)", "a bridge or device mode". */
+const char *vp_fwmode_name(enum vp_fwmode m);
 enum vp_libvirt_fw { VP_LVFW_UNKNOWN = 0, VP_LVFW_IPTABLES, VP_LVFW_NFTABLES };
 
 struct vp_host {                 /* <dhcp><host mac=.. name=.. ip=.. id=../> */

@@ -4,12 +4,13 @@
 #include "pipeline.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
-#include "resolve.h"
+#include "util.h"
 
 /* The network's status and leases through the cache; each failure logged once, here. */
 static struct vp_netinfo *net_get(struct vp_pipeline *p, const char *name)
@@ -36,62 +37,87 @@ static const struct vp_leases *leases_get(struct vp_netinfo *n)
 	return l;
 }
 
-
 static const char *fwd_where(const struct vp_forward *f, char *buf, size_t n)
 {
 	snprintf(buf, n, "%s:%u", f->file ? f->file : "?", f->line);
 	return buf;
 }
 
-/* Resolve one forward into a target; 0 (added or skipped with a log line) or -ENOMEM. */
-static int add_target(struct vp_pipeline *p, time_t now, const struct vp_domain *d,
-                      const struct vp_forward *f)
+/* The NIC and network of dc->f: VP_SKIP_NONE when the address can be looked for. */
+static enum vp_skip reach_network(struct vp_pipeline *p, const struct vp_domain *d,
+                                  struct vp_decision *dc, const char *where)
 {
-	char where[512];
-	const struct vp_nic *nic = vp_pick_nic(d, f);
-	struct vp_target t = {.f = f};
-	enum vp_addr_source src;
-	struct vp_netinfo *n;
-
-	fwd_where(f, where, sizeof(where));
-	if (!nic) {
-		vp_log(LOG_WARNING, "%s: guest %s has no NIC matching this forward, ignoring", where, d->name);
-		return 0;
+	dc->nic = vp_pick_nic(d, dc->f);
+	if (!dc->nic) {
+		vp_log(LOG_WARNING, "%s: guest %s has no NIC matching this forward, ignoring", where,
+		       d->name);
+		return VP_SKIP_NO_NIC;
 	}
-	if (nic->type != VP_NIC_NETWORK) {
+	if (dc->nic->type != VP_NIC_NETWORK) {
 		vp_log(LOG_NOTICE, "%s: NIC %s of %s is not on a libvirt network (a bridged NIC is on "
-		       "the LAN already, no forward needed), ignoring", where, nic->mac, d->name);
-		return 0;
+		       "the LAN already, no forward needed), ignoring", where, dc->nic->mac, d->name);
+		return VP_SKIP_NOT_NETWORK;
 	}
-	n = net_get(p, nic->network);
-	if (!n || n->r < 0)
-		return 0;
-	if (vp_resolve(f, d, nic, &n->net, leases_get(n), now, &t.guest, &src) < 0) {
-		if (f->family == AF_INET6)
+	dc->net = net_get(p, dc->nic->network);
+	if (!dc->net || dc->net->r < 0)
+		return VP_SKIP_NET_DOWN;
+	if (dc->net->net.mode != VP_FWMODE_NAT) {
+		vp_log(LOG_WARNING, "%s: NIC %s of %s is on network %s, whose forward mode is %s, not "
+		       "nat: port forwards are for NAT networks, ignoring", where, dc->nic->mac,
+		       d->name, dc->net->name, vp_fwmode_name(dc->net->net.mode));
+		return VP_SKIP_NOT_NAT;
+	}
+	return VP_SKIP_NONE;
+}
+
+/* The guest's address for dc->f on its network: VP_SKIP_NONE when it is known and inside. */
+static enum vp_skip find_address(struct vp_pipeline *p, time_t now, const struct vp_domain *d,
+                                 struct vp_decision *dc, const char *where)
+{
+	struct vp_netinfo *n = dc->net;
+
+	if (vp_resolve(dc->f, d, dc->nic, &n->net, leases_get(n), now, &dc->addr, &dc->src) < 0) {
+		if (dc->f->family == AF_INET6)
 			vp_log(LOG_NOTICE, "%s: no IPv6 address for %s (NIC %s on %s) yet: no DHCPv6 lease "
 			       "or static host; a guest using SLAAC only is not in libvirt's files, give "
-			       "its address with ip=", where, d->name, nic->mac, n->name);
+			       "its address with ip=", where, d->name, dc->nic->mac, n->name);
 		else
 			vp_log(LOG_NOTICE, "%s: no address for %s (NIC %s on %s) yet", where, d->name,
-			       nic->mac, n->name);
+			       dc->nic->mac, n->name);
 		p->pending++;
-		return 0;
+		return VP_SKIP_NO_ADDRESS;
 	}
-	t.subnet = vp_network_subnet(&n->net, f->family, &t.guest);
-	t.bridge = n->net.bridge;
-	if (!t.subnet) {
+	if (!vp_network_subnet(&n->net, dc->f->family, &dc->addr)) {
 		vp_log(LOG_WARNING, "%s: address of %s is outside network %s, ignoring", where, d->name,
 		       n->name);
-		return 0;
+		return VP_SKIP_OUTSIDE;
 	}
-	struct vp_target *nt = realloc(p->targets, (p->n_targets + 1) * sizeof(*nt));
-	if (!nt)
+	return VP_SKIP_NONE;
+}
+
+/* Decide one forward: a target, or the reason it is left out (logged). 0 or -ENOMEM. */
+static int decide(struct vp_pipeline *p, time_t now, const struct vp_domain *d,
+                  const struct vp_forward *f)
+{
+	char where[512], a[VP_ADDR_STRLEN];
+	struct vp_decision dc = {.f = f, .target = SIZE_MAX};
+
+	if (vp_grow(&p->dec, &p->cap_dec, p->n_dec + 1, sizeof(*p->dec)) < 0 ||
+	    vp_grow(&p->targets, &p->cap_targets, p->n_targets + 1, sizeof(*p->targets)) < 0)
 		return -ENOMEM;
-	p->targets = nt;
-	p->targets[p->n_targets++] = t;
-	char a[VP_ADDR_STRLEN];
-	vp_log(LOG_DEBUG, "%s: %s -> %s (%s)", where, d->name, vp_addr_str(&t.guest, a),
-	       vp_addr_source_name(src));
+	fwd_where(f, where, sizeof(where));
+	dc.skip = reach_network(p, d, &dc, where);
+	if (dc.skip == VP_SKIP_NONE)
+		dc.skip = find_address(p, now, d, &dc, where);
+	if (dc.skip == VP_SKIP_NONE) {
+		dc.target = p->n_targets;
+		p->targets[p->n_targets++] = (struct vp_target){
+			.f = f, .guest = dc.addr, .bridge = dc.net->net.bridge,
+			.subnet = vp_network_subnet(&dc.net->net, f->family, &dc.addr)};
+		vp_log(LOG_DEBUG, "%s: %s -> %s (%s)", where, d->name, vp_addr_str(&dc.addr, a),
+		       vp_addr_source_name(dc.src));
+	}
+	p->dec[p->n_dec++] = dc;
 	return 0;
 }
 
@@ -102,7 +128,7 @@ int vp_pipeline_run(struct vp_pipeline *p, const struct vp_table *t, time_t now,
 
 	for (size_t i = 0; r == 0 && i < t->n; i++)
 		if (vp_forward_matches(&t->fwd[i], d->name, d->uuid))
-			r = add_target(p, now, d, &t->fwd[i]);
+			r = decide(p, now, d, &t->fwd[i]);
 	if (r == 0)
 		r = vp_plan(p->targets, p->n_targets, rs);
 	if (r < 0)
@@ -124,6 +150,6 @@ void vp_pipeline_free(struct vp_pipeline *p)
 		return;
 	vp_netcache_free(&p->nets);
 	free(p->targets);
-	p->targets = NULL;
-	p->n_targets = 0;
+	free(p->dec);
+	*p = (struct vp_pipeline){0};
 }

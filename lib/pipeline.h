@@ -10,11 +10,37 @@
 #include "domain.h"
 #include "inputs.h"
 #include "plan.h"
+#include "resolve.h"
+
+/* Why a forward is left out of the rules. */
+enum vp_skip {
+	VP_SKIP_NONE = 0,      /* resolved: its rules are planned */
+	VP_SKIP_NO_NIC,        /* no NIC of the guest matches its nic= / network= */
+	VP_SKIP_NOT_NETWORK,   /* the NIC is not on a libvirt network (bridged: on the LAN already) */
+	VP_SKIP_NET_DOWN,      /* the network's status cannot be read: not running */
+	VP_SKIP_NOT_NAT,       /* the network's forward mode is not nat */
+	VP_SKIP_NO_ADDRESS,    /* no address for the NIC yet (counted in pending) */
+	VP_SKIP_OUTSIDE,       /* the address is outside the network's subnets */
+};
+
+/* What the pipeline decided for one forward of the guest, in table order. The hook uses only
+ * the rules; status and the doctor show and judge these. */
+struct vp_decision {
+	const struct vp_forward *f;
+	const struct vp_nic *nic;          /* NULL: none matched */
+	struct vp_netinfo *net;            /* its network (in nets), NULL when not reached */
+	struct vp_addr addr;               /* the guest's address, when found */
+	enum vp_addr_source src;           /* ... and where it came from */
+	enum vp_skip skip;
+	size_t target;                     /* its index in targets; SIZE_MAX when skipped */
+};
 
 struct vp_pipeline {
 	struct vp_netcache nets;
 	struct vp_target *targets;
-	size_t n_targets;
+	size_t n_targets, cap_targets;
+	struct vp_decision *dec;
+	size_t n_dec, cap_dec;
 	unsigned pending;           /* forwards whose guest address is not known yet */
 };
 

@@ -40,5 +40,9 @@ const char *vp_root(void);
 /* strdup that may fail: NULL on ENOMEM. */
 char *vp_strndup(const char *s, size_t n);
 
+/* Make *arr (of *cap elements of size elem) hold at least need elements, doubling (at least 8):
+ * 0, or -ENOMEM (overflow included) with *arr and *cap unchanged. */
+int vp_grow(void *arr, size_t *cap, size_t need, size_t elem);
+
 /* CLOCK_MONOTONIC in milliseconds: deadlines that a changed wall clock cannot move. */
 long long vp_now_ms(void);

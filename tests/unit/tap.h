@@ -12,6 +12,8 @@ bool tap_streq(const char *got, const char *want, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Read a fixture (relative to the test's workdir, tests/unit). Aborts the test if missing. */
 char *tap_fixture(const char *path, size_t *ret_len);
+/* Remove the tree at path (a test's private directory), as rm -rf would. */
+void tap_rmtree(const char *path);
 /* Monotonic time in seconds. */
 double tap_now(void);
 /* Our own speed, never an absolute bound (that would time the machine): check that T is at most

@@ -3,7 +3,6 @@
  * was given and what our state said at that moment, under a private VIRT_PORTFWD_ROOT. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,15 +239,6 @@ static void test_norecord(void)
 	rules_file_is("", "no record: and the file");
 }
 
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 int main(void)
 {
 	char dir[] = "/tmp/vp-engine-XXXXXX";
@@ -264,6 +254,6 @@ int main(void)
 	test_failure();
 	test_remove();
 	test_norecord();
-	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	tap_rmtree(dir);
 	return tap_done();
 }
