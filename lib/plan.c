@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 int vp_ruleset_init(struct vp_ruleset *rs, const char *uuid)
 {
 	*rs = (struct vp_ruleset){0};
@@ -25,14 +27,8 @@ void vp_ruleset_free(struct vp_ruleset *rs)
 
 int vp_ruleset_add(struct vp_ruleset *rs, const struct vp_rule *r)
 {
-	if (rs->n == rs->cap) {
-		size_t ncap = rs->cap ? rs->cap * 2 : 16;
-		struct vp_rule *nr = realloc(rs->r, ncap * sizeof(*nr));
-		if (!nr)
-			return -ENOMEM;
-		rs->r = nr;
-		rs->cap = ncap;
-	}
+	if (vp_grow(&rs->r, &rs->cap, rs->n + 1, sizeof(*rs->r)) < 0)
+		return -ENOMEM;
 	rs->r[rs->n++] = *r;
 	return 0;
 }

@@ -351,14 +351,8 @@ struct scan {
 /* Append an entry to *v (of *n, room for *cap). */
 static int push(struct ent **v, size_t *n, size_t *cap, ino_t ino, const char *uuid)
 {
-	if (*n == *cap) {
-		size_t c = *cap ? *cap * 2 : 64;
-		struct ent *nv = reallocarray(*v, c, sizeof(**v));
-		if (!nv)
-			return -ENOMEM;
-		*v = nv;
-		*cap = c;
-	}
+	if (vp_grow(v, cap, *n + 1, sizeof(**v)) < 0)
+		return -ENOMEM;
 	(*v)[*n].ino = ino;
 	snprintf((*v)[*n].uuid, sizeof((*v)[*n].uuid), "%s", uuid);
 	(*n)++;
