@@ -12,27 +12,34 @@
 #include "log.h"
 #include "util.h"
 
+/* A log line, unless the caller decides without logging (status, the doctor). */
+#define SAY(p, ...)                                                                              \
+	do {                                                                                     \
+		if (!(p)->quiet)                                                                 \
+			vp_log(__VA_ARGS__);                                                     \
+	} while (0)
+
 /* The network's status and leases through the cache; each failure logged once, here. */
 static struct vp_netinfo *net_get(struct vp_pipeline *p, const char *name)
 {
-	struct vp_netinfo *n = vp_netcache_get(&p->nets, name);
+	struct vp_netinfo *n = vp_netcache_get(p->cache ? p->cache : &p->nets, name);
 	bool fresh = n && n->leases_r == 1;
 
 	if (n && n->r < 0 && fresh) {
-		vp_log(LOG_WARNING, "cannot read the status of network %s (%s): is it running?",
+		SAY(p, LOG_WARNING, "cannot read the status of network %s (%s): is it running?",
 		       name, strerror(-n->r));
 		n->leases_r = n->r;   /* said once */
 	}
 	return n;
 }
 
-static const struct vp_leases *leases_get(struct vp_netinfo *n)
+static const struct vp_leases *leases_get(const struct vp_pipeline *p, struct vp_netinfo *n)
 {
 	bool fresh = n->leases_r == 1;
 	const struct vp_leases *l = vp_netinfo_leases(n);
 
 	if (!l && fresh && n->leases_r != -ENOENT)
-		vp_log(LOG_WARNING, "cannot use the lease file of %s (%s)", n->net.bridge,
+		SAY(p, LOG_WARNING, "cannot use the lease file of %s (%s)", n->net.bridge,
 		       strerror(-n->leases_r));
 	return l;
 }
@@ -49,12 +56,12 @@ static enum vp_skip reach_network(struct vp_pipeline *p, const struct vp_domain 
 {
 	dc->nic = vp_pick_nic(d, dc->f);
 	if (!dc->nic) {
-		vp_log(LOG_WARNING, "%s: guest %s has no NIC matching this forward, ignoring", where,
+		SAY(p, LOG_WARNING, "%s: guest %s has no NIC matching this forward, ignoring", where,
 		       d->name);
 		return VP_SKIP_NO_NIC;
 	}
 	if (dc->nic->type != VP_NIC_NETWORK) {
-		vp_log(LOG_NOTICE, "%s: NIC %s of %s is not on a libvirt network (a bridged NIC is on "
+		SAY(p, LOG_NOTICE, "%s: NIC %s of %s is not on a libvirt network (a bridged NIC is on "
 		       "the LAN already, no forward needed), ignoring", where, dc->nic->mac, d->name);
 		return VP_SKIP_NOT_NETWORK;
 	}
@@ -62,7 +69,7 @@ static enum vp_skip reach_network(struct vp_pipeline *p, const struct vp_domain 
 	if (!dc->net || dc->net->r < 0)
 		return VP_SKIP_NET_DOWN;
 	if (dc->net->net.mode != VP_FWMODE_NAT) {
-		vp_log(LOG_WARNING, "%s: NIC %s of %s is on network %s, whose forward mode is %s, not "
+		SAY(p, LOG_WARNING, "%s: NIC %s of %s is on network %s, whose forward mode is %s, not "
 		       "nat: port forwards are for NAT networks, ignoring", where, dc->nic->mac,
 		       d->name, dc->net->name, vp_fwmode_name(dc->net->net.mode));
 		return VP_SKIP_NOT_NAT;
@@ -76,19 +83,19 @@ static enum vp_skip find_address(struct vp_pipeline *p, time_t now, const struct
 {
 	struct vp_netinfo *n = dc->net;
 
-	if (vp_resolve(dc->f, d, dc->nic, &n->net, leases_get(n), now, &dc->addr, &dc->src) < 0) {
+	if (vp_resolve(dc->f, d, dc->nic, &n->net, leases_get(p, n), now, &dc->addr, &dc->src) < 0) {
 		if (dc->f->family == AF_INET6)
-			vp_log(LOG_NOTICE, "%s: no IPv6 address for %s (NIC %s on %s) yet: no DHCPv6 lease "
+			SAY(p, LOG_NOTICE, "%s: no IPv6 address for %s (NIC %s on %s) yet: no DHCPv6 lease "
 			       "or static host; a guest using SLAAC only is not in libvirt's files, give "
 			       "its address with ip=", where, d->name, dc->nic->mac, n->name);
 		else
-			vp_log(LOG_NOTICE, "%s: no address for %s (NIC %s on %s) yet", where, d->name,
+			SAY(p, LOG_NOTICE, "%s: no address for %s (NIC %s on %s) yet", where, d->name,
 			       dc->nic->mac, n->name);
 		p->pending++;
 		return VP_SKIP_NO_ADDRESS;
 	}
 	if (!vp_network_subnet(&n->net, dc->f->family, &dc->addr)) {
-		vp_log(LOG_WARNING, "%s: address of %s is outside network %s, ignoring", where, d->name,
+		SAY(p, LOG_WARNING, "%s: address of %s is outside network %s, ignoring", where, d->name,
 		       n->name);
 		return VP_SKIP_OUTSIDE;
 	}
@@ -114,7 +121,7 @@ static int decide(struct vp_pipeline *p, time_t now, const struct vp_domain *d,
 		p->targets[p->n_targets++] = (struct vp_target){
 			.f = f, .guest = dc.addr, .bridge = dc.net->net.bridge,
 			.subnet = vp_network_subnet(&dc.net->net, f->family, &dc.addr)};
-		vp_log(LOG_DEBUG, "%s: %s -> %s (%s)", where, d->name, vp_addr_str(&dc.addr, a),
+		SAY(p, LOG_DEBUG, "%s: %s -> %s (%s)", where, d->name, vp_addr_str(&dc.addr, a),
 		       vp_addr_source_name(dc.src));
 	}
 	p->dec[p->n_dec++] = dc;
@@ -132,15 +139,15 @@ int vp_pipeline_run(struct vp_pipeline *p, const struct vp_table *t, time_t now,
 	if (r == 0)
 		r = vp_plan(p->targets, p->n_targets, rs);
 	if (r < 0)
-		vp_log(LOG_ERR, "planning the forwards of %s failed: %s", d->name, strerror(-r));
+		SAY(p, LOG_ERR, "planning the forwards of %s failed: %s", d->name, strerror(-r));
 	return r;
 }
 
 const struct vp_network *vp_pipeline_network(const struct vp_pipeline *p)
 {
-	for (size_t i = 0; p->n_targets && i < p->nets.len; i++)
-		if (p->nets.n[i].r == 0 && !strcmp(p->nets.n[i].net.bridge, p->targets[0].bridge))
-			return &p->nets.n[i].net;
+	for (size_t i = 0; i < p->n_dec; i++)
+		if (p->dec[i].target == 0)
+			return &p->dec[i].net->net;
 	return NULL;
 }
 
@@ -151,5 +158,5 @@ void vp_pipeline_free(struct vp_pipeline *p)
 	vp_netcache_free(&p->nets);
 	free(p->targets);
 	free(p->dec);
-	*p = (struct vp_pipeline){0};
+	*p = (struct vp_pipeline){.cache = p->cache, .quiet = p->quiet};
 }

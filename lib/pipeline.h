@@ -3,6 +3,7 @@
  * the network cache; no firewall I/O. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -35,7 +36,11 @@ struct vp_decision {
 	size_t target;                     /* its index in targets; SIZE_MAX when skipped */
 };
 
+/* Zero-initialised by the caller, which may set cache and quiet first. It must not move while
+ * its decisions are used (they point into its network cache). */
 struct vp_pipeline {
+	struct vp_netcache *cache;  /* the networks, read through this cache; NULL: nets */
+	bool quiet;                 /* decide without logging (status, the doctor) */
 	struct vp_netcache nets;
 	struct vp_target *targets;
 	size_t n_targets, cap_targets;
