@@ -203,7 +203,7 @@ static int nft_install_new(struct vp_nfq *q, const struct vp_ruleset *rs, struct
 	if (r == 0)
 		r = vp_nft_run(ctx, 0, batch.s, &out);
 	if (ctx)
-		nft_ctx_free(ctx);
+		sym_nft_ctx_free(ctx);
 	/* In, but not every handle found: the record stays "unknown". */
 	if (r == 0 && rec_from_heads(q, rs, lv, ret) < 0)
 		rec_free(ret);
@@ -305,8 +305,11 @@ static int nft_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o)
 	bool lv[N_FAMS];
 	char *body = NULL;
 	enum vp_rules_kind k = VP_RULES_UNKNOWN;
-	int dirfd = uuid ? vp_state_open_dir() : -EINVAL, r;
+	int dirfd, r = vp_dl_nft();
 
+	if (r < 0)
+		return r;   /* libnftables unavailable (logged): nothing touched, not even the record */
+	dirfd = uuid ? vp_state_open_dir() : -EINVAL;
 	if (dirfd >= 0)
 		k = vp_rules_read(dirfd, uuid, vp_backend_nft.name, &body);
 	/* Until the change is done, and after a failure, nothing is known: the next change reads
@@ -344,5 +347,5 @@ out:
 	return r;
 }
 
-const struct vp_backend vp_backend_nft = {.name = "nftables", .apply = nft_apply,
-                                          .memory_hungry = true};
+const struct vp_backend vp_backend_nft = {.name = "nftables", .load = vp_dl_nft,
+                                          .apply = nft_apply};

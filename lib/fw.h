@@ -19,6 +19,10 @@ struct vp_fw_opts {
 
 struct vp_backend {
 	const char *name;          /* "iptables-legacy", "iptables-nft", "nftables" */
+	/* Load the library the backend works through (dl.h): 0, or -ELIBACC when it is
+	 * unavailable (logged once), and then apply fails the same way, having done nothing.
+	 * NULL: the backend runs programs, it needs no library. */
+	int (*load)(void);
 	/* Make the rules owned by rs->owner exactly rs->r[0..n) (n == 0 removes them all):
 	 * create our chains if missing, keep the jumps to them at position 1 of the built-in chains,
 	 * delete our chains and jumps once no rule of any owner is left in them. Rules of other
@@ -27,9 +31,6 @@ struct vp_backend {
 	 * with no rule at all (best-effort rollback) and a negative errno is returned; the reason
 	 * is logged once. IPv4 rules go to the IPv4 tables, IPv6 rules to the IPv6 ones. */
 	int (*apply)(const struct vp_ruleset *rs, const struct vp_fw_opts *o);
-	/* apply parses the whole change in a library of its own, the largest user of memory in a
-	 * hook run: a caller that has parsed all its XML may unload libxml2 first. */
-	bool memory_hungry;
 };
 
 extern const struct vp_backend vp_backend_xt;    /* fw-xt.c: iptables-nft-restore, exec */
