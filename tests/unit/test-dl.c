@@ -18,6 +18,7 @@
 #endif
 #include "tap.h"
 
+#if defined(HAVE_LIBNFTABLES) || defined(HAVE_LIBIPTC)
 static void loads_whole(const struct vp_dl_lib *l, int (*load)(void))
 {
 	size_t missing = 0;
@@ -32,6 +33,7 @@ static void loads_whole(const struct vp_dl_lib *l, int (*load)(void))
 	       l->soname, l->n_sym);
 	tap_ok(load() == 0 && l->r == 1, "%s: loading it again keeps it", l->soname);
 }
+#endif
 
 /* What two vp_dl_open(l) in a row log, and what they return. */
 static char *log_of_two_opens(struct vp_dl_lib *l, int *ret1, int *ret2)
