@@ -13,7 +13,7 @@
 #include <string.h>
 
 #ifdef HAVE_LIBNFTABLES
-#include <nftables/libnftables.h>
+#include "dl-nft.h"
 
 static const char *const tables[] = {"virt_portfwd", "libvirt_network"};
 
@@ -91,15 +91,15 @@ static int list_tables(struct nft_ctx *ctx, const char *fam, struct vp_buf *text
 
 	for (size_t i = 0; i < VP_ARRAY_SIZE(tables); i++) {
 		snprintf(cmd, sizeof(cmd), "list table %s %s", fam, tables[i]);
-		if (nft_run_cmd_from_buffer(ctx, cmd) != 0) {
-			const char *e = nft_ctx_get_error_buffer(ctx);
+		if (sym_nft_run_cmd_from_buffer(ctx, cmd) != 0) {
+			const char *e = sym_nft_ctx_get_error_buffer(ctx);
 			if (e && strstr(e, "No such file or directory"))
 				continue;   /* no such table: nothing in it */
 			snprintf(err, errsz, "nft %s failed: %.*s", cmd,
 			         e ? (int)strcspn(e, "\n") : 0, e ? e : "");
 			return -EIO;
 		}
-		const char *out = nft_ctx_get_output_buffer(ctx);
+		const char *out = sym_nft_ctx_get_output_buffer(ctx);
 		vp_buf_printf(text, "%s\n", out ? out : "");
 	}
 	return text->err;
@@ -107,11 +107,17 @@ static int list_tables(struct nft_ctx *ctx, const char *fam, struct vp_buf *text
 
 void dr_nft_load(struct dr_listing *s, int family)
 {
-	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	struct nft_ctx *ctx = NULL;
 	struct vp_buf text = {0};
 
 	s->loaded = true;
-	if (!ctx || nft_ctx_buffer_output(ctx) || nft_ctx_buffer_error(ctx)) {
+	if (vp_dl_nft() < 0) {
+		s->r = -ELIBACC;
+		snprintf(s->err, sizeof(s->err), "cannot load %s", VP_SONAME_NFT);
+		goto out;
+	}
+	ctx = sym_nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!ctx || sym_nft_ctx_buffer_output(ctx) || sym_nft_ctx_buffer_error(ctx)) {
 		s->r = -ENOMEM;
 		snprintf(s->err, sizeof(s->err), "cannot set up libnftables");
 		goto out;
@@ -126,7 +132,7 @@ void dr_nft_load(struct dr_listing *s, int family)
 		snprintf(s->err, sizeof(s->err), "nft listing: %s", strerror(-s->r));
 out:
 	if (ctx)
-		nft_ctx_free(ctx);
+		sym_nft_ctx_free(ctx);
 	vp_buf_free(&text);
 }
 

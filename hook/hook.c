@@ -123,7 +123,6 @@ int vp_hook_qemu(int argc, char **argv)
 	if (read_domain(xml, len, &d) < 0)
 		goto out;
 	if (act == ACT_INSTALL) {
-		c.one_guest = true;
 		r = vp_guest_install(&c, &d);
 		if (c.pending)   /* no lease yet: finish in the background, never block libvirt */
 			vp_waiter_start(&d, xml, len, c.table.set.lease_wait);

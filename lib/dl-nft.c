@@ -1,22 +1,35 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The functions of libnftables we call, loading it on first use (see dl.h). Everything starts
- * with nft_ctx_new. */
-#include <errno.h>
-#include <stddef.h>
-#include <nftables/libnftables.h>
+/* libnftables, loaded on demand by the nftables backend (see dl.h). */
+#include "dl-nft.h"
 
-#include "dl.h"
+VP_DL_SYM_DEFINE(nft_ctx_new);
+VP_DL_SYM_DEFINE(nft_ctx_free);
+VP_DL_SYM_DEFINE(nft_ctx_output_set_flags);
+VP_DL_SYM_DEFINE(nft_ctx_buffer_output);
+VP_DL_SYM_DEFINE(nft_ctx_buffer_error);
+VP_DL_SYM_DEFINE(nft_ctx_get_output_buffer);
+VP_DL_SYM_DEFINE(nft_ctx_get_error_buffer);
+VP_DL_SYM_DEFINE(nft_run_cmd_from_buffer);
 
-#define L VP_DL_NFT
-#define NO VP_DL_UNREACHABLE
+static const struct vp_dl_sym syms[] = {
+	VP_DL_SYM(nft_ctx_new),
+	VP_DL_SYM(nft_ctx_free),
+	VP_DL_SYM(nft_ctx_output_set_flags),
+	VP_DL_SYM(nft_ctx_buffer_output),
+	VP_DL_SYM(nft_ctx_buffer_error),
+	VP_DL_SYM(nft_ctx_get_output_buffer),
+	VP_DL_SYM(nft_ctx_get_error_buffer),
+	VP_DL_SYM(nft_run_cmd_from_buffer),
+};
 
-VP_DL_FN(L, VP_DL_FAIL(NULL), struct nft_ctx *, nft_ctx_new, (uint32_t flags), (flags))
-VP_DL_VOID(L, nft_ctx_free, (struct nft_ctx *ctx), (ctx))
-VP_DL_VOID(L, nft_ctx_output_set_flags, (struct nft_ctx *ctx, unsigned int flags),
-           (ctx, flags))
-VP_DL_FN(L, NO, int, nft_ctx_buffer_output, (struct nft_ctx *ctx), (ctx))
-VP_DL_FN(L, NO, int, nft_ctx_buffer_error, (struct nft_ctx *ctx), (ctx))
-VP_DL_FN(L, NO, const char *, nft_ctx_get_output_buffer, (struct nft_ctx *ctx), (ctx))
-VP_DL_FN(L, NO, const char *, nft_ctx_get_error_buffer, (struct nft_ctx *ctx), (ctx))
-VP_DL_FN(L, NO, int, nft_run_cmd_from_buffer, (struct nft_ctx *nft, const char *buf),
-         (nft, buf))
+struct vp_dl_lib vp_dl_libnftables = VP_DL_LIB(VP_SONAME_NFT, "the nftables backend", syms);
+
+VP_DL_NOTE(nftables,
+	"[{\"feature\":\"nftables\",\"description\":\"firewall backend for libvirt's nftables "
+	"firewall (libvirt >= 10.4)\",\"priority\":\"recommended\",\"soname\":[\"" VP_SONAME_NFT
+	"\"]}]");
+
+int vp_dl_nft(void)
+{
+	return vp_dl_open(&vp_dl_libnftables);
+}

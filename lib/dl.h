@@ -1,71 +1,74 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The libraries we use, loaded on first use instead of at process start.
+/* Libraries loaded on demand: libnftables and libiptc, each the library of one optional
+ * firewall backend.
  *
  * The hook runs on every guest start and stop, most of them for guests without forwards. Linked
- * the usual way, the dynamic loader maps and relocates libxml2 (with ICU and libstdc++),
- * json-c, libnftables (libnftnl, libmnl, jansson, gmp, libxtables) and libiptc before main: 1.4
- * ms on the reference machine, three times the cost of starting a program at all. Each
- * dl-*.c defines the few functions of one library that we call, with the library's own
- * prototypes; the first call loads the library (dlopen of the soname we built against). A
- * function that creates something (a parser, a context, a handle) returns its failure value when
- * the library cannot be loaded, with errno ELIBACC, and the failure is logged once; every other
- * function can only be reached with something created before, so its library is loaded. */
+ * the usual way, the dynamic loader would map and relocate libnftables (libnftnl, libmnl,
+ * jansson, gmp, libxtables) and libiptc before main: 1.5 ms per run on the reference machine,
+ * twice the cost of starting a program at all. So a backend loads its library when it is about
+ * to be used, the way systemd does it:
+ *
+ * - each function we call is a pointer sym_NAME, typed after the library's own prototype
+ *   (VP_DL_SYM_DECLARE in a dl-*.h, VP_DL_SYM_DEFINE in the dl-*.c); callers call sym_NAME;
+ * - one table per library lists every such pointer (VP_DL_SYM); loading the library resolves
+ *   all of them at once, so a missing symbol is found before anything is called: the library is
+ *   then unavailable (every pointer stays NULL), which is logged once, and the backend's
+ *   operations fail with -ELIBACC;
+ * - an ELF note (VP_DL_NOTE) names the sonames in the binary, in the format of the FDO "ELF
+ *   dlopen metadata" specification, so packaging tools can turn them into dependencies
+ *   (`readelf --notes` shows them);
+ * - the soname is the one of the library we were built against (meson.build, VP_SONAME_*).
+ *
+ * A library stays loaded until the process exits. */
 #pragma once
 
-#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
-enum vp_dl_lib {
-	VP_DL_XML,
-	VP_DL_JSON,
-	VP_DL_NFT,
-	VP_DL_IP4TC,
-	VP_DL_IP6TC,
-	VP_DL_COUNT
+/* The pointer to the library function fn, of fn's own type (its header must be included). */
+#define VP_DL_SYM_DECLARE(fn) extern typeof(fn) *sym_##fn
+#define VP_DL_SYM_DEFINE(fn) typeof(fn) *sym_##fn = NULL
+
+/* One entry of a library's symbol table (struct vp_dl_sym), with a compile-time check that
+ * sym_fn has fn's type. */
+#define VP_DL_SYM(fn)                                                                            \
+	{(void **)&sym_##fn + 0 * sizeof(char[__builtin_types_compatible_p(typeof(sym_##fn),      \
+	                                                                    typeof(&fn)) ? 1 : -1]), \
+	 #fn}
+
+struct vp_dl_sym {
+	void **fn;          /* where its address goes */
+	const char *name;
 };
 
-/* The address of name in lib, loading lib on first use; NULL (logged once) when the library
- * or the symbol is missing. */
-void *vp_dl_sym(enum vp_dl_lib lib, const char *name);
-/* Whether lib has been loaded by this process (for tests). */
-bool vp_dl_loaded(enum vp_dl_lib lib);
-/* Unload lib (its memory goes back); a later call loads it again. Nothing it made may be left. */
-void vp_dl_unload(enum vp_dl_lib lib);
-/* Bumped by each unload: a wrapper's cached address is good for one generation. */
-extern unsigned vp_dl_generation[VP_DL_COUNT];
+struct vp_dl_lib {
+	const char *soname;
+	const char *what;   /* what needs it, for the log: "the nftables backend" */
+	const struct vp_dl_sym *sym;
+	size_t n_sym;
+	void *handle;       /* once loaded */
+	int r;              /* 0 not tried yet, 1 loaded, < 0 unavailable */
+};
 
-/* The body of a wrapper: fn, the cached address of the real function of type `ret (*) params`. */
-#define VP_DL_RESOLVE(lib, name, ret, params)                                                    \
-	static ret (*fn) params;                                                                 \
-	static unsigned gen;                                                                     \
-	if (!fn || gen != vp_dl_generation[lib]) {                                               \
-		fn = (ret(*) params)vp_dl_sym(lib, #name);                                       \
-		gen = vp_dl_generation[lib];                                                     \
-	}
+/* The initializer of a struct vp_dl_lib, table being its array of struct vp_dl_sym. */
+#define VP_DL_LIB(soname_, what_, table)                                                         \
+	{.soname = (soname_), .what = (what_), .sym = (table),                                   \
+	 .n_sym = sizeof(table) / sizeof((table)[0])}
 
-/* ret name params, forwarding args; `fail` is run when the library is missing. */
-#define VP_DL_FN(lib, fail, ret, name, params, args)                                             \
-	ret name params                                                                          \
-	{                                                                                        \
-		VP_DL_RESOLVE(lib, name, ret, params);                                           \
-		if (!fn)                                                                         \
-			fail;                                                                    \
-		return fn args;                                                                  \
-	}
+/* Load l and resolve every symbol of its table: 0 (also when already loaded), or -ELIBACC when
+ * the library or one of its symbols is missing; that is logged the first time only, and every
+ * pointer of the table is then NULL. */
+int vp_dl_open(struct vp_dl_lib *l);
 
-#define VP_DL_VOID(lib, name, params, args)                                                      \
-	void name params                                                                         \
-	{                                                                                        \
-		VP_DL_RESOLVE(lib, name, void, params);                                          \
-		if (fn)                                                                          \
-			fn args;                                                                 \
-	}
-
-/* What a function that cannot be reached without its library does if it is anyway. */
-#define VP_DL_UNREACHABLE vp_dl_unreachable(__func__)
-_Noreturn void vp_dl_unreachable(const char *func);
-/* A constructor's failure: errno ELIBACC, return v. */
-#define VP_DL_FAIL(v)                                                                            \
-	do {                                                                                     \
-		errno = ELIBACC;                                                                 \
-		return v;                                                                        \
-	} while (0)
+/* The FDO "ELF dlopen metadata" note (https://systemd.io/ELF_DLOPEN_METADATA/): owner "FDO",
+ * type 0x407c0c0a, a NUL-terminated JSON array of objects naming a feature, its priority
+ * ("required", "recommended", "suggested") and its sonames. json must be a string literal. */
+#define VP_DL_NOTE_OWNER "FDO"
+#define VP_DL_NOTE_TYPE UINT32_C(0x407c0c0a)
+#define VP_DL_NOTE(id, json)                                                                     \
+	__attribute__((used, section(".note.dlopen"), aligned(4))) static const struct {        \
+		uint32_t namesz, descsz, type;                                                   \
+		char owner[(sizeof(VP_DL_NOTE_OWNER) + 3) & ~(size_t)3];                          \
+		char desc[(sizeof(json) + 3) & ~(size_t)3];                                      \
+	} vp_dl_note_##id = {sizeof(VP_DL_NOTE_OWNER), sizeof(json), VP_DL_NOTE_TYPE,            \
+	                     VP_DL_NOTE_OWNER, json}

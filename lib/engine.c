@@ -128,6 +128,10 @@ int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, cons
 		vp_log(LOG_ERR, "state directory " VP_STATE_DIR ": %s", strerror(-dirfd));
 		return dirfd;
 	}
+	/* A backend whose library is unavailable changes nothing: no state claims rules for it. */
+	r = b->load ? b->load() : 0;
+	if (r < 0)
+		goto out;
 	lockfd = r = vp_lock(dirfd, LOCK_WAIT_MS);
 	if (r == -ETIMEDOUT)
 		vp_log(LOG_ERR, "our lock " VP_STATE_DIR "/lock is still held by another process "
@@ -221,10 +225,6 @@ int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d)
 		goto out;
 	}
 	vp_log(LOG_DEBUG, "%s: %zu rules, backend %s (%s)", d->name, rs.n, b->name, why);
-	/* Every XML is parsed: libxml2 and its ICU go before libnftables comes (the peak stays
-	 * under 10 MiB with 100 forwards). */
-	if (c->one_guest && b->memory_hungry)
-		vp_xml_unload();
 	r = vp_engine_commit(b, d, net ? net->name : NULL, &rs);
 	if (r == 0)
 		vp_log(LOG_INFO, "%s: %zu forwards installed (%zu rules, %s)%s", d->name, p.n_targets,

@@ -18,7 +18,6 @@ struct vp_ctx {
 	struct vp_buf *out;       /* dry-run output */
 	time_t now;
 	unsigned pending;         /* set by vp_guest_install: forwards still without an address */
-	bool one_guest;           /* a hook run: what served only to resolve may be unloaded */
 };
 
 /* Load the forward table (path NULL: the default under $VIRT_PORTFWD_ROOT). Diagnostics are

@@ -16,9 +16,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <libiptc/libiptc.h>
-#include <libiptc/libip6tc.h>
-
+#include "dl-iptc.h"
 #include "lock.h"
 #include "log.h"
 #include "render-xt.h"
@@ -62,29 +60,30 @@ struct fam {
 /* libiptc and libip6tc have the same API over different entry types; these wrappers give both
  * one signature so the logic below exists once. */
 #define FAM_WRAPPERS(P, E)                                                                        \
-	static struct xtc_handle *P##_w_init(const char *t) { return P##_init(t); }               \
-	static void P##_w_free(struct xtc_handle *h) { P##_free(h); }                             \
-	static int P##_w_commit(struct xtc_handle *h) { return P##_commit(h); }                   \
-	static int P##_w_is_chain(const char *c, struct xtc_handle *h) { return P##_is_chain(c, h); } \
+	static struct xtc_handle *P##_w_init(const char *t) { return sym_##P##_init(t); }         \
+	static void P##_w_free(struct xtc_handle *h) { sym_##P##_free(h); }                       \
+	static int P##_w_commit(struct xtc_handle *h) { return sym_##P##_commit(h); }             \
+	static int P##_w_is_chain(const char *c, struct xtc_handle *h)                            \
+	{ return sym_##P##_is_chain(c, h); }                                                      \
 	static int P##_w_create_chain(const char *c, struct xtc_handle *h)                        \
-	{ return P##_create_chain(c, h); }                                                        \
+	{ return sym_##P##_create_chain(c, h); }                                                  \
 	static int P##_w_delete_chain(const char *c, struct xtc_handle *h)                        \
-	{ return P##_delete_chain(c, h); }                                                        \
+	{ return sym_##P##_delete_chain(c, h); }                                                  \
 	static int P##_w_get_references(unsigned *r, const char *c, struct xtc_handle *h)         \
-	{ return P##_get_references(r, c, h); }                                                   \
+	{ return sym_##P##_get_references(r, c, h); }                                             \
 	static const void *P##_w_first_rule(const char *c, struct xtc_handle *h)                  \
-	{ return P##_first_rule(c, h); }                                                          \
+	{ return sym_##P##_first_rule(c, h); }                                                    \
 	static const void *P##_w_next_rule(const void *e, struct xtc_handle *h)                   \
-	{ return P##_next_rule((const struct E *)e, h); }                                         \
+	{ return sym_##P##_next_rule((const struct E *)e, h); }                                   \
 	static const char *P##_w_get_target(const void *e, struct xtc_handle *h)                  \
-	{ return P##_get_target((const struct E *)e, h); }                                        \
+	{ return sym_##P##_get_target((const struct E *)e, h); }                                  \
 	static int P##_w_insert(const char *c, const void *e, unsigned n, struct xtc_handle *h)   \
-	{ return P##_insert_entry(c, (const struct E *)e, n, h); }                                \
+	{ return sym_##P##_insert_entry(c, (const struct E *)e, n, h); }                          \
 	static int P##_w_append(const char *c, const void *e, struct xtc_handle *h)               \
-	{ return P##_append_entry(c, (const struct E *)e, h); }                                   \
+	{ return sym_##P##_append_entry(c, (const struct E *)e, h); }                             \
 	static int P##_w_delete_num(const char *c, unsigned n, struct xtc_handle *h)              \
-	{ return P##_delete_num_entry(c, n, h); }                                                 \
-	static const char *P##_w_strerror(int err) { return P##_strerror(err); }
+	{ return sym_##P##_delete_num_entry(c, n, h); }                                           \
+	static const char *P##_w_strerror(int err) { return sym_##P##_strerror(err); }
 
 FAM_WRAPPERS(iptc, ipt_entry)
 FAM_WRAPPERS(ip6tc, ip6t_entry)
@@ -155,13 +154,13 @@ static bool has_chain(const char *table, const char *chain)
 	struct xtc_handle *h;
 	bool found;
 
-	if (!table_listed(&fams[0], table))
+	if (!table_listed(&fams[0], table) || vp_dl_iptc() < 0)
 		return false;
-	h = iptc_init(table);
+	h = sym_iptc_init(table);
 	if (!h)
 		return false;
-	found = iptc_is_chain(chain, h);
-	iptc_free(h);
+	found = sym_iptc_is_chain(chain, h);
+	sym_iptc_free(h);
 	return found;
 }
 
@@ -499,10 +498,12 @@ static int iptc_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
 {
 	struct run r = {.owner = rs->owner};
 	unsigned wait_ms = o && o->lock_wait_ms ? o->lock_wait_ms : LOCK_WAIT_DEFAULT_MS;
-	int fd = -1, ret;
+	int fd = -1, ret = vp_dl_iptc();
 
 	(void)prev;   /* libiptc reads the whole table anyway: no record */
 	(void)next;
+	if (ret < 0)
+		return ret;   /* libiptc unavailable (logged): nothing touched */
 	ret = plan_build(rs, &r);
 	if (ret < 0)
 		goto out;
@@ -537,5 +538,6 @@ static bool iptc_probe(const struct vp_network *net, char *why, size_t whysz)
 	return true;
 }
 
-const struct vp_backend vp_backend_iptc = {.name = "iptables-legacy", .probe = iptc_probe,
-                                           .render = vp_render_xt, .apply = iptc_apply};
+const struct vp_backend vp_backend_iptc = {.name = "iptables-legacy", .load = vp_dl_iptc,
+                                           .probe = iptc_probe, .render = vp_render_xt,
+                                           .apply = iptc_apply};

@@ -205,7 +205,7 @@ static int nft_install_new(struct vp_nfq *q, const struct vp_ruleset *rs, struct
 	if (r == 0)
 		r = vp_nft_run(ctx, 0, batch.s, &out);
 	if (ctx)
-		nft_ctx_free(ctx);
+		sym_nft_ctx_free(ctx);
 	/* In, but not every handle found: the record stays "unknown". */
 	if (r == 0 && rec_from_heads(q, rs, lv, ret) < 0)
 		rec_free(ret);
@@ -306,8 +306,12 @@ static int nft_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
 	struct rec rec = {0};
 	bool lv[N_FAMS];
 	char *body = prev->kind == VP_RULES_KNOWN ? strdup(prev->body) : NULL;
-	int r;
+	int r = vp_dl_nft();
 
+	if (r < 0) {
+		free(body);
+		return r;   /* libnftables unavailable (logged): nothing touched */
+	}
 	r = vp_nfq_open(&q);
 	if (r < 0) {
 		vp_log(LOG_ERR, "nftables: cannot open a netlink socket: %s", strerror(-r));
@@ -349,6 +353,6 @@ static bool nft_probe(const struct vp_network *net, char *why, size_t whysz)
 	return true;
 }
 
-const struct vp_backend vp_backend_nft = {.name = "nftables", .probe = nft_probe,
-                                          .render = vp_render_nft, .apply = nft_apply,
-                                          .records = true, .memory_hungry = true};
+const struct vp_backend vp_backend_nft = {.name = "nftables", .load = vp_dl_nft,
+                                          .probe = nft_probe, .render = vp_render_nft,
+                                          .apply = nft_apply, .records = true};

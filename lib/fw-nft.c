@@ -249,17 +249,17 @@ int vp_nft_run(struct nft_ctx *ctx, unsigned flags, const char *cmd, const char 
 	const char *out;
 	int r;
 
-	nft_ctx_output_set_flags(ctx, flags);
+	sym_nft_ctx_output_set_flags(ctx, flags);
 	errno = 0;
-	if (nft_run_cmd_from_buffer(ctx, cmd) != 0) {
+	if (sym_nft_run_cmd_from_buffer(ctx, cmd) != 0) {
 		r = nft_errno(errno);
-		const char *err = nft_ctx_get_error_buffer(ctx);
+		const char *err = sym_nft_ctx_get_error_buffer(ctx);
 		vp_log(LOG_ERR, "nft failed (%s)", strerror(-r));
 		vp_log_lines(LOG_ERR, "nft", "said", err && *err ? err : "no message");
 		vp_log_lines(LOG_ERR, "nft", "was given", cmd);
 		return r;
 	}
-	out = nft_ctx_get_output_buffer(ctx);
+	out = sym_nft_ctx_get_output_buffer(ctx);
 	if (!out)
 		out = "";
 	if (strlen(out) > LIST_MAX) {
@@ -619,12 +619,16 @@ static int plan_family(struct nft_ctx *ctx, struct vp_nfq *q, const struct vp_ru
 
 int vp_nft_ctx_open(struct nft_ctx **ret)
 {
-	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	struct nft_ctx *ctx;
+	int r = vp_dl_nft();
 
+	if (r < 0)
+		return r;   /* libnftables unavailable: logged once, nothing done */
+	ctx = sym_nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!ctx)
 		return -ENOMEM;
-	if (nft_ctx_buffer_output(ctx) != 0 || nft_ctx_buffer_error(ctx) != 0) {
-		nft_ctx_free(ctx);
+	if (sym_nft_ctx_buffer_output(ctx) != 0 || sym_nft_ctx_buffer_error(ctx) != 0) {
+		sym_nft_ctx_free(ctx);
 		return -ENOMEM;
 	}
 	*ret = ctx;
@@ -650,7 +654,7 @@ static int nft_apply_once(struct vp_nfq *q, const struct vp_ruleset *rs,
 		r = vp_nft_run(ctx, 0, batch.s, &out);
 	vp_buf_free(&batch);
 	if (ctx)
-		nft_ctx_free(ctx);
+		sym_nft_ctx_free(ctx);
 	return r;
 }
 

@@ -4,10 +4,10 @@
  * interface for anything else: fw.h is. */
 #pragma once
 
-#include <nftables/libnftables.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dl-nft.h"
 #include "fw.h"
 #include "nfq.h"
 
@@ -68,7 +68,8 @@ enum nchain vp_nft_stage_chain(enum vp_stage s, bool lv);
 void vp_nft_batch_family(const struct fam *f, const struct view *v, const struct wanted *w,
                          struct vp_buf *b);
 bool vp_nft_has_family(const struct vp_ruleset *rs, int af);
-/* A context with buffered output and errors. 0 or -ENOMEM. */
+/* A context with buffered output and errors. 0, -ELIBACC (libnftables unavailable, logged
+ * once) or -ENOMEM. */
 int vp_nft_ctx_open(struct nft_ctx **ret);
 /* Run one command with these output flags; *ret_out points into ctx's buffer until the next
  * run. 0 or -errno, logged. */

@@ -26,6 +26,10 @@ struct vp_fw_opts {
 
 struct vp_backend {
 	const char *name;          /* "iptables-legacy", "iptables-nft", "nftables" */
+	/* Load the library the backend works through (dl.h): 0, or -ELIBACC when it is
+	 * unavailable (logged once), and then apply fails the same way, having done nothing.
+	 * NULL: the backend runs programs, it needs no library. */
+	int (*load)(void);
 	/* Whether libvirt's own rules for network net (NULL: not known) are in this backend's
 	 * tables; why receives the sentence for the log. Read-only and cheap. */
 	bool (*probe)(const struct vp_network *net, char *why, size_t whysz);
@@ -45,9 +49,6 @@ struct vp_backend {
 	 * engine keeps it for the next change. A backend without a record leaves next alone and
 	 * is given UNKNOWN. */
 	bool records;
-	/* apply parses the whole change in a library of its own, the largest user of memory in a
-	 * hook run: a caller that has parsed all its XML may unload libxml2 first. */
-	bool memory_hungry;
 };
 
 /* Every backend of this build, NULL-terminated, in the order detection asks them. */

@@ -8,8 +8,6 @@
  * copies that fail instead of truncating. */
 #include "xml.h"
 
-#include "dl.h"
-
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
@@ -72,7 +70,7 @@ int vp_xml_read(const char *buf, size_t len, unsigned long max_elements, xmlDocP
 	xmlInitParser();
 	ctxt = xmlNewParserCtxt();
 	if (!ctxt)
-		return errno == ELIBACC ? -ELIBACC : -ENOMEM;   /* libxml2 cannot be loaded */
+		return -ENOMEM;
 	ctxt->_private = &g;
 	ctxt->sax->internalSubset = guard_doctype;
 	ctxt->sax->startElementNs = guard_element;
@@ -180,12 +178,4 @@ int vp_xml_mac_prop(const xmlNode *n, const char *name, char ret[18])
 	r = vp_mac_normalize((const char *)v, strlen((const char *)v), ret);
 	xmlFree(v);
 	return r;
-}
-
-void vp_xml_unload(void)
-{
-	if (!vp_dl_loaded(VP_DL_XML))
-		return;
-	xmlCleanupParser();
-	vp_dl_unload(VP_DL_XML);
 }

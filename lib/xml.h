@@ -13,9 +13,6 @@
  * a DOCTYPE), -E2BIG (more elements than max_elements, or len over INT_MAX), -ENOMEM.
  * Free *ret_doc with xmlFreeDoc(). */
 int vp_xml_read(const char *buf, size_t len, unsigned long max_elements, xmlDocPtr *ret_doc);
-/* Unload libxml2 and its ICU (~1.7 MiB of resident memory) once no document is left; the next
- * vp_xml_read loads it again. */
-void vp_xml_unload(void);
 
 /* An element of libvirt's vocabulary: right name, no namespace (metadata lives in others). */
 bool vp_xml_is_elem(const xmlNode *n, const char *name);

@@ -15,8 +15,8 @@ run() {
 	vp_hook_ok guest1 started
 	rm -f "$VP_ROOT/run/virt-portfwd/n.guest1"   # as an older version left it
 	vp_check_eq "state without its name link: guest2 started reads its XML" \
-		"$(vp_basic_hook_libs guest2 started | grep -c xml2)" 1
+		"$(vp_basic_hook_reads guest2 started | grep -c xml)" 1
 	vp_check_eq "state without its name link: guest1 stopped reads its XML" \
-		"$(vp_basic_hook_libs guest1 stopped | grep -c xml2)" 1
+		"$(vp_basic_hook_reads guest1 stopped | grep -c xml)" 1
 	vp_basic_same "state without its name link, stopped: ruleset identical to before started"
 }

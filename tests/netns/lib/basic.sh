@@ -95,16 +95,25 @@ vp_basic_drop_libvirt_nft() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# The libraries a hook call loads (libxml2, json-c, libnftables, libiptc are loaded when first
-# used).
+# What a hook call reads: whether it parses XML (libxml2 is linked, so the test library of
+# shims/faultinj.c sees each parse), and which on-demand libraries it loads (libnftables,
+# libiptc: lib/dl.h).
 
-# vp_basic_hook_libs DOMAIN OP: the hook called as libvirt does, under strace; the libraries it
-# opened, one per line.
-vp_basic_hook_libs() {
-	local trace=$VP_TMP/libs.trace
+# vp_basic_hook_reads DOMAIN OP: the hook called as libvirt does, under strace; "xml parsed" if
+# it parsed a document, and the on-demand libraries it opened, one per line.
+vp_basic_hook_reads() {
+	local trace=$VP_TMP/libs.trace xmllog=$VP_TMP/xml.log e tracee_env=()
+	vp_faultinj
+	for e in "${VP_FAULTINJ_ENV[@]}" "VP_FAULT_XMLLOG=$xmllog"; do
+		tracee_env+=(-E "$e")   # the hook's, not strace's: faultinj clears LD_PRELOAD
+	done
+	rm -f "$xmllog"
 	echo "--- $1 $2 end (strace)" >>"$VP_TMP/hook.stderr"
 	ip netns exec "$VP_HOST" env VIRT_PORTFWD_ROOT="$VP_ROOT" XTABLES_LOCKFILE="$VP_LOCK" \
-		strace -f -qq -e trace=openat -o "$trace" "$VP_ROOT/hooks/qemu" "$1" "$2" end - \
-		<"$VP_FIX/$1.xml" >>"$VP_TMP/hook.stdout" 2>>"$VP_TMP/hook.stderr"
-	grep -o -E 'lib(xml2|json-c|nftables|ip4tc|ip6tc)\.so[.0-9]*' "$trace" | sort -u
+		strace -f -qq -e trace=openat -o "$trace" "${tracee_env[@]}" "$VP_ROOT/hooks/qemu" \
+		"$1" "$2" end - <"$VP_FIX/$1.xml" >>"$VP_TMP/hook.stdout" 2>>"$VP_TMP/hook.stderr"
+	{
+		cat "$xmllog" 2>/dev/null
+		grep -o -E 'lib(nftables|ip4tc|ip6tc)\.so[.0-9]*' "$trace"
+	} | sort -u
 }

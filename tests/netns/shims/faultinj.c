@@ -13,6 +13,9 @@
  *                                       (posix_spawn*, exec*, system, popen) is appended to FILE
  *   VP_FAULT_LOG=FILE                   each fault injected is appended to FILE, so a test can
  *                                       tell that the failure path really ran
+ *   VP_FAULT_XMLLOG=FILE                a line "xml parsed" is appended to FILE for each
+ *                                       document libxml2 is asked to parse (xmlCtxtReadMemory):
+ *                                       whether a hook call read its domain XML at all
  *
  * The variables and LD_PRELOAD are removed from the environment at load time: the programs the
  * hook runs (and its lease waiter) run unmodified. */
@@ -43,7 +46,7 @@ static struct fault iptc_faults[MAX_FAULTS];
 static size_t n_iptc_faults;
 static unsigned long nft_faults[MAX_FAULTS];
 static size_t n_nft_faults;
-static char execlog[4096], faultlog[4096];
+static char execlog[4096], faultlog[4096], xmllog[4096];
 
 /* Next comma-separated item of *p (advanced past it) into item; false at the end. */
 static bool next_item(const char **p, char *item, size_t n)
@@ -94,10 +97,13 @@ __attribute__((constructor)) static void faultinj_init(void)
 		snprintf(execlog, sizeof(execlog), "%s", v);
 	if ((v = getenv("VP_FAULT_LOG")))
 		snprintf(faultlog, sizeof(faultlog), "%s", v);
+	if ((v = getenv("VP_FAULT_XMLLOG")))
+		snprintf(xmllog, sizeof(xmllog), "%s", v);
 	unsetenv("VP_FAULT_IPTC");
 	unsetenv("VP_FAULT_LOG");
 	unsetenv("VP_FAULT_NFT");
 	unsetenv("VP_FAULT_EXECLOG");
+	unsetenv("VP_FAULT_XMLLOG");
 	unsetenv("LD_PRELOAD");
 }
 
@@ -155,6 +161,25 @@ int setsockopt(int fd, int level, int optname, const void *optval, socklen_t opt
 		}
 	}
 	return real(fd, level, optname, optval, optlen);
+}
+
+/* ---- libxml2: which documents are parsed ------------------------------------------------------ */
+
+/* libxml2's own prototype, its types left opaque: this library does not link libxml2, the hook
+ * does, so the hook's calls come here first. */
+void *xmlCtxtReadMemory(void *ctxt, const char *buf, int size, const char *url, const char *enc,
+                        int options);
+void *xmlCtxtReadMemory(void *ctxt, const char *buf, int size, const char *url, const char *enc,
+                        int options)
+{
+	static void *(*real)(void *, const char *, int, const char *, const char *, int);
+	static const char line[] = "xml parsed\n";
+
+	if (!real)
+		real = (void *(*)(void *, const char *, int, const char *, const char *, int))
+			next_sym("xmlCtxtReadMemory");
+	append_line(xmllog, line, sizeof(line) - 1);
+	return real(ctxt, buf, size, url, enc, options);
 }
 
 /* ---- libnftables: fail a whole batch -------------------------------------------------------- */
