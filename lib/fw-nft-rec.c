@@ -2,7 +2,7 @@
 /* The nftables backend without reading: listing a table costs time in proportion to every
  * guest's rules, so a guest's own change should not. Our record ("rules" in our state, state.h)
  * holds the handle of each rule of the owner and the handle of each table they are in; the
- * kernel answers questions about one named table or chain (nfq.h) without listing anything.
+ * kernel answers questions about one named table or chain (nfnl.h) without listing anything.
  * Whatever does not match the record falls back to reading (fw-nft.c). */
 #include "fw-nft.h"
 
@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "nfq.h"
+#include "nfnl.h"
 
 /* The record: one line per rule, "<family> <table> <chain> <handle>", and one per table they are
- * in, "table <family> <table> <handle>" (nfq.h: while a table's handle is the same, the rule
+ * in, "table <family> <table> <handle>" (nfnl.h: while a table's handle is the same, the rule
  * handles recorded in it name those rules or nothing). */
 
 struct rec_ent {
@@ -128,7 +128,7 @@ struct head_walk {
 	enum nchain c;
 };
 
-static int head_take(const struct vp_nfq_rule *rule, void *data)
+static int head_take(const struct vp_nfnl_rule *rule, void *data)
 {
 	struct head_walk *h = data;
 
@@ -145,7 +145,7 @@ static int head_take(const struct vp_nfq_rule *rule, void *data)
  * they are in: found there, the rules are in the tables whose handles were taken (only this
  * process adds rules of this owner, under the lock). A table whose handle the kernel does not
  * tell stays 0: the removal then reads. */
-static int rec_from_heads(struct vp_nfq *q, const struct vp_ruleset *rs, const bool *lv,
+static int rec_from_heads(struct vp_nfnl *q, const struct vp_ruleset *rs, const bool *lv,
                           struct rec *rec)
 {
 	size_t want[N_FAMS][NC_COUNT] = {{0}};
@@ -159,7 +159,7 @@ static int rec_from_heads(struct vp_nfq *q, const struct vp_ruleset *rs, const b
 	for (size_t fi = 0; fi < N_FAMS; fi++)
 		for (enum nchain c = 0; c < NC_COUNT; c++)
 			if (want[fi][c] && !rec->table[fi][table_of(c)] &&
-			    vp_nfq_table_handle(q, vp_nft_fams[fi].af, vp_nft_chains[c].table, &use,
+			    vp_nfnl_table_handle(q, vp_nft_fams[fi].af, vp_nft_chains[c].table, &use,
 			                        &rec->table[fi][table_of(c)]) < 0)
 				rec->table[fi][table_of(c)] = 0;
 	for (size_t fi = 0; r == 0 && fi < N_FAMS; fi++)
@@ -167,7 +167,7 @@ static int rec_from_heads(struct vp_nfq *q, const struct vp_ruleset *rs, const b
 			struct head_walk h = {.rec = rec, .owner = rs->owner, .fam = fi, .c = c,
 			                      .want = want[fi][c]};
 			if (h.want)
-				r = vp_nfq_chain_head(vp_nft_fams[fi].af, vp_nft_chains[c].table,
+				r = vp_nfnl_chain_head(vp_nft_fams[fi].af, vp_nft_chains[c].table,
 				                      vp_nft_chains[c].name, head_take, &h) == 1 ? 0 : -ESTALE;
 		}
 	return r;
@@ -176,7 +176,7 @@ static int rec_from_heads(struct vp_nfq *q, const struct vp_ruleset *rs, const b
 /* A guest with no rule anywhere (state.h: "none"): nothing to read but whether libvirt's table
  * is there. One transaction that puts every rule at the top of its chain, where the kernel then
  * tells their handles (nft's own echo would fetch the whole ruleset first). */
-static int nft_install_new(struct vp_nfq *q, const struct vp_ruleset *rs, struct rec *ret)
+static int nft_install_new(struct vp_nfnl *q, const struct vp_ruleset *rs, struct rec *ret)
 {
 	struct nft_ctx *ctx = NULL;
 	struct vp_buf batch = {0};
@@ -190,10 +190,10 @@ static int nft_install_new(struct vp_nfq *q, const struct vp_ruleset *rs, struct
 		struct wanted w = {0};
 		if (!vp_nft_has_family(rs, vp_nft_fams[i].af))
 			continue;
-		v.lv = lv[i] = vp_nfq_chain_use(q, vp_nft_fams[i].af, LV_TABLE, LV_CHAIN, &use) == 0;
-		v.table = vp_nfq_table(q, vp_nft_fams[i].af, OUR_TABLE, &use) == 0;
+		v.lv = lv[i] = vp_nfnl_chain_use(q, vp_nft_fams[i].af, LV_TABLE, LV_CHAIN, &use) == 0;
+		v.table = vp_nfnl_table(q, vp_nft_fams[i].af, OUR_TABLE, &use) == 0;
 		for (size_t c = 0; v.table && c < NC_LV; c++)
-			v.chain[c] = vp_nfq_chain_use(q, vp_nft_fams[i].af, OUR_TABLE, vp_nft_chains[c].name, &use) == 0;
+			v.chain[c] = vp_nfnl_chain_use(q, vp_nft_fams[i].af, OUR_TABLE, vp_nft_chains[c].name, &use) == 0;
 		r = vp_nft_wanted_build(rs, &vp_nft_fams[i], v.lv, &w);
 		if (r == 0)
 			vp_nft_batch_family(&vp_nft_fams[i], &v, &w, &batch);
@@ -215,15 +215,15 @@ static int nft_install_new(struct vp_nfq *q, const struct vp_ruleset *rs, struct
 
 /* Whether our table holds nothing but the recorded rules of family fi: then the table goes.
  * The kernel's use counts: a table counts its chains (and sets, ...), a base chain its rules. */
-static bool table_only_ours(struct vp_nfq *q, const struct rec *rec, size_t fi)
+static bool table_only_ours(struct vp_nfnl *q, const struct rec *rec, size_t fi)
 {
 	unsigned tuse, cuse, chains_seen = 0;
 
-	if (vp_nfq_table(q, vp_nft_fams[fi].af, OUR_TABLE, &tuse) < 0)
+	if (vp_nfnl_table(q, vp_nft_fams[fi].af, OUR_TABLE, &tuse) < 0)
 		return false;
 	for (enum nchain c = 0; c < NC_LV; c++) {
 		size_t mine = 0;
-		int r = vp_nfq_chain_use(q, vp_nft_fams[fi].af, OUR_TABLE, vp_nft_chains[c].name, &cuse);
+		int r = vp_nfnl_chain_use(q, vp_nft_fams[fi].af, OUR_TABLE, vp_nft_chains[c].name, &cuse);
 		if (r == -ENOENT)
 			continue;
 		for (size_t i = 0; i < rec->n; i++)
@@ -236,8 +236,8 @@ static bool table_only_ours(struct vp_nfq *q, const struct rec *rec, size_t fi)
 }
 
 /* Whether every table the recorded rules are in is still the one they were recorded in: then
- * each recorded handle names the owner's rule or nothing (nfq.h). */
-static bool tables_same(struct vp_nfq *q, const struct rec *rec)
+ * each recorded handle names the owner's rule or nothing (nfnl.h). */
+static bool tables_same(struct vp_nfnl *q, const struct rec *rec)
 {
 	bool used[N_FAMS][N_TABLES] = {{false}};
 	uint64_t handle;
@@ -248,7 +248,7 @@ static bool tables_same(struct vp_nfq *q, const struct rec *rec)
 	for (size_t fi = 0; fi < N_FAMS; fi++)
 		for (size_t ti = 0; ti < N_TABLES; ti++)
 			if (used[fi][ti] && (!rec->table[fi][ti] ||
-			                     vp_nfq_table_handle(q, vp_nft_fams[fi].af, table_names[ti],
+			                     vp_nfnl_table_handle(q, vp_nft_fams[fi].af, table_names[ti],
 			                                         &use, &handle) < 0 ||
 			                     handle != rec->table[fi][ti]))
 				return false;
@@ -259,9 +259,9 @@ static bool tables_same(struct vp_nfq *q, const struct rec *rec)
  * are still there (a table made anew numbers its rules from 1 again); our table goes too when
  * nothing else is left in it. -ESTALE when the record is not what is there, a rule of it gone
  * included (nothing was written then); any other error is the transaction's. */
-static int nft_remove_known(struct vp_nfq *q, const struct rec *rec, const char *owner)
+static int nft_remove_known(struct vp_nfnl *q, const struct rec *rec, const char *owner)
 {
-	struct vp_nfq_del *del = calloc(rec->n + N_FAMS, sizeof(*del));
+	struct vp_nfnl_del *del = calloc(rec->n + N_FAMS, sizeof(*del));
 	size_t n = 0;
 	int r = !del ? -ENOMEM : tables_same(q, rec) ? 0 : -ESTALE;
 
@@ -269,16 +269,16 @@ static int nft_remove_known(struct vp_nfq *q, const struct rec *rec, const char 
 		bool drop = table_only_ours(q, rec, fi);
 		for (size_t i = 0; i < rec->n; i++)
 			if (rec->e[i].fam == fi && !(drop && rec->e[i].c != NC_LV))
-				del[n++] = (struct vp_nfq_del){vp_nft_fams[fi].af,
+				del[n++] = (struct vp_nfnl_del){vp_nft_fams[fi].af,
 				                               vp_nft_chains[rec->e[i].c].table,
 				                               vp_nft_chains[rec->e[i].c].name,
 				                               rec->e[i].handle};
 		if (drop)
-			del[n++] = (struct vp_nfq_del){.family = vp_nft_fams[fi].af, .table = OUR_TABLE};
+			del[n++] = (struct vp_nfnl_del){.family = vp_nft_fams[fi].af, .table = OUR_TABLE};
 	}
 	if (r == 0) {
 		/* All or nothing: a recorded rule that is gone (ENOENT) deleted nothing. */
-		r = vp_nfq_delete(q, del, n);
+		r = vp_nfnl_delete(q, del, n);
 		if (r == -ENOENT)
 			r = -ESTALE;
 		else if (r < 0)
@@ -290,19 +290,19 @@ static int nft_remove_known(struct vp_nfq *q, const struct rec *rec, const char 
 }
 
 /* Whether libvirt's forward chain is there, per family: where the owner's accepts went. */
-static const bool *lv_now(struct vp_nfq *q, bool *lv)
+static const bool *lv_now(struct vp_nfnl *q, bool *lv)
 {
 	unsigned use;
 
 	for (size_t i = 0; i < N_FAMS; i++)
-		lv[i] = vp_nfq_chain_use(q, vp_nft_fams[i].af, LV_TABLE, LV_CHAIN, &use) == 0;
+		lv[i] = vp_nfnl_chain_use(q, vp_nft_fams[i].af, LV_TABLE, LV_CHAIN, &use) == 0;
 	return lv;
 }
 
 static int nft_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
                      const struct vp_record *prev, struct vp_record *next)
 {
-	struct vp_nfq q = {.fd = -1};
+	struct vp_nfnl q = {.fd = -1};
 	struct rec rec = {0};
 	bool lv[N_FAMS];
 	char *body = prev->kind == VP_RULES_KNOWN ? strdup(prev->body) : NULL;
@@ -312,7 +312,7 @@ static int nft_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
 		free(body);
 		return r;   /* libnftables unavailable (logged): nothing touched */
 	}
-	r = vp_nfq_open(&q);
+	r = vp_nfnl_open(&q);
 	if (r < 0) {
 		vp_log(LOG_ERR, "nftables: cannot open a netlink socket: %s", strerror(-r));
 		goto out;
@@ -333,7 +333,7 @@ static int nft_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
 	if (r == 0 && rs->n && rec.n == rs->n)
 		rec_format(&rec, next);
 out:
-	vp_nfq_close(&q);
+	vp_nfnl_close(&q);
 	rec_free(&rec);
 	free(body);
 	return r;
@@ -346,7 +346,7 @@ static bool nft_probe(const struct vp_network *net, char *why, size_t whysz)
 	enum vp_libvirt_fw fw = net ? net->fw : VP_LVFW_UNKNOWN;
 
 	if (fw != VP_LVFW_NFTABLES &&
-	    (fw != VP_LVFW_UNKNOWN || !vp_nfq_chain_exists(AF_INET, LV_TABLE, LV_CHAIN)))
+	    (fw != VP_LVFW_UNKNOWN || !vp_nfnl_chain_exists(AF_INET, LV_TABLE, LV_CHAIN)))
 		return false;
 	snprintf(why, whysz, "libvirt uses its nftables firewall backend%s",
 	         fw == VP_LVFW_NFTABLES ? " (network status)" : "");

@@ -413,16 +413,16 @@ static int read_table(struct nft_ctx *ctx, const struct fam *f, bool lv_table, c
 
 /* Which tables are there: asked of the kernel by name, since a listing of tables in nft 1.0
  * fetches every rule of the family. */
-static int read_view(struct nft_ctx *ctx, struct vp_nfq *q, const struct fam *f,
+static int read_view(struct nft_ctx *ctx, struct vp_nfnl *q, const struct fam *f,
                      const char *owner, struct view *v)
 {
 	unsigned use;
-	int r = vp_nfq_table(q, f->af, OUR_TABLE, &use), lv;
+	int r = vp_nfnl_table(q, f->af, OUR_TABLE, &use), lv;
 
 	if (r < 0 && r != -ENOENT)
 		return r;
 	v->table = r == 0;
-	lv = vp_nfq_table(q, f->af, LV_TABLE, &use);
+	lv = vp_nfnl_table(q, f->af, LV_TABLE, &use);
 	if (lv < 0 && lv != -ENOENT)
 		return lv;
 	r = 0;
@@ -598,7 +598,7 @@ bool vp_nft_has_family(const struct vp_ruleset *rs, int af)
 	return false;
 }
 
-static int plan_family(struct nft_ctx *ctx, struct vp_nfq *q, const struct vp_ruleset *rs,
+static int plan_family(struct nft_ctx *ctx, struct vp_nfnl *q, const struct vp_ruleset *rs,
                        const struct fam *f, struct vp_buf *batch)
 {
 	struct view v = {0};
@@ -636,7 +636,7 @@ int vp_nft_ctx_open(struct nft_ctx **ret)
 }
 
 /* Read what is there, change what differs. */
-static int nft_apply_once(struct vp_nfq *q, const struct vp_ruleset *rs,
+static int nft_apply_once(struct vp_nfnl *q, const struct vp_ruleset *rs,
                           const struct vp_fw_opts *o)
 {
 	struct nft_ctx *ctx = NULL;
@@ -658,7 +658,7 @@ static int nft_apply_once(struct vp_nfq *q, const struct vp_ruleset *rs,
 	return r;
 }
 
-int vp_nft_apply_read(struct vp_nfq *q, const struct vp_ruleset *rs,
+int vp_nft_apply_read(struct vp_nfnl *q, const struct vp_ruleset *rs,
                           const struct vp_fw_opts *o)
 {
 	int r = nft_apply_once(q, rs, o);

@@ -9,7 +9,7 @@
 
 #include "dl-nft.h"
 #include "fw.h"
-#include "nfq.h"
+#include "nfnl.h"
 
 #define OUR_TABLE   "virt_portfwd"
 #define LV_TABLE    "libvirt_network"
@@ -76,4 +76,4 @@ int vp_nft_ctx_open(struct nft_ctx **ret);
 int vp_nft_run(struct nft_ctx *ctx, unsigned flags, const char *cmd, const char **ret_out);
 /* Read what is there, change what differs, in one transaction; on failure remove what the
  * owner had (fw.h). 0 or -errno. */
-int vp_nft_apply_read(struct vp_nfq *q, const struct vp_ruleset *rs, const struct vp_fw_opts *o);
+int vp_nft_apply_read(struct vp_nfnl *q, const struct vp_ruleset *rs, const struct vp_fw_opts *o);

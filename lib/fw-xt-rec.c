@@ -4,11 +4,11 @@
  * time in proportion to all the guests' rules. So the record ("rules" in our state, state.h)
  * keeps this owner's rules, one "<4|6> <chain> <handle> <spec>" line each, and the handle of
  * each table they are in, "t<4|6> <table> <handle>"; the kernel is asked only about our tables
- * and chains and the built-in chains' jumps (iptables-nft's tables are nf_tables tables, nfq.h):
+ * and chains and the built-in chains' jumps (iptables-nft's tables are nf_tables tables, nfnl.h):
  * - install, when the guest has no rule anywhere: one restore batch puts its rules at the top
  *   of our chains (creating a missing chain and its jump), then their handles are read there;
  * - removal: while filter and nat are the tables the handles were recorded in, each names the
- *   owner's rule or nothing (nfq.h); the rules go in one transaction by handle, with our jump
+ *   owner's rule or nothing (nfnl.h); the rules go in one transaction by handle, with our jump
  *   and chain when nothing else is left in it (deleting writes no expression: netfilter.md
  *   trap 2 is about writing them), and a rule that is gone makes it delete nothing.
  * What is not as recorded goes to the reading path (fw-xt.c); the restore batch itself and the
@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "nfq.h"
+#include "nfnl.h"
 #include "render-xt.h"
 
 struct vp_xt_fast {
@@ -31,7 +31,7 @@ struct vp_xt_fast {
 	struct wanted rec[2];           /* VP_RULES_KNOWN: the recorded rules, IPv4 / IPv6 */
 	uint64_t *handle[2][N_CHAINS];  /* their handles, 0 where not known */
 	uint64_t table[2][2];           /* the handles of filter and nat, 0 where not known */
-	struct vp_nfq q;
+	struct vp_nfnl q;
 };
 
 static const char *const table_names[2] = {"filter", "nat"};
@@ -57,7 +57,7 @@ static void fast_free(struct vp_xt_fast *x)
 		for (size_t i = 0; i < N_CHAINS; i++)
 			free(x->handle[fi][i]);
 	}
-	vp_nfq_close(&x->q);
+	vp_nfnl_close(&x->q);
 }
 
 /* "t<4|6> <table> <handle>" */
@@ -126,7 +126,7 @@ struct head_walk {
 	size_t want, got, seen;
 };
 
-static int head_take(const struct vp_nfq_rule *rule, void *data)
+static int head_take(const struct vp_nfnl_rule *rule, void *data)
 {
 	struct head_walk *w = data;
 
@@ -140,10 +140,10 @@ static int head_take(const struct vp_nfq_rule *rule, void *data)
 /* The record after an install: the specs, with the handles found at the top of our chains
  * (where an install without reading puts them, or where they stayed). q: the change's socket,
  * opened here when the change did not need one. next is left alone when it cannot be told. */
-static void rec_build(const struct vp_ruleset *rs, struct vp_nfq *q, struct vp_record *next)
+static void rec_build(const struct vp_ruleset *rs, struct vp_nfnl *q, struct vp_record *next)
 {
 	struct vp_buf b = {0};
-	int r = q->fd >= 0 ? 0 : vp_nfq_open(q);
+	int r = q->fd >= 0 ? 0 : vp_nfnl_open(q);
 
 	for (int fi = 0; fi < 2 && r == 0; fi++) {
 		struct wanted w = {0};
@@ -152,7 +152,7 @@ static void rec_build(const struct vp_ruleset *rs, struct vp_nfq *q, struct vp_r
 		for (size_t t = 0; r == 0 && t < 2; t++) {
 			uint64_t th;
 			unsigned use;
-			if (table_used(&w, t) && vp_nfq_table_handle(q, fi ? AF_INET6 : AF_INET,
+			if (table_used(&w, t) && vp_nfnl_table_handle(q, fi ? AF_INET6 : AF_INET,
 			                                             table_names[t], &use, &th) == 0)
 				vp_buf_printf(&b, "t%c %s %" PRIu64 "\n", fi ? '6' : '4', table_names[t], th);
 		}
@@ -160,7 +160,7 @@ static void rec_build(const struct vp_ruleset *rs, struct vp_nfq *q, struct vp_r
 			uint64_t *h = w.n[i] ? calloc(w.n[i], sizeof(*h)) : NULL;
 			struct head_walk hw = {.owner = rs->owner, .h = h, .want = w.n[i]};
 			/* Not found near the top: 0, the removal goes by the specs. */
-			if (h && vp_nfq_chain_head(fi ? AF_INET6 : AF_INET, vp_xt_chains[i].table,
+			if (h && vp_nfnl_chain_head(fi ? AF_INET6 : AF_INET, vp_xt_chains[i].table,
 			                           vp_xt_chains[i].chain, head_take, &hw) != 1)
 				memset(h, 0, w.n[i] * sizeof(*h));
 			for (size_t j = 0; j < w.n[i]; j++)
@@ -187,7 +187,7 @@ struct jump_walk {
 	bool stop_unless_first;     /* install: only a jump in first place will do */
 };
 
-static int jump_take(const struct vp_nfq_rule *rule, void *data)
+static int jump_take(const struct vp_nfnl_rule *rule, void *data)
 {
 	struct jump_walk *w = data;
 
@@ -216,9 +216,9 @@ static int fast_install(struct vp_xt_fast *x, const struct wanted *w, int fi, st
 			unsigned use;
 			if (strcmp(vp_xt_chains[i].table, order[t]) || !w->n[i])
 				continue;
-			r = vp_nfq_chain_use(&x->q, af, vp_xt_chains[i].table, vp_xt_chains[i].chain, &use);
+			r = vp_nfnl_chain_use(&x->q, af, vp_xt_chains[i].table, vp_xt_chains[i].chain, &use);
 			if (r == 0)
-				r = vp_nfq_chain_head(af, vp_xt_chains[i].table, vp_xt_chains[i].builtin, jump_take, &jw);
+				r = vp_nfnl_chain_head(af, vp_xt_chains[i].table, vp_xt_chains[i].builtin, jump_take, &jw);
 			if (r == 0 && (!jw.first || jw.jumps != 1))
 				r = -ESTALE;
 			if (r == -ENOENT)
@@ -240,7 +240,7 @@ static int fast_install(struct vp_xt_fast *x, const struct wanted *w, int fi, st
 }
 
 /* 0 when filter and nat of family fi, where the record has rules, are the tables it was
- * recorded in: then each recorded handle names the owner's rule or nothing (nfq.h). */
+ * recorded in: then each recorded handle names the owner's rule or nothing (nfnl.h). */
 static int tables_same(struct vp_xt_fast *x, int fi)
 {
 	for (size_t t = 0; t < 2; t++) {
@@ -249,7 +249,7 @@ static int tables_same(struct vp_xt_fast *x, int fi)
 		if (!table_used(&x->rec[fi], t))
 			continue;
 		if (!x->table[fi][t] ||
-		    vp_nfq_table_handle(&x->q, fi ? AF_INET6 : AF_INET, table_names[t], &use, &h) < 0 ||
+		    vp_nfnl_table_handle(&x->q, fi ? AF_INET6 : AF_INET, table_names[t], &use, &h) < 0 ||
 		    h != x->table[fi][t])
 			return -ESTALE;
 	}
@@ -259,7 +259,7 @@ static int tables_same(struct vp_xt_fast *x, int fi)
 /* Each recorded rule of family fi into del[], once its table is the one recorded; for a chain
  * of ours that would be left empty (the kernel's use count: its rules and our one jump), our
  * jump and the chain too. -ESTALE: the record is not what is there. */
-static int remove_list(struct vp_xt_fast *x, int fi, struct vp_nfq_del *del, size_t *n)
+static int remove_list(struct vp_xt_fast *x, int fi, struct vp_nfnl_del *del, size_t *n)
 {
 	const struct wanted *rec = &x->rec[fi];
 	int af = fi ? AF_INET6 : AF_INET, r = tables_same(x, fi);
@@ -270,18 +270,18 @@ static int remove_list(struct vp_xt_fast *x, int fi, struct vp_nfq_del *del, siz
 		for (size_t j = 0; r == 0 && j < rec->n[i]; j++) {
 			uint64_t h = x->handle[fi][i][j];
 			r = h ? 0 : -ESTALE;
-			del[(*n)++] = (struct vp_nfq_del){af, vp_xt_chains[i].table, vp_xt_chains[i].chain, h};
+			del[(*n)++] = (struct vp_nfnl_del){af, vp_xt_chains[i].table, vp_xt_chains[i].chain, h};
 		}
 		if (r < 0 || !rec->n[i])
 			continue;
-		r = vp_nfq_chain_use(&x->q, af, vp_xt_chains[i].table, vp_xt_chains[i].chain, &use);
+		r = vp_nfnl_chain_use(&x->q, af, vp_xt_chains[i].table, vp_xt_chains[i].chain, &use);
 		if (r < 0 || use != rec->n[i] + 1)
 			continue;
-		r = vp_nfq_chain_head(af, vp_xt_chains[i].table, vp_xt_chains[i].builtin, jump_take, &jw);
+		r = vp_nfnl_chain_head(af, vp_xt_chains[i].table, vp_xt_chains[i].builtin, jump_take, &jw);
 		if (r == 0 && jw.jumps != 1)
 			r = -ESTALE;
-		del[(*n)++] = (struct vp_nfq_del){af, vp_xt_chains[i].table, vp_xt_chains[i].builtin, jw.handle};
-		del[(*n)++] = (struct vp_nfq_del){af, vp_xt_chains[i].table, vp_xt_chains[i].chain, 0};
+		del[(*n)++] = (struct vp_nfnl_del){af, vp_xt_chains[i].table, vp_xt_chains[i].builtin, jw.handle};
+		del[(*n)++] = (struct vp_nfnl_del){af, vp_xt_chains[i].table, vp_xt_chains[i].chain, 0};
 	}
 	return r < 0 && r != -ENOMEM ? -ESTALE : r;   /* nothing written yet: read instead */
 }
@@ -292,7 +292,7 @@ static int remove_list(struct vp_xt_fast *x, int fi, struct vp_nfq_del *del, siz
 static int fast_remove(struct vp_xt_fast *x, int fi, const char *owner)
 {
 	const struct wanted *rec = &x->rec[fi];
-	struct vp_nfq_del *del;
+	struct vp_nfnl_del *del;
 	size_t n = 2 * N_CHAINS;
 	int r;
 
@@ -304,7 +304,7 @@ static int fast_remove(struct vp_xt_fast *x, int fi, const char *owner)
 	if (r == 0) {
 		/* All or nothing: a recorded rule that is gone (ENOENT), a chain in use after all
 		 * (EBUSY), and nothing was deleted. */
-		r = vp_nfq_delete(&x->q, del, n);
+		r = vp_nfnl_delete(&x->q, del, n);
 		if (r == -EBUSY || r == -ENOENT)
 			r = -ESTALE;
 		else if (r < 0)
@@ -359,7 +359,7 @@ static int xt_apply_nft(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
 	if (x.kind == VP_RULES_KNOWN && (!body || rec_parse(body, &x) < 0))
 		x.kind = VP_RULES_UNKNOWN;
 	if (x.kind != VP_RULES_UNKNOWN)
-		vp_nfq_open(&x.q);
+		vp_nfnl_open(&x.q);
 	r = vp_xt_apply(&vp_xt_tools_nft, &(struct vp_xt_shortcut){fast_family, &x}, rs, o);
 	if (r == 0 && rs->n)
 		rec_build(rs, &x.q, next);
@@ -372,7 +372,7 @@ static int xt_apply_nft(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
 static bool xt_nft_probe(const struct vp_network *net, char *why, size_t whysz)
 {
 	(void)net;
-	if (!vp_nfq_chain_exists(AF_INET, "filter", VP_LIBVIRT_CHAIN))
+	if (!vp_nfnl_chain_exists(AF_INET, "filter", VP_LIBVIRT_CHAIN))
 		return false;
 	snprintf(why, whysz, "libvirt's " VP_LIBVIRT_CHAIN " is in nf_tables (iptables-nft)");
 	return true;

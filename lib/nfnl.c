@@ -2,7 +2,7 @@
 /* nf_tables over netlink: NFT_MSG_GET* for one table or chain (no NLM_F_DUMP: the kernel
  * answers from its lookup), one chain's rules from the top, read until enough, and one batch of
  * deletions by handle. */
-#include "nfq.h"
+#include "nfnl.h"
 
 #include <arpa/inet.h>
 #include <endian.h>
@@ -25,14 +25,14 @@
 #define UDATA_COMMENT 0         /* libnftnl's NFTNL_UDATA_RULE_COMMENT: a NUL-ended string */
 #define NEST_MAX 16             /* the largest attribute number we look at, plus room */
 
-int vp_nfq_open(struct vp_nfq *q)
+int vp_nfnl_open(struct vp_nfnl *q)
 {
 	q->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
 	q->seq = (uint32_t)time(NULL);
 	return q->fd < 0 ? -errno : 0;
 }
 
-void vp_nfq_close(struct vp_nfq *q)
+void vp_nfnl_close(struct vp_nfnl *q)
 {
 	if (q && q->fd >= 0) {
 		close(q->fd);
@@ -67,7 +67,7 @@ static void msg_put_str(struct msg *m, uint16_t type, const char *s)
 	msg_put(m, type, s, strlen(s) + 1);
 }
 
-static void msg_init(struct msg *m, struct vp_nfq *q, int family, uint16_t type, uint16_t flags)
+static void msg_init(struct msg *m, struct vp_nfnl *q, int family, uint16_t type, uint16_t flags)
 {
 	struct nlmsghdr h = {.nlmsg_type = (uint16_t)(NFNL_SUBSYS_NFTABLES << 8 | type),
 	                     .nlmsg_flags = (uint16_t)(NLM_F_REQUEST | flags),
@@ -80,7 +80,7 @@ static void msg_init(struct msg *m, struct vp_nfq *q, int family, uint16_t type,
 	m->len = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(g));
 }
 
-static int msg_send(struct vp_nfq *q, struct msg *m)
+static int msg_send(struct vp_nfnl *q, struct msg *m)
 {
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
 
@@ -162,7 +162,7 @@ static int msg_attrs(const struct nlmsghdr *h, const struct nlattr **tb, size_t 
 }
 
 /* Send one request for one object and take its reply's attributes (pointing into reply). */
-static int get_one(struct vp_nfq *q, struct msg *m, char *reply, size_t replysz,
+static int get_one(struct vp_nfnl *q, struct msg *m, char *reply, size_t replysz,
                    const struct nlattr **tb, size_t max)
 {
 	uint32_t seq = ((struct nlmsghdr *)m->buf)->nlmsg_seq;
@@ -207,7 +207,7 @@ static int udata_comment(const struct nlattr *a, char *buf, size_t bufsz)
 }
 
 /* An immediate verdict: the chain of a jump or goto. */
-static void expr_immediate(const struct nlattr *data, struct vp_nfq_rule *r)
+static void expr_immediate(const struct nlattr *data, struct vp_nfnl_rule *r)
 {
 	const struct nlattr *it[NEST_MAX + 1], *dt[NEST_MAX + 1], *vt[NEST_MAX + 1];
 	uint32_t code;
@@ -222,7 +222,7 @@ static void expr_immediate(const struct nlattr *data, struct vp_nfq_rule *r)
 }
 
 /* An xt match (iptables-nft's compat expression): the text of a "comment" match. */
-static void expr_match(const struct nlattr *data, struct vp_nfq_rule *r)
+static void expr_match(const struct nlattr *data, struct vp_nfnl_rule *r)
 {
 	const struct nlattr *mt[NEST_MAX + 1];
 	char name[32];
@@ -234,7 +234,7 @@ static void expr_match(const struct nlattr *data, struct vp_nfq_rule *r)
 		attr_text(mt[NFTA_MATCH_INFO], r->xt_comment, sizeof(r->xt_comment));
 }
 
-static int rule_exprs(const struct nlattr *list, struct vp_nfq_rule *r)
+static int rule_exprs(const struct nlattr *list, struct vp_nfnl_rule *r)
 {
 	const char *p = payload(list);
 	size_t len = payload_len(list);
@@ -256,7 +256,7 @@ static int rule_exprs(const struct nlattr *list, struct vp_nfq_rule *r)
 	return 0;
 }
 
-static int rule_from(const struct nlattr **tb, struct vp_nfq_rule *r)
+static int rule_from(const struct nlattr **tb, struct vp_nfnl_rule *r)
 {
 	uint64_t handle;
 
@@ -276,7 +276,7 @@ static int rule_from(const struct nlattr **tb, struct vp_nfq_rule *r)
 /* The use count (attribute use_attr of the reply to type, attributes up to max) of a table
  * (chain NULL: how many chains it has) or of a chain (how many rules); with ret_handle, the
  * 64-bit attribute handle_attr too (-ENODATA when the kernel sends none). */
-static int get_use(struct vp_nfq *q, int family, uint16_t type, const char *table,
+static int get_use(struct vp_nfnl *q, int family, uint16_t type, const char *table,
                    const char *chain, uint16_t max, uint16_t use_attr, unsigned *ret_use,
                    uint16_t handle_attr, uint64_t *ret_handle)
 {
@@ -309,20 +309,20 @@ static int get_use(struct vp_nfq *q, int family, uint16_t type, const char *tabl
 	return r;
 }
 
-int vp_nfq_table(struct vp_nfq *q, int family, const char *table, unsigned *ret_use)
+int vp_nfnl_table(struct vp_nfnl *q, int family, const char *table, unsigned *ret_use)
 {
 	return get_use(q, family, NFT_MSG_GETTABLE, table, NULL, NFTA_TABLE_MAX, NFTA_TABLE_USE,
 	               ret_use, 0, NULL);
 }
 
-int vp_nfq_table_handle(struct vp_nfq *q, int family, const char *table, unsigned *ret_use,
+int vp_nfnl_table_handle(struct vp_nfnl *q, int family, const char *table, unsigned *ret_use,
                         uint64_t *ret_handle)
 {
 	return get_use(q, family, NFT_MSG_GETTABLE, table, NULL, NFTA_TABLE_MAX, NFTA_TABLE_USE,
 	               ret_use, NFTA_TABLE_HANDLE, ret_handle);
 }
 
-int vp_nfq_chain_use(struct vp_nfq *q, int family, const char *table, const char *chain,
+int vp_nfnl_chain_use(struct vp_nfnl *q, int family, const char *table, const char *chain,
                      unsigned *ret_use)
 {
 	return get_use(q, family, NFT_MSG_GETCHAIN, table, chain, NFTA_CHAIN_MAX, NFTA_CHAIN_USE,
@@ -330,8 +330,8 @@ int vp_nfq_chain_use(struct vp_nfq *q, int family, const char *table, const char
 }
 
 /* One buffer of a dump: each rule to fn, until it returns non-zero. */
-static int head_buffer(const char *buf, size_t n, int (*fn)(const struct vp_nfq_rule *, void *),
-                       void *data, struct vp_nfq_rule *rule, bool *done)
+static int head_buffer(const char *buf, size_t n, int (*fn)(const struct vp_nfnl_rule *, void *),
+                       void *data, struct vp_nfnl_rule *rule, bool *done)
 {
 	const struct nlattr *tb[NFTA_RULE_MAX + 1];
 	int r = 0;
@@ -351,15 +351,15 @@ static int head_buffer(const char *buf, size_t n, int (*fn)(const struct vp_nfq_
 	return r;
 }
 
-int vp_nfq_chain_head(int family, const char *table, const char *chain,
-                      int (*fn)(const struct vp_nfq_rule *r, void *data), void *data)
+int vp_nfnl_chain_head(int family, const char *table, const char *chain,
+                      int (*fn)(const struct vp_nfnl_rule *r, void *data), void *data)
 {
-	struct vp_nfq q = {.fd = -1};
-	struct vp_nfq_rule *rule = malloc(sizeof(*rule));
+	struct vp_nfnl q = {.fd = -1};
+	struct vp_nfnl_rule *rule = malloc(sizeof(*rule));
 	char *buf = malloc(REPLY_MAX);
 	struct msg m;
 	bool done = false;
-	int r = rule && buf ? vp_nfq_open(&q) : -ENOMEM;
+	int r = rule && buf ? vp_nfnl_open(&q) : -ENOMEM;
 
 	if (r == 0) {
 		msg_init(&m, &q, family, NFT_MSG_GETRULE, NLM_F_DUMP);
@@ -377,7 +377,7 @@ int vp_nfq_chain_head(int family, const char *table, const char *chain,
 		r = n < 0 ? -errno : n == 0 ? -EBADMSG : n > HEAD_RECV ? -EMSGSIZE
 		    : head_buffer(buf, (size_t)n, fn, data, rule, &done);
 	}
-	vp_nfq_close(&q);
+	vp_nfnl_close(&q);
 	free(buf);
 	free(rule);
 	return r;
@@ -385,7 +385,7 @@ int vp_nfq_chain_head(int family, const char *table, const char *chain,
 
 /* ---- deleting by handle ------------------------------------------------------------------ */
 
-static void batch_mark(struct msg *m, struct vp_nfq *q, uint16_t type)
+static void batch_mark(struct msg *m, struct vp_nfnl *q, uint16_t type)
 {
 	struct nlmsghdr h = {.nlmsg_len = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg)),
 	                     .nlmsg_type = type, .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = ++q->seq};
@@ -413,7 +413,7 @@ static int batch_add(char *out, size_t *len, size_t cap, const struct msg *m)
 /* The replies to a batch whose last request alone asks for an acknowledgement: the kernel
  * answers a failing request with its error and the last one in any case, in order, so the
  * last one's reply ends them. The first error, or 0. */
-static int batch_acks(struct vp_nfq *q, uint32_t first_seq, uint32_t last_seq)
+static int batch_acks(struct vp_nfnl *q, uint32_t first_seq, uint32_t last_seq)
 {
 	char *buf = malloc(REPLY_MAX);
 	int first = 0, r = buf ? 0 : -ENOMEM;
@@ -443,7 +443,7 @@ static int batch_acks(struct vp_nfq *q, uint32_t first_seq, uint32_t last_seq)
 	return r < 0 ? r : first;
 }
 
-int vp_nfq_delete(struct vp_nfq *q, const struct vp_nfq_del *d, size_t n)
+int vp_nfnl_delete(struct vp_nfnl *q, const struct vp_nfnl_del *d, size_t n)
 {
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
 	size_t cap = (n + 2) * sizeof(struct msg), len = 0;
@@ -501,15 +501,15 @@ int vp_nfq_delete(struct vp_nfq *q, const struct vp_nfq_del *d, size_t n)
 	return r;
 }
 
-bool vp_nfq_chain_exists(int family, const char *table, const char *chain)
+bool vp_nfnl_chain_exists(int family, const char *table, const char *chain)
 {
-	struct vp_nfq q;
+	struct vp_nfnl q;
 	unsigned use;
 	bool found;
 
-	if (vp_nfq_open(&q) < 0)
+	if (vp_nfnl_open(&q) < 0)
 		return false;
-	found = vp_nfq_chain_use(&q, family, table, chain, &use) == 0;
-	vp_nfq_close(&q);
+	found = vp_nfnl_chain_use(&q, family, table, chain, &use) == 0;
+	vp_nfnl_close(&q);
 	return found;
 }
