@@ -37,7 +37,7 @@ unsigned vp_iptc_commits(void)
 
 /* ---- one family: libiptc or libip6tc behind the same calls ---------------------------------- */
 
-struct fam {
+struct iptc_fam {
 	int af;
 	const char *name;                  /* for messages */
 	const char *names_path;            /* tables the kernel has instantiated */
@@ -96,7 +96,7 @@ FAM_WRAPPERS(ip6tc, ip6t_entry)
 	.get_target = P##_w_get_target, .insert = P##_w_insert, .append = P##_w_append,           \
 	.delete_num = P##_w_delete_num, .strerror = P##_w_strerror
 
-static const struct fam fams[] = {
+static const struct iptc_fam fams[] = {
 	{.af = AF_INET, .name = "IPv4", .names_path = "/proc/net/ip_tables_names", FAM_OPS(iptc)},
 	{.af = AF_INET6, .name = "IPv6", .names_path = "/proc/net/ip6_tables_names",
 	 FAM_OPS(ip6tc)},
@@ -129,7 +129,7 @@ static int idxv_push(struct idxv *iv, unsigned i)
 /* Whether the kernel has instantiated this table. Reading a legacy table through libiptc
  * creates it, which makes iptables-nft warn about legacy tables on an nft host: a table that
  * does not exist cannot hold rules of ours, so it is left alone. */
-static bool table_listed(const struct fam *f, const char *table)
+static bool table_listed(const struct iptc_fam *f, const char *table)
 {
 	char *buf = NULL;
 	size_t len, tl = strlen(table);
@@ -204,7 +204,7 @@ static int iptc_err(void)
 
 /* Indexes of the owner's entries in `chain`, how many others there are, and whether the
  * owner's entries already are exactly `want`, in order. */
-static int owned_scan(const struct fam *f, struct xtc_handle *h, const char *chain,
+static int owned_scan(const struct iptc_fam *f, struct xtc_handle *h, const char *chain,
                       const struct xlist *want, const char *owner, struct idxv *own,
                       size_t *others, bool *same)
 {
@@ -226,7 +226,7 @@ static int owned_scan(const struct fam *f, struct xtc_handle *h, const char *cha
 	return 0;
 }
 
-static int rules_rewrite(const struct fam *f, struct xtc_handle *h, const char *chain,
+static int rules_rewrite(const struct iptc_fam *f, struct xtc_handle *h, const char *chain,
                          const struct idxv *own, const struct xlist *want)
 {
 	/* Backwards, so the indexes still to delete stay valid. libiptc numbers rules from 0. */
@@ -240,7 +240,7 @@ static int rules_rewrite(const struct fam *f, struct xtc_handle *h, const char *
 }
 
 /* Make the owner's entries in `chain` exactly `want`; count what is left in the chain. */
-static int rules_sync(const struct fam *f, struct xtc_handle *h, const char *chain,
+static int rules_sync(const struct iptc_fam *f, struct xtc_handle *h, const char *chain,
                       const struct xlist *want, struct run *r, size_t *ret_left, bool *changed)
 {
 	struct idxv own = {0};
@@ -270,7 +270,7 @@ out:
 /* Keep exactly one jump of ours to hk->chain, at position 1 of the built-in chain, when
  * `present`; none otherwise. libvirt inserts its own jumps at the top when they are missing,
  * so ours must be re-asserted there, above them. */
-static int jump_sync(const struct fam *f, struct xtc_handle *h, const struct hook *hk,
+static int jump_sync(const struct iptc_fam *f, struct xtc_handle *h, const struct hook *hk,
                      bool present, struct run *r, bool *changed)
 {
 	struct vp_xent x;
@@ -310,7 +310,7 @@ out:
 
 /* Our chain is empty and no jump of ours leads to it: delete it, unless someone else jumps
  * to it (deleting would fail, and their rule is not ours to remove). */
-static int chain_drop(const struct fam *f, struct xtc_handle *h, const char *chain,
+static int chain_drop(const struct iptc_fam *f, struct xtc_handle *h, const char *chain,
                       struct run *r, bool *changed)
 {
 	unsigned refs = 0;
@@ -325,7 +325,7 @@ static int chain_drop(const struct fam *f, struct xtc_handle *h, const char *cha
 	return 0;
 }
 
-static int chain_sync(const struct fam *f, struct xtc_handle *h, const struct hook *hk,
+static int chain_sync(const struct iptc_fam *f, struct xtc_handle *h, const struct hook *hk,
                       const struct xlist *want, struct run *r, bool *changed)
 {
 	size_t left = 0;
@@ -352,7 +352,7 @@ static int chain_sync(const struct fam *f, struct xtc_handle *h, const struct ho
 /* One table of one family: read it, change it, commit it only if something changed. */
 static int table_apply(size_t fi, const char *table, struct run *r)
 {
-	const struct fam *f = &fams[fi];
+	const struct iptc_fam *f = &fams[fi];
 	struct xtc_handle *h;
 	bool any = false, changed = false;
 	int ret = 0;

@@ -187,7 +187,7 @@ static int nft_install_new(struct vp_nfnl *q, const struct vp_ruleset *rs, struc
 
 	for (size_t i = 0; r == 0 && i < N_FAMS; i++) {
 		struct view v = {0};
-		struct wanted w = {0};
+		struct nft_wanted w = {0};
 		if (!vp_nft_has_family(rs, vp_nft_fams[i].af))
 			continue;
 		v.lv = lv[i] = vp_nfnl_chain_use(q, vp_nft_fams[i].af, LV_TABLE, LV_CHAIN, &use) == 0;

@@ -36,7 +36,7 @@ const struct nft_chain vp_nft_chains[NC_COUNT] = {
 	[NC_LV] = {LV_TABLE, LV_CHAIN, NULL},
 };
 
-const struct fam vp_nft_fams[N_FAMS] = {
+const struct nft_fam vp_nft_fams[N_FAMS] = {
 	{AF_INET, VP_FAM_V4, "ip", "127.0.0.0/8"},
 	{AF_INET6, VP_FAM_V6, "ip6", "::1"},
 };
@@ -62,21 +62,21 @@ static void view_free(struct view *v)
 	*v = (struct view){0};
 }
 
-void vp_nft_wanted_free(struct wanted *w)
+void vp_nft_wanted_free(struct nft_wanted *w)
 {
 	for (size_t c = 0; c < NC_COUNT; c++) {
 		for (size_t i = 0; i < w->n[c]; i++)
 			free(w->s[c][i]);
 		free(w->s[c]);
 	}
-	*w = (struct wanted){0};
+	*w = (struct nft_wanted){0};
 }
 
 /* ------------------------------------------------------------------------------------------- */
 /* Rendering: each rule exactly as `nft -s list` prints it back (verified with nft 1.0.6), so a
  * listed rule compares equal to the rule we would write. */
 
-static void put_cidr(struct vp_buf *b, const struct fam *f, const char *dir,
+static void put_cidr(struct vp_buf *b, const struct nft_fam *f, const char *dir,
                      const struct vp_cidr *c)
 {
 	char s[VP_CIDR_STRLEN];
@@ -89,7 +89,7 @@ static void put_cidr(struct vp_buf *b, const struct fam *f, const char *dir,
 		vp_buf_printf(b, "%s %s %s ", f->name, dir, vp_cidr_str(c, s));
 }
 
-static void put_addr(struct vp_buf *b, const struct fam *f, const char *dir,
+static void put_addr(struct vp_buf *b, const struct nft_fam *f, const char *dir,
                      const struct vp_addr *a)
 {
 	char s[VP_ADDR_STRLEN];
@@ -106,7 +106,7 @@ static void put_range(struct vp_buf *b, uint16_t lo, uint16_t hi)
 
 /* A port range maps one to one (8080 -> 80, 8081 -> 81, ...): a map keyed by the original
  * port; an identical range needs no port translation at all. */
-static void put_dnat(struct vp_buf *b, const struct fam *f, const struct vp_rule *r)
+static void put_dnat(struct vp_buf *b, const struct nft_fam *f, const struct vp_rule *r)
 {
 	char g[VP_ADDR_STRLEN];
 	bool v6 = r->family == AF_INET6;
@@ -128,7 +128,7 @@ static void put_dnat(struct vp_buf *b, const struct fam *f, const struct vp_rule
 }
 
 /* The guest side of a DNAT'd connection: [oifname BR] daddr GIP P dport GP ct status dnat. */
-static void put_guest_side(struct vp_buf *b, const struct fam *f, const struct vp_rule *r,
+static void put_guest_side(struct vp_buf *b, const struct nft_fam *f, const struct vp_rule *r,
                            bool oif)
 {
 	if (oif)
@@ -139,7 +139,7 @@ static void put_guest_side(struct vp_buf *b, const struct fam *f, const struct v
 	vp_buf_printf(b, " ct status dnat ");
 }
 
-static void render_rule(const struct vp_rule *r, const struct fam *f, const char *owner,
+static void render_rule(const struct vp_rule *r, const struct nft_fam *f, const char *owner,
                         struct vp_buf *b)
 {
 	switch (r->stage) {
@@ -201,8 +201,8 @@ enum nchain vp_nft_stage_chain(enum vp_stage s, bool lv)
 	return lv ? NC_LV : NC_FWD;
 }
 
-int vp_nft_wanted_build(const struct vp_ruleset *rs, const struct fam *f, bool lv,
-                        struct wanted *w)
+int vp_nft_wanted_build(const struct vp_ruleset *rs, const struct nft_fam *f, bool lv,
+                        struct nft_wanted *w)
 {
 	if (!quotable(rs->owner))
 		return -EINVAL;
@@ -389,8 +389,8 @@ static void see_chain(const char *name, bool lv_table, bool *lv_chain, struct vi
 }
 
 /* List one table (JSON) and record this owner's rules in it. */
-static int read_table(struct nft_ctx *ctx, const struct fam *f, bool lv_table, const char *owner,
-                      struct view *v)
+static int read_table(struct nft_ctx *ctx, const struct nft_fam *f, bool lv_table,
+                      const char *owner, struct view *v)
 {
 	char cmd[128];
 	json_object *items = NULL, *o;
@@ -413,7 +413,7 @@ static int read_table(struct nft_ctx *ctx, const struct fam *f, bool lv_table, c
 
 /* Which tables are there: asked of the kernel by name, since a listing of tables in nft 1.0
  * fetches every rule of the family. */
-static int read_view(struct nft_ctx *ctx, struct vp_nfnl *q, const struct fam *f,
+static int read_view(struct nft_ctx *ctx, struct vp_nfnl *q, const struct nft_fam *f,
                      const char *owner, struct view *v)
 {
 	unsigned use;
@@ -477,13 +477,13 @@ static int take_texts(const char *listing, struct owned *o)
 }
 
 /* Fetch texts only where they can matter: same number of rules installed as wanted. */
-static bool needs_text(const struct view *v, const struct wanted *w, enum nchain c)
+static bool needs_text(const struct view *v, const struct nft_wanted *w, enum nchain c)
 {
 	return v->own[c].n && v->own[c].n == w->n[c] && !(c == NC_LV && v->own[c].below_jump);
 }
 
-static int read_texts(struct nft_ctx *ctx, const struct fam *f, struct view *v,
-                      const struct wanted *w)
+static int read_texts(struct nft_ctx *ctx, const struct nft_fam *f, struct view *v,
+                      const struct nft_wanted *w)
 {
 	char cmd[128];
 	const char *out;
@@ -510,7 +510,7 @@ static int read_texts(struct nft_ctx *ctx, const struct fam *f, struct view *v,
 /* ------------------------------------------------------------------------------------------- */
 /* The change. */
 
-static bool same_rules(const struct view *v, const struct wanted *w, enum nchain c)
+static bool same_rules(const struct view *v, const struct nft_wanted *w, enum nchain c)
 {
 	const struct owned *o = &v->own[c];
 
@@ -525,7 +525,7 @@ static bool same_rules(const struct view *v, const struct wanted *w, enum nchain
 /* The owner's rules of chain c at the top of it (inserted in reverse: the wanted order); our
  * table and chain are added only when missing: adding a base chain
  * that is there already re-registers its hook and waits for the kernel (~15 ms). */
-static void batch_adds(const struct fam *f, enum nchain c, const struct wanted *w,
+static void batch_adds(const struct nft_fam *f, enum nchain c, const struct nft_wanted *w,
                        const struct view *v, bool *table_added, struct vp_buf *b)
 {
 	if (c == NC_LV) {
@@ -545,7 +545,7 @@ static void batch_adds(const struct fam *f, enum nchain c, const struct wanted *
 		              w->s[c][i]);
 }
 
-void vp_nft_batch_family(const struct fam *f, const struct view *v, const struct wanted *w,
+void vp_nft_batch_family(const struct nft_fam *f, const struct view *v, const struct nft_wanted *w,
                          struct vp_buf *b)
 {
 	size_t keep = v->n_other;
@@ -576,7 +576,7 @@ void vp_nft_batch_family(const struct fam *f, const struct view *v, const struct
 void vp_render_nft(const struct vp_ruleset *rs, int family, struct vp_buf *out)
 {
 	const struct view none = {.lv = true};
-	struct wanted w = {0};
+	struct nft_wanted w = {0};
 
 	for (size_t i = 0; i < N_FAMS; i++) {
 		if (vp_nft_fams[i].af != family)
@@ -599,10 +599,10 @@ bool vp_nft_has_family(const struct vp_ruleset *rs, int af)
 }
 
 static int plan_family(struct nft_ctx *ctx, struct vp_nfnl *q, const struct vp_ruleset *rs,
-                       const struct fam *f, struct vp_buf *batch)
+                       const struct nft_fam *f, struct vp_buf *batch)
 {
 	struct view v = {0};
-	struct wanted w = {0};
+	struct nft_wanted w = {0};
 	int r;
 
 	r = read_view(ctx, q, f, rs->owner, &v);

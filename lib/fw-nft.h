@@ -24,7 +24,7 @@ struct nft_chain {
 };
 extern const struct nft_chain vp_nft_chains[NC_COUNT];
 
-struct fam {
+struct nft_fam {
 	int af;
 	unsigned bit;           /* VP_FAM_* */
 	const char *name;       /* nft family and payload keyword: "ip", "ip6" */
@@ -33,7 +33,7 @@ struct fam {
 
 #define N_FAMS 2
 
-extern const struct fam vp_nft_fams[N_FAMS];
+extern const struct nft_fam vp_nft_fams[N_FAMS];
 
 /* This owner's installed rules in one chain, in listing order. */
 struct owned {
@@ -55,17 +55,17 @@ struct view {
 };
 
 /* The owner's wanted rules per chain, in canonical text. */
-struct wanted {
+struct nft_wanted {
 	char **s[NC_COUNT];
 	size_t n[NC_COUNT];
 };
 
-int vp_nft_wanted_build(const struct vp_ruleset *rs, const struct fam *f, bool lv,
-                        struct wanted *w);
-void vp_nft_wanted_free(struct wanted *w);
+int vp_nft_wanted_build(const struct vp_ruleset *rs, const struct nft_fam *f, bool lv,
+                        struct nft_wanted *w);
+void vp_nft_wanted_free(struct nft_wanted *w);
 enum nchain vp_nft_stage_chain(enum vp_stage s, bool lv);
 /* Append one family's changes to the batch; nothing when the owner's rules are already right. */
-void vp_nft_batch_family(const struct fam *f, const struct view *v, const struct wanted *w,
+void vp_nft_batch_family(const struct nft_fam *f, const struct view *v, const struct nft_wanted *w,
                          struct vp_buf *b);
 bool vp_nft_has_family(const struct vp_ruleset *rs, int af);
 /* A context with buffered output and errors. 0, -ELIBACC (libnftables unavailable, logged

@@ -28,7 +28,7 @@
 
 struct vp_xt_fast {
 	enum vp_rules_kind kind;
-	struct wanted rec[2];           /* VP_RULES_KNOWN: the recorded rules, IPv4 / IPv6 */
+	struct xt_wanted rec[2];           /* VP_RULES_KNOWN: the recorded rules, IPv4 / IPv6 */
 	uint64_t *handle[2][N_CHAINS];  /* their handles, 0 where not known */
 	uint64_t table[2][2];           /* the handles of filter and nat, 0 where not known */
 	struct vp_nfnl q;
@@ -42,7 +42,7 @@ static size_t table_index(const char *table)
 }
 
 /* Whether w has rules in table t (an index in table_names). */
-static bool table_used(const struct wanted *w, size_t t)
+static bool table_used(const struct xt_wanted *w, size_t t)
 {
 	for (size_t i = 0; i < N_CHAINS; i++)
 		if (w->n[i] && !strcmp(vp_xt_chains[i].table, table_names[t]))
@@ -90,7 +90,7 @@ static int rec_line(struct vp_xt_fast *x, char *line)
 	i = vp_xt_chain_index(chain);
 	if (i == N_CHAINS || vp_parse_uint(h, strlen(h), 0, UINT64_MAX, &hv) < 0)
 		return -EBADMSG;
-	struct wanted *w = &x->rec[fi];
+	struct xt_wanted *w = &x->rec[fi];
 	char *dup = strdup(spec);
 	char **ns = dup ? realloc(w->s[i], (w->n[i] + 1) * sizeof(*ns)) : NULL;
 	uint64_t *nh = ns ? realloc(x->handle[fi][i], (w->n[i] + 1) * sizeof(*nh)) : NULL;
@@ -146,7 +146,7 @@ static void rec_build(const struct vp_ruleset *rs, struct vp_nfnl *q, struct vp_
 	int r = q->fd >= 0 ? 0 : vp_nfnl_open(q);
 
 	for (int fi = 0; fi < 2 && r == 0; fi++) {
-		struct wanted w = {0};
+		struct xt_wanted w = {0};
 		r = vp_xt_wanted_build(rs, fi ? AF_INET6 : AF_INET, &w);
 		/* The tables' handles before the rules': found there, the rules are in these tables. */
 		for (size_t t = 0; r == 0 && t < 2; t++) {
@@ -203,7 +203,7 @@ static int jump_take(const struct vp_nfnl_rule *rule, void *data)
 /* A guest with no rule anywhere: its rules at the top of our chains (inserted in reverse),
  * a missing chain created with its jump. A jump that is not the first rule of its built-in
  * chain: the reading path puts it back. Filter first, as on the reading path. */
-static int fast_install(struct vp_xt_fast *x, const struct wanted *w, int fi, struct vp_buf *out)
+static int fast_install(struct vp_xt_fast *x, const struct xt_wanted *w, int fi, struct vp_buf *out)
 {
 	static const char *const order[] = {"filter", "nat"};
 	int af = fi ? AF_INET6 : AF_INET;
@@ -261,7 +261,7 @@ static int tables_same(struct vp_xt_fast *x, int fi)
  * jump and the chain too. -ESTALE: the record is not what is there. */
 static int remove_list(struct vp_xt_fast *x, int fi, struct vp_nfnl_del *del, size_t *n)
 {
-	const struct wanted *rec = &x->rec[fi];
+	const struct xt_wanted *rec = &x->rec[fi];
 	int af = fi ? AF_INET6 : AF_INET, r = tables_same(x, fi);
 
 	for (size_t i = 0; r == 0 && i < N_CHAINS; i++) {
@@ -291,7 +291,7 @@ static int remove_list(struct vp_xt_fast *x, int fi, struct vp_nfnl_del *del, si
  * written then. */
 static int fast_remove(struct vp_xt_fast *x, int fi, const char *owner)
 {
-	const struct wanted *rec = &x->rec[fi];
+	const struct xt_wanted *rec = &x->rec[fi];
 	struct vp_nfnl_del *del;
 	size_t n = 2 * N_CHAINS;
 	int r;
@@ -320,7 +320,7 @@ static int fast_family(void *ctx, const struct vp_ruleset *rs, int fi, const str
 {
 	const struct xt_tools *t = &vp_xt_tools_nft;
 	struct vp_xt_fast *x = ctx;
-	struct wanted w = {0};
+	struct xt_wanted w = {0};
 	struct vp_buf batch = {0};
 	int r;
 

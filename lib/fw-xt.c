@@ -153,17 +153,17 @@ size_t vp_xt_chain_index(const char *chain)
 	return N_CHAINS;
 }
 
-void vp_xt_wanted_free(struct wanted *w)
+void vp_xt_wanted_free(struct xt_wanted *w)
 {
 	for (size_t i = 0; i < N_CHAINS; i++) {
 		for (size_t j = 0; j < w->n[i]; j++)
 			free(w->s[i][j]);
 		free(w->s[i]);
 	}
-	*w = (struct wanted){0};
+	*w = (struct xt_wanted){0};
 }
 
-int vp_xt_wanted_build(const struct vp_ruleset *rs, int family, struct wanted *w)
+int vp_xt_wanted_build(const struct vp_ruleset *rs, int family, struct xt_wanted *w)
 {
 	for (size_t k = 0; k < rs->n; k++) {
 		const struct vp_rule *r = &rs->r[k];
@@ -225,7 +225,7 @@ static bool batch_chain(const struct chain_def *c, const struct chain_view *v, c
 }
 
 /* One table's block, or nothing when the table needs no change. */
-static void batch_table(const char *table, const struct chain_view *v, const struct wanted *w,
+static void batch_table(const char *table, const struct chain_view *v, const struct xt_wanted *w,
                         int fi, struct vp_buf *out)
 {
 	struct vp_buf b = {0};
@@ -302,7 +302,7 @@ static int xt_apply_family(const struct xt_tools *t, const struct vp_ruleset *rs
 {
 	int fi = family == AF_INET6;
 	struct chain_view v[N_CHAINS] = {{0}};
-	struct wanted w = {0};
+	struct xt_wanted w = {0};
 	struct vp_buf save = {0}, batch = {0};
 	bool install = false;
 	int r;

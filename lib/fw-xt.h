@@ -27,14 +27,14 @@ struct chain_def {
 extern const struct chain_def vp_xt_chains[N_CHAINS];
 
 /* The owner's wanted rule specs per chain, rendered in canonical form. */
-struct wanted {
+struct xt_wanted {
 	char **s[N_CHAINS];
 	size_t n[N_CHAINS];
 };
 
 size_t vp_xt_chain_index(const char *chain);   /* N_CHAINS when not ours */
-void vp_xt_wanted_free(struct wanted *w);
-int vp_xt_wanted_build(const struct vp_ruleset *rs, int family, struct wanted *w);
+void vp_xt_wanted_free(struct xt_wanted *w);
+int vp_xt_wanted_build(const struct vp_ruleset *rs, int family, struct xt_wanted *w);
 /* Run the restore tool (family index fi: 0 IPv4, 1 IPv6) on the batch. 0 or -errno. */
 int vp_xt_restore(const struct xt_tools *t, int fi, const struct vp_buf *batch,
                   const struct vp_fw_opts *o);
