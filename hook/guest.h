@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "config.h"
+#include "table.h"
 #include "domain.h"
 #include "util.h"
 

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "table.h"
 #include "tap.h"
 #include "util.h"
 
