@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "doctor-status.h"
 #include "doctor.h"
 #include "domain.h"
 #include "guest.h"
