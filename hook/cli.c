@@ -51,16 +51,9 @@ static int cmd_check(struct cli_opts *o)
 	struct vp_ctx c = {0};
 	int r = vp_ctx_load(&c, o->config, o->config != NULL);
 
-	if (r == 0) {
-		size_t domains = 0;
-		for (size_t i = 0; i < c.table.n; i++) {
-			bool seen = false;
-			for (size_t j = 0; j < i && !seen; j++)
-				seen = !strcmp(c.table.fwd[i].domain, c.table.fwd[j].domain);
-			domains += !seen;
-		}
-		printf("%zu forwards for %zu guests, no errors\n", c.table.n, domains);
-	}
+	if (r == 0)
+		printf("%zu forwards for %zu guests, no errors\n", c.table.n,
+		       vp_table_n_domains(&c.table));
 	vp_ctx_free(&c);
 	return r == 0 ? 0 : 1;
 }

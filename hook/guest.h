@@ -19,8 +19,9 @@ struct vp_ctx {
 	bool one_guest;           /* a hook run: what served only to resolve may be unloaded */
 };
 
-/* Load the forward table (path NULL: the default under $VIRT_PORTFWD_ROOT). Diagnostics are
- * logged. A missing default table is an empty table. 0 or -errno. */
+/* Load the forward table through vp_table_open (table.h), the one loader of every caller (path
+ * NULL: the default under $VIRT_PORTFWD_ROOT). Diagnostics are logged. A missing default table
+ * is an empty table. 0 or -errno. */
 int vp_ctx_load(struct vp_ctx *c, const char *path, bool any_owner);
 void vp_ctx_free(struct vp_ctx *c);
 

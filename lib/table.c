@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "util.h"
 
 /* ---- duplicate check ----
@@ -425,6 +426,27 @@ int vp_table_load(struct vp_table *t, const char *path, const char *dropin_dir,
 	return r == 0 ? r2 : r;
 }
 
+int vp_table_open(struct vp_table *t, const char *path, bool any_owner)
+{
+	char def[4096], dropin[4096];
+	struct vp_diags d = {0};
+	int r;
+
+	vp_table_init(t);
+	if (!path) {
+		if ((r = vp_path(def, sizeof(def), "/etc/virt-portfwd/forwards.conf")) < 0 ||
+		    (r = vp_path(dropin, sizeof(dropin), "/etc/virt-portfwd/forwards.d")) < 0)
+			return r;
+	}
+	r = vp_table_load(t, path ? path : def, path ? NULL : dropin, !path, any_owner, &d);
+	for (size_t i = 0; i < d.n; i++)
+		vp_log(LOG_ERR, "%s", d.msg[i]);
+	vp_diags_free(&d);
+	if (r < 0)
+		vp_log(LOG_ERR, "the forward table has errors: nothing is applied from it");
+	return r;
+}
+
 /* ---- lookups ---- */
 
 bool vp_forward_matches(const struct vp_forward *f, const char *name, const char *uuid)
@@ -440,4 +462,17 @@ bool vp_table_has_domain(const struct vp_table *t, const char *name, const char 
 		if (vp_forward_matches(&t->fwd[i], name, uuid))
 			return true;
 	return false;
+}
+
+size_t vp_table_n_domains(const struct vp_table *t)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = !strcmp(t->fwd[i].domain, t->fwd[j].domain);
+		n += !seen;
+	}
+	return n;
 }

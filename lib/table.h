@@ -21,7 +21,18 @@ int vp_table_check(const struct vp_table *t, struct vp_diags *d);
 int vp_table_load(struct vp_table *t, const char *path, const char *dropin_dir,
                   bool missing_ok, bool any_owner, struct vp_diags *d);
 
+/* The table as every caller loads it, so that they all accept and refuse the same lines with
+ * the same messages: the qemu and network hooks, the lease waiter, and check, install, apply,
+ * flush, status and the doctor. path NULL: the installed table, /etc/virt-portfwd/forwards.conf
+ * (a missing one is an empty table) then forwards.d/ *.conf, under $VIRT_PORTFWD_ROOT; else that
+ * one file (-c FILE), which must exist. any_owner as in vp_table_load. t is initialised here:
+ * vp_table_free() it whatever the result. Each diagnostic is logged (LOG_ERR), and on any error
+ * that nothing is applied from the table. 0 or -errno, as vp_table_load. */
+int vp_table_open(struct vp_table *t, const char *path, bool any_owner);
+
 /* Whether forward f belongs to the domain with this name / uuid (uuid lowercase 8-4-4-4-12). */
 bool vp_forward_matches(const struct vp_forward *f, const char *name, const char *uuid);
 /* Whether any forward of the table belongs to the domain. */
 bool vp_table_has_domain(const struct vp_table *t, const char *name, const char *uuid);
+/* How many guests the table names (as written: a name and a UUID count apart). */
+size_t vp_table_n_domains(const struct vp_table *t);
