@@ -87,22 +87,15 @@ static void report_end(struct doctor *dr)
 }
 
 /* ------------------------------------------------------------------------------------------- */
-/* Arguments: [--probe] [--json] [DOMAIN [PORT]], in any order. */
+/* Arguments: [DOMAIN [PORT]] (the command line took the options). */
 
-static int parse_args(struct doctor *dr, int argc, char **argv)
+static int parse_args(struct doctor *dr, int argc, char *const *argv)
 {
 	unsigned positional = 0;
 
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
-		if (!strcmp(a, "--probe")) {
-			dr->probe = true;
-		} else if (!strcmp(a, "--json")) {
-			dr->json = true;
-		} else if (a[0] == '-' && a[1]) {
-			vp_log(LOG_ERR, "doctor: unknown option '%s' (expected --probe or --json)", a);
-			return -EINVAL;
-		} else if (positional == 0) {
+		if (positional == 0) {
 			dr->domain = a;
 			positional++;
 		} else if (positional == 1 &&
@@ -343,9 +336,9 @@ static void run_checks(struct doctor *dr)
 	dr_check_firewalld(dr);
 }
 
-int vp_doctor(struct vp_ctx *c, int argc, char **argv)
+int vp_doctor(struct vp_ctx *c, bool probe, bool json, int argc, char *const *argv)
 {
-	struct doctor dr = {.c = c};
+	struct doctor dr = {.c = c, .probe = probe, .json = json};
 
 	if (parse_args(&dr, argc, argv) < 0)
 		return 2;
