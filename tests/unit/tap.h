@@ -12,6 +12,10 @@ bool tap_streq(const char *got, const char *want, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Read a fixture (relative to the test's workdir, tests/unit). Aborts the test if missing. */
 char *tap_fixture(const char *path, size_t *ret_len);
+/* fn(dir, name) for each file of dir (relative to tests/unit) whose name ends in ext, in sorted
+ * order, so that a new fixture cannot be forgotten. Returns how many (at most 256). */
+size_t tap_each_fixture(const char *dir, const char *ext,
+                        void (*fn)(const char *dir, const char *name));
 /* Monotonic time in seconds. */
 double tap_now(void);
 /* Our own speed, never an absolute bound (that would time the machine): check that T is at most
