@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The command line: check the table, install/remove one guest's forwards, dry-run anything. */
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "doctor-status.h"
 #include "doctor.h"
 #include "domain.h"
 #include "engine.h"
@@ -32,7 +34,7 @@ static const char usage[] =
 	"  doctor [--probe] [--json] [GUEST [PORT]]\n"
 	"                     check every stage of each forward and say where it stops, and the fix\n"
 	"\n"
-	"Options:\n"
+	"Options, before or after the command ('--' ends them):\n"
 	"  -c, --config FILE  use FILE as the forward table (default /etc/virt-portfwd/forwards.conf\n"
 	"                     and forwards.d/*.conf)\n"
 	"  -n, --dry-run      print the planned rules, touch nothing\n"
@@ -40,31 +42,40 @@ static const char usage[] =
 	"  -h, --help         this text\n"
 	"  -V, --version      the version\n";
 
+/* Options may come before or after the command and its words (`check --config FILE` is
+ * `--config FILE check`); "--" ends them, for a word that starts with '-'. */
+enum { OPT_PROBE = 0x100, OPT_JSON };
+static const struct option longopts[] = {
+	{"config", required_argument, NULL, 'c'}, {"dry-run", no_argument, NULL, 'n'},
+	{"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},      {"probe", no_argument, NULL, OPT_PROBE},
+	{"json", no_argument, NULL, OPT_JSON},    {NULL, 0, NULL, 0},
+};
+#define MAX_WORDS 3   /* after the command: none takes more than 2, a third is named in the error */
+
 struct cli_opts {
 	const char *config;
-	bool dry_run, verbose;
+	bool dry_run, verbose, probe, json;   /* --probe and --json: doctor only */
+	char *cmd;
+	char *words[MAX_WORDS];               /* the command's own words, after its name */
+	int n_words;
 };
 
-static int cmd_check(struct cli_opts *o)
+static int cmd_check(const struct cli_opts *o)
 {
 	struct vp_ctx c = {0};
+	size_t guests;
 	int r = vp_ctx_load(&c, o->config, o->config != NULL);
 
-	if (r == 0) {
-		size_t domains = 0;
-		for (size_t i = 0; i < c.table.n; i++) {
-			bool seen = false;
-			for (size_t j = 0; j < i && !seen; j++)
-				seen = !strcmp(c.table.fwd[i].domain, c.table.fwd[j].domain);
-			domains += !seen;
-		}
-		printf("%zu forwards for %zu guests, no errors\n", c.table.n, domains);
-	}
+	if (r == 0 && (r = vp_table_n_domains(&c.table, &guests)) < 0)
+		vp_log(LOG_ERR, "check: out of memory");
+	if (r == 0)
+		printf("%zu forwards for %zu guests, no errors\n", c.table.n, guests);
 	vp_ctx_free(&c);
 	return r == 0 ? 0 : 1;
 }
 
-static int cmd_install(struct cli_opts *o)
+static int cmd_install(const struct cli_opts *o)
 {
 	struct vp_ctx c = {.dry_run = o->dry_run};
 	struct vp_buf out = {0};
@@ -93,8 +104,9 @@ static int cmd_install(struct cli_opts *o)
 }
 
 /* apply, flush, status: whole-host commands printing on stdout. */
-static int cmd_host(struct cli_opts *o, const char *cmd)
+static int cmd_host(const struct cli_opts *o)
 {
+	const char *cmd = o->cmd;
 	struct vp_ctx c = {.dry_run = o->dry_run || !strcmp(cmd, "status")};
 	struct vp_buf out = {0};
 	int r;
@@ -117,7 +129,7 @@ out:
 	return r ? 1 : 0;
 }
 
-static int cmd_doctor(struct cli_opts *o, int argc, char **argv)
+static int cmd_doctor(const struct cli_opts *o)
 {
 	struct vp_ctx c = {0};
 	struct vp_buf out = {0};
@@ -125,7 +137,7 @@ static int cmd_doctor(struct cli_opts *o, int argc, char **argv)
 
 	c.out = &out;
 	vp_ctx_load(&c, o->config, o->config != NULL);   /* a bad table is one of its findings */
-	r = vp_doctor(&c, argc, argv);
+	r = vp_doctor(&c, o->probe, o->json, o->n_words, o->words);
 	if (out.s)
 		fputs(out.s, stdout);
 	vp_buf_free(&out);
@@ -133,8 +145,9 @@ static int cmd_doctor(struct cli_opts *o, int argc, char **argv)
 	return r;
 }
 
-static int cmd_remove(struct cli_opts *o, const char *uuid)
+static int cmd_remove(const struct cli_opts *o)
 {
+	const char *uuid = o->words[0];
 	struct vp_ctx c = {.dry_run = o->dry_run};
 	struct vp_buf out = {0};
 	int r;
@@ -147,40 +160,95 @@ static int cmd_remove(struct cli_opts *o, const char *uuid)
 	return r < 0 ? 1 : 0;
 }
 
-int vp_cli(int argc, char **argv)
+static int cmd_wait_lease(const struct cli_opts *o)
 {
-	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'}, {"dry-run", no_argument, NULL, 'n'},
-		{"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
-	};
-	struct cli_opts o = {0};
-	int ch;
+	return vp_waiter_main(o->words[0], o->words[1]);
+}
 
-	while ((ch = getopt_long(argc, argv, "+c:nvhV", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': o.config = optarg; break;
-		case 'n': o.dry_run = true; break;
-		case 'v': o.verbose = true; break;
-		case 'h': fputs(usage, stdout); return 0;
-		case 'V': puts("virt-portfwd " VERSION); return 0;
-		default: fputs(usage, stderr); return 2;
-		}
-	}
-	vp_log_open(false, true, o.verbose);
-	const char *cmd = optind < argc ? argv[optind] : NULL;
-	if (cmd && !strcmp(cmd, "check"))
-		return cmd_check(&o);
-	if (cmd && !strcmp(cmd, "install"))
-		return cmd_install(&o);
-	if (cmd && (!strcmp(cmd, "apply") || !strcmp(cmd, "flush") || !strcmp(cmd, "status")))
-		return cmd_host(&o, cmd);
-	if (cmd && !strcmp(cmd, "doctor"))
-		return cmd_doctor(&o, argc - optind - 1, argv + optind + 1);
-	if (cmd && !strcmp(cmd, "__wait-lease") && optind + 2 < argc)   /* internal: see waiter.h */
-		return vp_waiter_main(argv[optind + 1], argv[optind + 2]);
-	if (cmd && !strcmp(cmd, "remove") && optind + 1 < argc)
-		return cmd_remove(&o, argv[optind + 1]);
+static const struct cli_cmd {
+	const char *name;
+	int min_words, max_words;
+	int (*run)(const struct cli_opts *o);
+} commands[] = {
+	{"check", 0, 0, cmd_check},   {"install", 0, 0, cmd_install}, {"remove", 1, 1, cmd_remove},
+	{"apply", 0, 0, cmd_host},    {"flush", 0, 0, cmd_host},      {"status", 0, 0, cmd_host},
+	{"doctor", 0, 2, cmd_doctor},
+	{"__wait-lease", 2, 2, cmd_wait_lease},   /* internal: see waiter.h */
+};
+
+static int bad_usage(void)
+{
 	fputs(usage, stderr);
 	return 2;
+}
+
+/* What is wrong, then the usage: exit status 2. */
+static __attribute__((format(printf, 1, 2))) int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("virt-portfwd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return bad_usage();
+}
+
+/* The first word is the command, the others its own. Those beyond MAX_WORDS are dropped: no
+ * command takes that many, and it refuses the first one it does not take. */
+static void add_word(struct cli_opts *o, char *w)
+{
+	if (!o->cmd)
+		o->cmd = w;
+	else if (o->n_words < MAX_WORDS)
+		o->words[o->n_words++] = w;
+}
+
+/* -1 to go on, else the exit status (--help, --version, a bad option). */
+static int parse_args(int argc, char **argv, struct cli_opts *o)
+{
+	int ch;
+
+	/* "-": words come back in order, as the argument of option 1, whatever POSIXLY_CORRECT
+	 * says; getopt_long then permutes nothing. */
+	while ((ch = getopt_long(argc, argv, "-c:nvhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 1: add_word(o, optarg); break;
+		case 'c': o->config = optarg; break;
+		case 'n': o->dry_run = true; break;
+		case 'v': o->verbose = true; break;
+		case OPT_PROBE: o->probe = true; break;
+		case OPT_JSON: o->json = true; break;
+		case 'h': fputs(usage, stdout); return 0;
+		case 'V': puts("virt-portfwd " VERSION); return 0;
+		default: return bad_usage();   /* getopt said why */
+		}
+	}
+	for (; optind < argc; optind++)   /* after "--" */
+		add_word(o, argv[optind]);
+	return -1;
+}
+
+int vp_cli(int argc, char **argv)
+{
+	struct cli_opts o = {0};
+	const struct cli_cmd *c = NULL;
+	int r = parse_args(argc, argv, &o);
+
+	if (r >= 0)
+		return r;
+	for (size_t i = 0; o.cmd && !c && i < VP_ARRAY_SIZE(commands); i++)
+		if (!strcmp(o.cmd, commands[i].name))
+			c = &commands[i];
+	if (!c)
+		return bad_usage();
+	if (o.n_words > c->max_words)
+		return usage_error("unexpected argument '%s' after %s", o.words[c->max_words], c->name);
+	if (o.n_words < c->min_words)
+		return usage_error("%s: missing argument", c->name);
+	if ((o.probe || o.json) && strcmp(c->name, "doctor") != 0)
+		return usage_error("--probe and --json are options of doctor, not of %s", c->name);
+	vp_log_open(false, true, o.verbose);
+	return c->run(&o);
 }

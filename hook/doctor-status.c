@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* virt-portfwd status: each running guest's forwards, the address and where it came from, and
  * each rule as it is in the kernel, with its packet counter. Read the way the doctor reads. */
+#include "doctor-status.h"
+
 #include <string.h>
 
 #include "detect.h"
 #include "doctor-int.h"
 #include "log.h"
-#include "reconcile.h"
 
 static const char *const stage_word[VP_ST_COUNT] = {
 	[VP_ST_PRE_DNAT] = "dnat", [VP_ST_OUT_DNAT] = "local", [VP_ST_POST_HAIRPIN] = "hairpin",

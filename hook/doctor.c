@@ -87,22 +87,15 @@ static void report_end(struct doctor *dr)
 }
 
 /* ------------------------------------------------------------------------------------------- */
-/* Arguments: [--probe] [--json] [DOMAIN [PORT]], in any order. */
+/* Arguments: [DOMAIN [PORT]] (the command line took the options). */
 
-static int parse_args(struct doctor *dr, int argc, char **argv)
+static int parse_args(struct doctor *dr, int argc, char *const *argv)
 {
 	unsigned positional = 0;
 
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
-		if (!strcmp(a, "--probe")) {
-			dr->probe = true;
-		} else if (!strcmp(a, "--json")) {
-			dr->json = true;
-		} else if (a[0] == '-' && a[1]) {
-			vp_log(LOG_ERR, "doctor: unknown option '%s' (expected --probe or --json)", a);
-			return -EINVAL;
-		} else if (positional == 0) {
+		if (positional == 0) {
 			dr->domain = a;
 			positional++;
 		} else if (positional == 1 &&
@@ -294,12 +287,8 @@ static void check_table(struct doctor *dr)
 		          "nothing from it");
 		return;
 	}
-	for (size_t i = 0; i < t->n; i++) {
-		bool seen = false;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = !strcmp(t->fwd[i].domain, t->fwd[j].domain);
-		guests += !seen;
-	}
+	if (vp_table_n_domains(t, &guests) < 0)
+		dr->c->out->err = -ENOMEM;   /* vp_doctor says so and exits 1 */
 	dr_report(dr, "table", "table", DR_OK, NULL, "%zu forward%s for %zu guest%s, no errors",
 	          t->n, t->n == 1 ? "" : "s", guests, guests == 1 ? "" : "s");
 }
@@ -349,9 +338,9 @@ static void run_checks(struct doctor *dr)
 	dr_check_firewalld(dr);
 }
 
-int vp_doctor(struct vp_ctx *c, int argc, char **argv)
+int vp_doctor(struct vp_ctx *c, bool probe, bool json, int argc, char *const *argv)
 {
-	struct doctor dr = {.c = c};
+	struct doctor dr = {.c = c, .probe = probe, .json = json};
 
 	if (parse_args(&dr, argc, argv) < 0)
 		return 2;

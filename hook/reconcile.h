@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Whole-host operations: bring every running guest's forwards in line with the table (apply,
- * the network hook), remove everything (flush), show what is configured and installed (status).
+ * the network hook), remove everything (flush).
  * Running guests are read from libvirt's own status files (/run/libvirt/qemu/<name>.xml), never
  * through libvirt's API: these run inside libvirt's network hook too, where calling libvirt
  * would deadlock. */
@@ -15,5 +15,3 @@
 int vp_apply_all(struct vp_ctx *c, const char *network);
 /* Remove every rule of every guest we installed. Returns the number of failures. */
 int vp_flush_all(struct vp_ctx *c);
-/* Per guest and forward: address and its source, backend, installed or not. */
-int vp_status(struct vp_ctx *c);

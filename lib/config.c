@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The forward table grammar (see config.h; the rest of the table is in table.c).
+/* The forward table grammar (see config.h; the table as a whole is in table.c).
  * One error per bad line, every line parsed, so an administrator sees all mistakes at once;
  * any error means nothing is applied. */
 #include "config.h"
@@ -641,4 +641,34 @@ int vp_table_parse(struct vp_table *t, const char *fname, const char *buf, size_
 	if (r == -ENOMEM)
 		return r;
 	return c.errors ? -EINVAL : 0;
+}
+
+/* ---- names ---- */
+
+const char *vp_proto_name(int proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_SCTP:
+		return "sctp";
+	default:
+		return "?";
+	}
+}
+
+const char *vp_backend_name(enum vp_backend_choice b)
+{
+	switch (b) {
+	case VP_BACKEND_IPT_LEGACY:
+		return "iptables-legacy";
+	case VP_BACKEND_IPT_NFT:
+		return "iptables-nft";
+	case VP_BACKEND_NFT:
+		return "nftables";
+	default:
+		return "auto";
+	}
 }

@@ -8,7 +8,8 @@
  *   set lease-wait SECONDS
  *   set on-error continue|abort
  *
- * Parsing is a pure function over buffers; vp_table_load() is the only I/O. */
+ * This header is the table's model and one file's grammar (config.c): a pure function over a
+ * buffer. The table as a whole (the check across lines, loading the files) is table.h. */
 #pragma once
 
 #include <stdbool.h>
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "diags.h"
 
 #define VP_TABLE_MAX_LINE   4096u           /* bytes per line, newline excluded */
 #define VP_TABLE_MAX_LINES  100000u         /* lines per file */
@@ -71,14 +73,6 @@ struct vp_table {
 	size_t n_files;
 };
 
-/* Diagnostics, each a whole line "file:line:col: message" (no trailing newline). */
-struct vp_diags {
-	char **msg;
-	size_t n, cap;
-};
-void vp_diags_add(struct vp_diags *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void vp_diags_free(struct vp_diags *d);
-
 void vp_table_init(struct vp_table *t);
 void vp_table_free(struct vp_table *t);
 
@@ -87,25 +81,6 @@ void vp_table_free(struct vp_table *t);
  * -EINVAL when it had any (the caller must then apply nothing), -ENOMEM. */
 int vp_table_parse(struct vp_table *t, const char *fname, const char *buf, size_t len,
                    struct vp_diags *d);
-
-/* Checks across all parsed lines: two forwards claiming the same host address, port and
- * protocol (overlapping ranges, or "any" vs a specific address of the same family) are an
- * error naming both places. 0 or -EINVAL. */
-int vp_table_check(const struct vp_table *t, struct vp_diags *d);
-
-/* Load `path` (required to exist unless missing_ok) and then every "*.conf" regular file in
- * `dropin_dir` (may be NULL or missing) in lexical order. Each file must be a regular file
- * (not followed through a symlink), owned by root (uid 0, or the caller's uid when
- * `any_owner`, for tests), not writable by group or other, at most VP_TABLE_MAX_SIZE.
- * Then vp_table_check(). 0, -ENOENT (main file missing and !missing_ok), -EINVAL (any error,
- * all in d), -EPERM (refused file), -ENOMEM. */
-int vp_table_load(struct vp_table *t, const char *path, const char *dropin_dir,
-                  bool missing_ok, bool any_owner, struct vp_diags *d);
-
-/* Whether forward f belongs to the domain with this name / uuid (uuid lowercase 8-4-4-4-12). */
-bool vp_forward_matches(const struct vp_forward *f, const char *name, const char *uuid);
-/* Whether any forward of the table belongs to the domain. */
-bool vp_table_has_domain(const struct vp_table *t, const char *name, const char *uuid);
 
 const char *vp_proto_name(int proto);   /* "tcp", "udp", "sctp" */
 const char *vp_backend_name(enum vp_backend_choice b);

@@ -21,24 +21,11 @@
 #define LOCK_WAIT_MS 30000
 int vp_ctx_load(struct vp_ctx *c, const char *path, bool any_owner)
 {
-	char def[4096], dropin[4096];
-	struct vp_diags d = {0};
 	int r;
 
-	vp_table_init(&c->table);
 	c->now = time(NULL);
-	if (!path) {
-		if ((r = vp_path(def, sizeof(def), "/etc/virt-portfwd/forwards.conf")) < 0 ||
-		    (r = vp_path(dropin, sizeof(dropin), "/etc/virt-portfwd/forwards.d")) < 0)
-			return r;
-	}
-	r = vp_table_load(&c->table, path ? path : def, path ? NULL : dropin, !path, any_owner, &d);
-	for (size_t i = 0; i < d.n; i++)
-		vp_log(LOG_ERR, "%s", d.msg[i]);
-	vp_diags_free(&d);
+	r = vp_table_open(&c->table, path, any_owner);
 	c->table_ok = r == 0;
-	if (r < 0)
-		vp_log(LOG_ERR, "the forward table has errors: nothing is applied from it");
 	return r;
 }
 

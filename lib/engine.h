@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "config.h"
+#include "table.h"
 #include "domain.h"
 #include "fw.h"
 #include "util.h"
@@ -20,8 +20,9 @@ struct vp_ctx {
 	unsigned pending;         /* set by vp_guest_install: forwards still without an address */
 };
 
-/* Load the forward table (path NULL: the default under $VIRT_PORTFWD_ROOT). Diagnostics are
- * logged. A missing default table is an empty table. 0 or -errno. */
+/* Load the forward table through vp_table_open (table.h), the one loader of every caller (path
+ * NULL: the default under $VIRT_PORTFWD_ROOT). Diagnostics are logged. A missing default table
+ * is an empty table. 0 or -errno. */
 int vp_ctx_load(struct vp_ctx *c, const char *path, bool any_owner);
 void vp_ctx_free(struct vp_ctx *c);
 

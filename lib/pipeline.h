@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "config.h"
+#include "table.h"
 #include "domain.h"
 #include "inputs.h"
 #include "plan.h"

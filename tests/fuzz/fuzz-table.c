@@ -6,7 +6,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "config.h"
+#include "table.h"
 #include "fuzz.h"
 
 static void check_forward(const struct vp_forward *f)

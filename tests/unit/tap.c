@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "tap.h"
 
+#include <dirent.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,6 +58,35 @@ char *tap_fixture(const char *path, size_t *ret_len)
 	if (ret_len)
 		*ret_len = len;
 	return buf;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+size_t tap_each_fixture(const char *dir, const char *ext,
+                        void (*fn)(const char *dir, const char *name))
+{
+	char *names[256];
+	size_t n = 0, el = strlen(ext);
+	struct dirent *de;
+	DIR *dp = opendir(dir);
+
+	if (!tap_ok(dp != NULL, "open %s", dir))
+		return 0;
+	while ((de = readdir(dp)) && n < VP_ARRAY_SIZE(names)) {
+		size_t l = strlen(de->d_name);
+		if (l > el && strcmp(de->d_name + l - el, ext) == 0)
+			names[n++] = vp_strndup(de->d_name, l);
+	}
+	closedir(dp);
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		fn(dir, names[i]);
+		free(names[i]);
+	}
+	return n;
 }
 
 double tap_now(void)

@@ -14,6 +14,10 @@ bool tap_streq(const char *got, const char *want, const char *fmt, ...)
 char *tap_fixture(const char *path, size_t *ret_len);
 /* Remove the tree at path (a test's private directory), as rm -rf would. */
 void tap_rmtree(const char *path);
+/* fn(dir, name) for each file of dir (relative to tests/unit) whose name ends in ext, in sorted
+ * order, so that a new fixture cannot be forgotten. Returns how many (at most 256). */
+size_t tap_each_fixture(const char *dir, const char *ext,
+                        void (*fn)(const char *dir, const char *name));
 /* Monotonic time in seconds. */
 double tap_now(void);
 /* Our own speed, never an absolute bound (that would time the machine): check that T is at most

@@ -2,7 +2,6 @@
 /* The forward table: every error message against a fixture (.conf in, .err out, exact),
  * valid tables against golden dumps (.out) plus direct checks of parsed values, the
  * duplicate check against a brute-force model, and vp_table_load() on real files. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -13,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "table.h"
 #include "tap.h"
 #include "util.h"
 
@@ -86,14 +85,14 @@ static char *dump_table(const struct vp_table *t)
 static char *fixture_path(const char *dir, const char *name, const char *ext)
 {
 	struct vp_buf b = {0};
-	vp_buf_printf(&b, FIX "%s/%.*s%s", dir, (int)(strlen(name) - 5), name, ext);
+	vp_buf_printf(&b, "%s/%.*s%s", dir, (int)(strlen(name) - 5), name, ext);
 	return b.s;
 }
 
 /* Parse (and check) fixture NAME.conf; compare diagnostics with NAME.err. */
-static void err_fixture(const char *name)
+static void err_fixture(const char *dir, const char *name)
 {
-	char *conf = fixture_path("err", name, ".conf"), *err = fixture_path("err", name, ".err");
+	char *conf = fixture_path(dir, name, ".conf"), *err = fixture_path(dir, name, ".err");
 	size_t len;
 	char *buf = tap_fixture(conf, &len), *got, what[128];
 	struct vp_table t;
@@ -116,9 +115,9 @@ static void err_fixture(const char *name)
 }
 
 /* Parse and check fixture NAME.conf without error; compare the dump with NAME.out. */
-static void ok_fixture(const char *name)
+static void ok_fixture(const char *dir, const char *name)
 {
-	char *conf = fixture_path("ok", name, ".conf"), *out = fixture_path("ok", name, ".out");
+	char *conf = fixture_path(dir, name, ".conf"), *out = fixture_path(dir, name, ".out");
 	size_t len;
 	char *buf = tap_fixture(conf, &len), *got, *diags, what[128];
 	struct vp_table t;
@@ -142,37 +141,6 @@ static void ok_fixture(const char *name)
 	free(buf);
 	free(conf);
 	free(out);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Every *.conf of a fixture directory, sorted, so a new fixture cannot be forgotten. */
-static size_t each_fixture(const char *dir, void (*fn)(const char *))
-{
-	char *names[256], path[256];
-	size_t n = 0;
-	struct dirent *de;
-	DIR *dp;
-
-	snprintf(path, sizeof(path), FIX "%s", dir);
-	dp = opendir(path);
-	if (!tap_ok(dp != NULL, "open %s", path))
-		return 0;
-	while ((de = readdir(dp)) && n < VP_ARRAY_SIZE(names)) {
-		size_t l = strlen(de->d_name);
-		if (l > 5 && strcmp(de->d_name + l - 5, ".conf") == 0)
-			names[n++] = vp_strndup(de->d_name, l);
-	}
-	closedir(dp);
-	qsort(names, n, sizeof(*names), cmp_str);
-	for (size_t i = 0; i < n; i++) {
-		fn(names[i]);
-		free(names[i]);
-	}
-	return n;
 }
 
 static int parse_str(struct vp_table *t, const char *fname, const char *s, struct vp_diags *d)
@@ -606,9 +574,9 @@ int main(void)
 {
 	size_t n;
 
-	n = each_fixture("err", err_fixture);
+	n = tap_each_fixture(FIX "err", ".conf", err_fixture);
 	tap_ok(n >= 10, "found %zu error fixtures", n);
-	n = each_fixture("ok", ok_fixture);
+	n = tap_each_fixture(FIX "ok", ".conf", ok_fixture);
 	tap_ok(n >= 5, "found %zu valid fixtures", n);
 	test_values();
 	test_across_buffers();
