@@ -6,9 +6,9 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "table.h"
 #include "domain.h"
 #include "fw.h"
+#include "table.h"
 #include "util.h"
 
 struct vp_ctx {
