@@ -32,14 +32,8 @@ static const char fix_apply[] =
 
 int dr_listing_add_chain(struct dr_listing *s, const char *table, const char *name)
 {
-	if (s->n_c == s->cap_c) {
-		size_t ncap = s->cap_c ? s->cap_c * 2 : 32;
-		struct dr_chain *nc = realloc(s->c, ncap * sizeof(*nc));
-		if (!nc)
-			return -ENOMEM;
-		s->c = nc;
-		s->cap_c = ncap;
-	}
+	if (vp_grow(&s->c, &s->cap_c, s->n_c + 1, sizeof(*s->c)) < 0)
+		return -ENOMEM;
 	s->c[s->n_c++] = (struct dr_chain){table, name};
 	return 0;
 }
@@ -50,14 +44,8 @@ int dr_listing_add(struct dr_listing *s, const char *table, const char *chain, c
 	const struct dr_line *prev;
 	unsigned pos;
 
-	if (s->n == s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 256;
-		struct dr_line *nl = realloc(s->l, ncap * sizeof(*nl));
-		if (!nl)
-			return -ENOMEM;
-		s->l = nl;
-		s->cap = ncap;
-	}
+	if (vp_grow(&s->l, &s->cap, s->n + 1, sizeof(*s->l)) < 0)
+		return -ENOMEM;
 	/* Both listings show a chain's rules together, in order. */
 	prev = s->n ? &s->l[s->n - 1] : NULL;
 	pos = prev && !strcmp(prev->table, table) && !strcmp(prev->chain, chain) ? prev->pos + 1 : 1;

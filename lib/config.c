@@ -98,14 +98,8 @@ static int table_add_file(struct vp_table *t, const char *fname, const char **re
 /* Moves *f into the table (f is then owned by it). */
 static int table_add_forward(struct vp_table *t, struct vp_forward *f)
 {
-	if (t->n == t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : 16;
-		struct vp_forward *nf = realloc(t->fwd, ncap * sizeof(*nf));
-		if (!nf)
-			return -ENOMEM;
-		t->fwd = nf;
-		t->cap = ncap;
-	}
+	if (vp_grow(&t->fwd, &t->cap, t->n + 1, sizeof(*t->fwd)) < 0)
+		return -ENOMEM;
 	t->fwd[t->n++] = *f;
 	*f = (struct vp_forward){0};
 	return 0;

@@ -19,15 +19,9 @@ static int diags_take(struct vp_diags *d, struct vp_buf *b)
 	}
 	if (!d)
 		goto out;
-	if (d->n == d->cap) {
-		size_t ncap = d->cap ? d->cap * 2 : 16;
-		char **nm = realloc(d->msg, ncap * sizeof(*nm));
-		if (!nm) {
-			r = -ENOMEM;
-			goto out;
-		}
-		d->msg = nm;
-		d->cap = ncap;
+	if (vp_grow(&d->msg, &d->cap, d->n + 1, sizeof(*d->msg)) < 0) {
+		r = -ENOMEM;
+		goto out;
 	}
 	d->msg[d->n++] = b->s;
 	b->s = NULL;

@@ -114,14 +114,8 @@ struct idxv {
 
 static int idxv_push(struct idxv *iv, unsigned i)
 {
-	if (iv->n == iv->cap) {
-		size_t ncap = iv->cap ? iv->cap * 2 : 16;
-		unsigned *nv = realloc(iv->v, ncap * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		iv->v = nv;
-		iv->cap = ncap;
-	}
+	if (vp_grow(&iv->v, &iv->cap, iv->n + 1, sizeof(*iv->v)) < 0)
+		return -ENOMEM;
 	iv->v[iv->n++] = i;
 	return 0;
 }
