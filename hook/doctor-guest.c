@@ -16,7 +16,6 @@ static const char fix_apply[] =
 static int guest_forwards(struct doctor *dr, struct dr_guest *g)
 {
 	const struct vp_table *t = &dr->c->table;
-	char a[VP_ADDR_STRLEN];
 
 	for (size_t i = 0; i < t->n; i++) {
 		const struct vp_forward *f = &t->fwd[i];
@@ -31,13 +30,7 @@ static int guest_forwards(struct doctor *dr, struct dr_guest *g)
 		*nf = (struct dr_fwd){.f = f};
 		struct vp_buf l = {0};
 		vp_buf_printf(&l, "%s %s ", g->d.name, vp_proto_name(f->proto));
-		if (f->host_addr.family)
-			vp_buf_printf(&l, f->family == AF_INET6 ? "[%s]:" : "%s:", vp_addr_str(&f->host_addr, a));
-		else if (f->family == AF_INET6)
-			vp_buf_printf(&l, "[::]:");
-		vp_buf_printf(&l, "%u", f->host_port);
-		if (f->host_port_end != f->host_port)
-			vp_buf_printf(&l, "-%u", f->host_port_end);
+		vp_forward_host(&l, f, f->host_port, f->host_port_end);
 		snprintf(nf->label, sizeof(nf->label), "%s", l.s ? l.s : g->d.name);
 		vp_buf_free(&l);
 		dr->families |= f->family == AF_INET6 ? VP_FAM_V6 : VP_FAM_V4;

@@ -17,17 +17,8 @@ static const char *const stage_word[VP_ST_COUNT] = {
 /* "  tcp  [::]:2222 -> ": the host side of a forward. */
 static void describe_forward(struct vp_buf *out, const struct vp_forward *f)
 {
-	char a[VP_ADDR_STRLEN];
-	bool v6 = f->family == AF_INET6;
-
 	vp_buf_printf(out, "  %-4s ", vp_proto_name(f->proto));
-	if (f->host_addr.family)
-		vp_buf_printf(out, v6 ? "[%s]:" : "%s:", vp_addr_str(&f->host_addr, a));
-	else if (v6)
-		vp_buf_printf(out, "[::]:");
-	vp_buf_printf(out, "%u", f->host_port);
-	if (f->host_port_end != f->host_port)
-		vp_buf_printf(out, "-%u", f->host_port_end);
+	vp_forward_host(out, f, f->host_port, f->host_port_end);
 	vp_buf_printf(out, " -> ");
 }
 

@@ -666,3 +666,17 @@ const char *vp_backend_name(enum vp_backend_choice b)
 		return "auto";
 	}
 }
+
+void vp_forward_host(struct vp_buf *out, const struct vp_forward *f, unsigned lo, unsigned hi)
+{
+	char a[VP_ADDR_STRLEN];
+	bool v6 = f->family == AF_INET6;
+
+	if (f->host_addr.family)
+		vp_buf_printf(out, v6 ? "[%s]:" : "%s:", vp_addr_str(&f->host_addr, a));
+	else if (v6)
+		vp_buf_printf(out, "[::]:");
+	vp_buf_printf(out, "%u", lo);
+	if (hi != lo)
+		vp_buf_printf(out, "-%u", hi);
+}

@@ -18,6 +18,7 @@
 
 #include "addr.h"
 #include "diags.h"
+#include "util.h"
 
 #define VP_TABLE_MAX_LINE   4096u           /* bytes per line, newline excluded */
 #define VP_TABLE_MAX_LINES  100000u         /* lines per file */
@@ -83,4 +84,7 @@ int vp_table_parse(struct vp_table *t, const char *fname, const char *buf, size_
                    struct vp_diags *d);
 
 const char *vp_proto_name(int proto);   /* "tcp", "udp", "sctp" */
+/* The host side of f as a table line writes it, for ports lo..hi: "2222", "2222-2223",
+ * "198.51.100.7:2222", "[::]:2222", "[2001:db8::5]:2222". Appended to out. */
+void vp_forward_host(struct vp_buf *out, const struct vp_forward *f, unsigned lo, unsigned hi);
 const char *vp_backend_name(enum vp_backend_choice b);

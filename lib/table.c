@@ -196,15 +196,11 @@ static void sweep_all(struct sweep *s, const struct vp_forward **v, bool by_addr
 
 static const char *host_str(const struct vp_forward *f, unsigned port, char *out, size_t outsz)
 {
-	char a[VP_ADDR_STRLEN];
-	const char *p = vp_proto_name(f->proto);
+	struct vp_buf b = {0};
 
-	if (f->host_addr.family == AF_INET)
-		snprintf(out, outsz, "%s:%u/%s", vp_addr_str(&f->host_addr, a), port, p);
-	else if (f->host_addr.family == AF_INET6)
-		snprintf(out, outsz, "[%s]:%u/%s", vp_addr_str(&f->host_addr, a), port, p);
-	else
-		snprintf(out, outsz, "%s%u/%s", f->family == AF_INET6 ? "[::]:" : "", port, p);
+	vp_forward_host(&b, f, port, port);
+	snprintf(out, outsz, "%s/%s", b.s ? b.s : "?", vp_proto_name(f->proto));
+	vp_buf_free(&b);
 	return out;
 }
 
