@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline.h"
+
 static const char fix_apply[] =
 	"run `virt-portfwd apply`: it brings every running guest's rules in line with the table";
 
@@ -83,13 +85,14 @@ static bool check_running(struct doctor *dr, const struct dr_guest *g, const cha
 	return false;
 }
 
-static void check_nic(struct doctor *dr, const struct dr_guest *g, struct dr_fwd *fw)
+/* The NIC and network the hook takes for this forward (the pipeline's decision dc). */
+static void check_nic(struct doctor *dr, struct dr_fwd *fw, const struct vp_decision *dc)
 {
 	const struct vp_forward *f = fw->f;
 	char fix[512];
 
-	fw->nic = vp_pick_nic(&g->d, f);
-	if (!fw->nic) {
+	fw->nic = dc->nic;
+	if (dc->skip == VP_SKIP_NO_NIC) {
 		snprintf(fix, sizeof(fix), "correct nic= or network= at %s:%u, or give the guest a NIC "
 		         "on a libvirt NAT network", f->file ? f->file : "?", f->line);
 		dr_report(dr, "guest.nic", fw->label, DR_FAIL, fix, "no NIC of the guest matches this "
@@ -98,7 +101,7 @@ static void check_nic(struct doctor *dr, const struct dr_guest *g, struct dr_fwd
 		          f->nic[0] || f->network ? ")" : " (none is on a libvirt network)");
 		return;
 	}
-	if (fw->nic->type != VP_NIC_NETWORK) {
+	if (dc->skip == VP_SKIP_NOT_NETWORK) {
 		snprintf(fix, sizeof(fix), "remove this forward (%s:%u) and reach the guest on its own "
 		         "address", f->file ? f->file : "?", f->line);
 		dr_report(dr, "guest.nic", fw->label, DR_FAIL, fix, "NIC %s is not on a libvirt network "
@@ -106,7 +109,7 @@ static void check_nic(struct doctor *dr, const struct dr_guest *g, struct dr_fwd
 		return;
 	}
 	fw->net = dr_net_get(dr, fw->nic->network);
-	if (!fw->net || fw->net->in->r < 0) {
+	if (dc->skip == VP_SKIP_NET_DOWN || !fw->net) {
 		snprintf(fix, sizeof(fix), "start the network: `virsh net-start %s`", fw->nic->network);
 		dr_report(dr, "guest.nic", fw->label, DR_FAIL, fix, "NIC %s is on network %s, which is "
 		          "not running (no readable status in /run/libvirt/network: %s)", fw->nic->mac,
@@ -114,12 +117,13 @@ static void check_nic(struct doctor *dr, const struct dr_guest *g, struct dr_fwd
 		fw->net = NULL;
 		return;
 	}
-	if (fw->net->in->net.mode != VP_FWMODE_NAT) {
+	if (dc->skip == VP_SKIP_NOT_NAT) {
 		dr_report(dr, "guest.nic", fw->label, DR_FAIL, "port forwards are for NAT networks: on "
 		          "a routed or open network reach the guest on its own address; an isolated "
 		          "network is not reachable from outside at all",
-		          "NIC %s is on network %s, whose forward mode is %s, not nat", fw->nic->mac,
-		          fw->net->in->name, vp_fwmode_name(fw->net->in->net.mode));
+		          "NIC %s is on network %s, whose forward mode is %s, not nat: the hook skips "
+		          "this forward", fw->nic->mac, fw->net->in->name,
+		          vp_fwmode_name(fw->net->in->net.mode));
 		return;
 	}
 	dr_report(dr, "guest.nic", fw->label, DR_OK, NULL, "NIC %s on network %s (nat, bridge %s)",
@@ -205,30 +209,36 @@ static void report_no_address(struct doctor *dr, const struct dr_fwd *fw)
 	vp_buf_free(&why);
 }
 
-static void check_address(struct doctor *dr, const struct dr_guest *g, struct dr_fwd *fw)
+/* The address the hook takes for this forward, and where it comes from (the decision dc). */
+static void check_address(struct doctor *dr, struct dr_fwd *fw, const struct vp_decision *dc)
 {
-	const struct vp_network *net = fw->net ? &fw->net->in->net : NULL;
-	const struct vp_leases *leases = fw->net && fw->net->in->leases_r == 0 ? &fw->net->in->leases : NULL;
 	char a[VP_ADDR_STRLEN];
 
-	if (!fw->net && !fw->f->ip.family) {
+	switch (dc->skip) {
+	case VP_SKIP_NO_NIC:
+	case VP_SKIP_NOT_NETWORK:
+	case VP_SKIP_NET_DOWN:
 		dr_report(dr, "guest.address", fw->label, DR_SKIP, NULL,
 		          "no running libvirt network to learn the address from");
 		return;
-	}
-	fw->resolved = vp_resolve(fw->f, &g->d, fw->nic, net, leases, dr->c->now, &fw->addr,
-	                          &fw->src) == 0;
-	if (!fw->resolved) {
+	case VP_SKIP_NOT_NAT:
+		dr_report(dr, "guest.address", fw->label, DR_SKIP, NULL,
+		          "not looked for: the hook skips a forward on a network not in NAT mode");
+		return;
+	case VP_SKIP_NO_ADDRESS:
 		report_no_address(dr, fw);
 		return;
-	}
-	if (net && !vp_network_subnet(net, fw->f->family, &fw->addr)) {
+	case VP_SKIP_OUTSIDE:
 		dr_report(dr, "guest.address", fw->label, DR_FAIL, "correct ip= on the forward: it "
 		          "must be an address of the guest's network", "%s is outside network %s: the "
-		          "hook ignores this forward", vp_addr_str(&fw->addr, a), fw->net->in->name);
-		fw->resolved = false;
+		          "hook ignores this forward", vp_addr_str(&dc->addr, a), fw->net->in->name);
 		return;
+	case VP_SKIP_NONE:
+		break;
 	}
+	fw->resolved = true;
+	fw->addr = dc->addr;
+	fw->src = dc->src;
 	report_address(dr, fw);
 }
 
@@ -286,6 +296,15 @@ static void check_lease(struct doctor *dr, const struct dr_guest *g, struct dr_f
 	}
 }
 
+static const struct vp_decision *decision_of(const struct vp_pipeline *p,
+                                             const struct vp_forward *f)
+{
+	for (size_t i = 0; i < p->n_dec; i++)
+		if (p->dec[i].f == f)
+			return &p->dec[i];
+	return NULL;
+}
+
 int dr_check_guest(struct doctor *dr, struct dr_guest *g)
 {
 	char subj[VP_NAME_MAX + 8];
@@ -299,11 +318,20 @@ int dr_check_guest(struct doctor *dr, struct dr_guest *g)
 	check_forwards(dr, g, subj);
 	if (!check_running(dr, g, subj))
 		return 0;
-	for (size_t i = 0; i < g->n_fw; i++) {
+	/* What the hook decides for each forward: the doctor judges that, it decides nothing. */
+	struct vp_pipeline p = {.cache = &dr->cache, .quiet = true};
+	struct vp_ruleset rs = {0};
+	r = vp_pipeline_run(&p, &dr->c->table, dr->c->now, &g->d, &rs);
+	for (size_t i = 0; r == 0 && i < g->n_fw; i++) {
 		struct dr_fwd *fw = &g->fw[i];
-		check_nic(dr, g, fw);
-		check_address(dr, g, fw);
+		const struct vp_decision *dc = decision_of(&p, fw->f);
+		if (!dc)
+			continue;
+		check_nic(dr, fw, dc);
+		check_address(dr, fw, dc);
 		check_lease(dr, g, fw);
 	}
-	return 0;
+	vp_ruleset_free(&rs);
+	vp_pipeline_free(&p);
+	return r;
 }

@@ -206,7 +206,10 @@ void dr_check_traffic(struct doctor *dr, const struct dr_guest *g)
 		else
 			dr_report(dr, "traffic", fw->label, DR_SKIP, NULL, "no rule of ours to count");
 	}
-	counters_save(g->d.uuid, &next);
+	/* Only with a state to go with: its removal drops the counters (a guest without rules of
+	 * ours would keep them forever). */
+	if (g->installed)
+		counters_save(g->d.uuid, &next);
 	vp_buf_free(&next);
 	free(prev);
 }

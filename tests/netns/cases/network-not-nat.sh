@@ -1,8 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # network-not-nat: a forward whose NIC is on a network that is not in NAT mode (route, open,
-# isolated) is skipped with a reason in the log, as the doctor says: no rule is installed, a
-# forward of the same guest on its NAT network still is, and the guest starts (exit 0).
+# isolated) is skipped with a reason in the log, as the doctor says (its NIC check fails with
+# the same reason, and nothing else does): no rule is installed, the guest starts (exit 0), and
+# back in NAT mode the forward works.
 # kinds: nft legacy nftables
+
+# shellcheck source=../lib/doctor.sh
+. "$VP_LIB/doctor.sh"
 
 run() {
 	local f=$VP_ROOT/run/libvirt/network/default.xml mode mark
@@ -23,6 +27,13 @@ run() {
 			<(vp_log_since "$mark")
 		vp_check_eq "forward mode $mode: the client is not let in" \
 			"$(vp_tcp_get "$VP_CLIENT" "$VP_HOST_ADDR" 2222)" ""
+		vp_write_status guest1
+		vp_doctor_expect_fail "forward mode $mode, doctor" "guest.nic" \
+			"port forwards are for NAT networks" guest1
+		vp_check "forward mode $mode, doctor: says the hook skips the forward" \
+			grep -q "whose forward mode is $mode.*not nat: the hook skips this forward" \
+			"$VP_DOCTOR_OUT"
+		rm -f "$VP_ROOT/run/libvirt/qemu/guest1.xml"
 		vp_hook_ok guest1 stopped end
 	done
 	vp_write_network
