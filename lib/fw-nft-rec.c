@@ -120,25 +120,19 @@ static void rec_format(const struct rec *r, struct vp_record *next)
 		vp_buf_free(&b);
 }
 
-/* The handles of the owner's rules at the top of one chain, where the batch put them. */
-struct head_walk {
-	struct rec *rec;
-	const char *owner;
-	size_t fam, want, got, seen;
-	enum nchain c;
-};
-
-static int head_take(const struct vp_nfnl_rule *rule, void *data)
+/* The handles of the owner's n rules at the top of chain c of family fi, where the batch put
+ * them, into the record. 0, or <0 when they are not all there. */
+static int rec_from_head(struct rec *rec, const char *owner, size_t fi, enum nchain c, size_t n)
 {
-	struct head_walk *h = data;
+	uint64_t *h = calloc(n, sizeof(*h));
+	int r = h ? vp_nfnl_owner_head(vp_nft_fams[fi].af, vp_nft_chains[c].table,
+	                               vp_nft_chains[c].name, owner, false, h, n) : -ENOMEM;
 
-	if (++h->seen > h->want + 64)   /* others inserted above ours meanwhile: give up */
-		return -ESTALE;
-	if (strcmp(rule->comment, h->owner))
-		return 0;
-	int r = rec_add(h->rec, vp_nft_fams[h->fam].name, vp_nft_chains[h->c].table,
-	                vp_nft_chains[h->c].name, rule->handle);
-	return r < 0 ? r : ++h->got == h->want ? 1 : 0;
+	for (size_t j = 0; r == 0 && j < n; j++)
+		r = rec_add(rec, vp_nft_fams[fi].name, vp_nft_chains[c].table, vp_nft_chains[c].name,
+		            h[j]);
+	free(h);
+	return r;
 }
 
 /* The handles of the owner's rules at the top of their chains, and first those of the tables
@@ -163,13 +157,9 @@ static int rec_from_heads(struct vp_nfnl *q, const struct vp_ruleset *rs, const 
 			                        &rec->table[fi][table_of(c)]) < 0)
 				rec->table[fi][table_of(c)] = 0;
 	for (size_t fi = 0; r == 0 && fi < N_FAMS; fi++)
-		for (enum nchain c = 0; r == 0 && c < NC_COUNT; c++) {
-			struct head_walk h = {.rec = rec, .owner = rs->owner, .fam = fi, .c = c,
-			                      .want = want[fi][c]};
-			if (h.want)
-				r = vp_nfnl_chain_head(vp_nft_fams[fi].af, vp_nft_chains[c].table,
-				                      vp_nft_chains[c].name, head_take, &h) == 1 ? 0 : -ESTALE;
-		}
+		for (enum nchain c = 0; r == 0 && c < NC_COUNT; c++)
+			if (want[fi][c])
+				r = rec_from_head(rec, rs->owner, fi, c, want[fi][c]) < 0 ? -ESTALE : 0;
 	return r;
 }
 

@@ -119,24 +119,6 @@ static int rec_parse(char *body, struct vp_xt_fast *x)
 	return r;
 }
 
-/* Our chain's rules from its top: the handles of this owner's, in order. */
-struct head_walk {
-	const char *owner;
-	uint64_t *h;
-	size_t want, got, seen;
-};
-
-static int head_take(const struct vp_nfnl_rule *rule, void *data)
-{
-	struct head_walk *w = data;
-
-	if (++w->seen > w->want + 64)   /* others inserted above ours meanwhile: give up */
-		return -ESTALE;
-	if (!strcmp(rule->xt_comment, w->owner))
-		w->h[w->got++] = rule->handle;
-	return w->got == w->want ? 1 : 0;
-}
-
 /* The record after an install: the specs, with the handles found at the top of our chains
  * (where an install without reading puts them, or where they stayed). q: the change's socket,
  * opened here when the change did not need one. next is left alone when it cannot be told. */
@@ -158,10 +140,10 @@ static void rec_build(const struct vp_ruleset *rs, struct vp_nfnl *q, struct vp_
 		}
 		for (size_t i = 0; r == 0 && i < N_CHAINS; i++) {
 			uint64_t *h = w.n[i] ? calloc(w.n[i], sizeof(*h)) : NULL;
-			struct head_walk hw = {.owner = rs->owner, .h = h, .want = w.n[i]};
 			/* Not found near the top: 0, the removal goes by the specs. */
-			if (h && vp_nfnl_chain_head(fi ? AF_INET6 : AF_INET, vp_xt_chains[i].table,
-			                           vp_xt_chains[i].chain, head_take, &hw) != 1)
+			if (h && vp_nfnl_owner_head(fi ? AF_INET6 : AF_INET, vp_xt_chains[i].table,
+			                            vp_xt_chains[i].chain, rs->owner, true, h,
+			                            w.n[i]) < 0)
 				memset(h, 0, w.n[i] * sizeof(*h));
 			for (size_t j = 0; j < w.n[i]; j++)
 				vp_buf_printf(&b, "%c %s %" PRIu64 " %s\n", fi ? '6' : '4', vp_xt_chains[i].chain,

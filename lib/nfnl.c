@@ -513,3 +513,33 @@ bool vp_nfnl_chain_exists(int family, const char *table, const char *chain)
 	vp_nfnl_close(&q);
 	return found;
 }
+
+struct owner_walk {
+	const char *owner;
+	bool xt;
+	uint64_t *h;
+	size_t want, got, seen;
+};
+
+static int owner_take(const struct vp_nfnl_rule *rule, void *data)
+{
+	struct owner_walk *w = data;
+
+	if (++w->seen > w->want + 64)   /* others inserted above ours meanwhile: give up */
+		return -ESTALE;
+	if (!strcmp(w->xt ? rule->xt_comment : rule->comment, w->owner))
+		w->h[w->got++] = rule->handle;
+	return w->got == w->want ? 1 : 0;
+}
+
+int vp_nfnl_owner_head(int family, const char *table, const char *chain, const char *owner,
+                       bool xt, uint64_t *h, size_t want)
+{
+	struct owner_walk w = {.owner = owner, .xt = xt, .h = h, .want = want};
+	int r;
+
+	if (!want)
+		return 0;
+	r = vp_nfnl_chain_head(family, table, chain, owner_take, &w);
+	return r == 1 ? 0 : r < 0 ? r : -ESTALE;
+}

@@ -53,6 +53,14 @@ int vp_nfnl_chain_use(struct vp_nfnl *q, int family, const char *table, const ch
 int vp_nfnl_chain_head(int family, const char *table, const char *chain,
                       int (*fn)(const struct vp_nfnl_rule *r, void *data), void *data);
 
+/* The handles of the first `want` rules of owner at the top of a chain, in order, into
+ * h[0..want): the owner is the rule's comment (nft), or with xt the text of its xt comment match
+ * (iptables-nft). Where a change without reading puts a guest's rules, or where they stayed; up
+ * to 64 rules of others above them are passed over. 0, or -ESTALE when not all are found there,
+ * -ENOENT (no such chain), -errno. */
+int vp_nfnl_owner_head(int family, const char *table, const char *chain, const char *owner,
+                       bool xt, uint64_t *h, size_t want);
+
 /* One thing to delete: the rule `handle` of table/chain; with handle 0 the chain itself, only
  * if nothing uses it any more (no rule in it, no jump to it); with chain NULL the whole table. */
 struct vp_nfnl_del {
