@@ -19,17 +19,6 @@
 
 #define PROBE_MS 2000
 
-int dr_variant(const struct vp_backend *b)
-{
-	if (b && !strcmp(b->name, "iptables-nft"))
-		return DR_IPT_NFT;
-	if (b && !strcmp(b->name, "iptables-legacy"))
-		return DR_IPT_LEGACY;
-	if (b && !strcmp(b->name, "nftables"))
-		return DR_NFTABLES;
-	return -1;
-}
-
 /* ------------------------------------------------------------------------------------------- */
 /* Sysctls. */
 

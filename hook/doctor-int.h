@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The doctor's shared state. doctor.c: arguments, output, inputs, the table, the order of the
- * stages; doctor-guest.c: the guest, its NIC and address; doctor-host.c: sysctls, libvirt's
- * backend, firewalld, the probe; doctor-rules.c: listings and each rule; doctor-order.c: our
- * accept above libvirt's reject, nothing of ours elsewhere; doctor-shadow.c: foreign rules
- * ahead of ours; doctor-traffic.c: counters; doctor-nft.c: libvirt's nftables tables.
+/* The doctor's shared state. The files, none calling back into one that calls it:
+ * doctor.c: arguments, the guests, the table stage and the order of the stages;
+ * doctor-report.c: the output, a network's inputs, where a backend writes (used by every check);
+ * doctor-listing.c: a listing's lines and the lookups in it;
+ * doctor-guest.c: the guest, its NIC and address (the pipeline's decisions);
+ * doctor-host.c: sysctls, libvirt's backend, firewalld, the probe;
+ * doctor-rules.c: listings and each rule; doctor-nft.c: libvirt's nftables tables;
+ * doctor-order.c: our accept above libvirt's reject, nothing of ours elsewhere;
+ * doctor-shadow.c: foreign rules ahead of ours; doctor-traffic.c: counters;
+ * doctor-status.c: `virt-portfwd status`, from the same data.
  * Everything reads; only the counters file is written. */
 #pragma once
 
@@ -104,14 +109,28 @@ struct doctor {
 	bool nft_shadow_said;           /* the shadow check's "not on nftables" was said once */
 };
 
-/* One report line. check: the machine name ("rules.accept"); subject: what it is about
+/* doctor-report.c. One report line. check: the machine name ("rules.accept"); subject: what it is about
  * ("web1 tcp 2222"); fix: NULL unless the check failed. */
 void dr_report(struct doctor *dr, const char *check, const char *subject, enum dr_status st,
                const char *fix, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-/* doctor.c: a network's status, leases and libvirt's backend, read once; NULL if the name is
- * unusable or too many networks were seen. */
+/* The end of the output: the JSON array's, or the count of failed checks. */
+void dr_report_end(struct doctor *dr);
+/* A network's status, leases and libvirt's backend, read once; NULL if the name is unusable or
+ * too many networks were seen. */
 struct dr_net *dr_net_get(struct doctor *dr, const char *name);
+/* Where a backend writes (DR_IPT_NFT, DR_IPT_LEGACY, DR_NFTABLES); -1 for none. */
+int dr_variant(const struct vp_backend *b);
+
+/* doctor-listing.c */
+int dr_listing_add_chain(struct dr_listing *s, const char *table, const char *name);
+int dr_listing_add(struct dr_listing *s, const char *table, const char *chain, const char *spec,
+                   uint64_t pkts);
+const struct dr_line *dr_find(const struct dr_listing *s, const char *table, const char *chain,
+                             const char *spec);
+/* The first rule of table/chain whose target is `target` (-j TARGET). */
+const struct dr_line *dr_jump(const struct dr_listing *s, const char *table, const char *chain,
+                             const char *target);
 
 /* doctor-guest.c: the guest stage; fills g->fw (planned rules included). 0 or -ENOMEM. */
 int dr_check_guest(struct doctor *dr, struct dr_guest *g);
@@ -121,23 +140,13 @@ void dr_check_host(struct doctor *dr);
 void dr_check_backends(struct doctor *dr);
 void dr_check_firewalld(struct doctor *dr);
 void dr_probe(struct doctor *dr, const struct dr_fwd *fw);
-/* Where a backend writes (DR_IPT_NFT, DR_IPT_LEGACY, DR_NFTABLES); -1 for none. */
-int dr_variant(const struct vp_backend *b);
 
 /* doctor-rules.c */
 const struct dr_listing *dr_listing(struct doctor *dr, int variant, int family);
 void dr_listings_free(struct doctor *dr);
-int dr_listing_add_chain(struct dr_listing *s, const char *table, const char *name);
-int dr_listing_add(struct dr_listing *s, const char *table, const char *chain, const char *spec,
-                   uint64_t pkts);
 /* Where rule r of owner is in the listing of `variant`. 0 or -errno (ret untouched). */
 int dr_where(int variant, const struct vp_rule *r, const char *owner, struct dr_where *ret);
 void dr_where_free(struct dr_where *w);
-const struct dr_line *dr_find(const struct dr_listing *s, const char *table, const char *chain,
-                             const char *spec);
-/* The first rule of table/chain whose target is `target` (-j TARGET). */
-const struct dr_line *dr_jump(const struct dr_listing *s, const char *table, const char *chain,
-                             const char *target);
 /* Where our installed DNAT of fw sends to, whatever the address (fw->installed): found by the
  * match part of the rules in fw->rs, planned with any address of the network. */
 void dr_find_installed(struct doctor *dr, struct dr_fwd *fw);

@@ -2,89 +2,18 @@
 /* virt-portfwd doctor: follow each forward through every stage a forwarded connection passes
  * (the table, the guest and its address, the host's routing, the rules and their order, the
  * counters) and say where it stops, and what to do about it. This file: the arguments, the
- * output, the inputs (libvirt's status files, networks, leases), the table stage and the order
- * of it all. Read-only: the one file it writes is its own counters file in the state directory
+ * guests to look at (libvirt's status files), the table stage and the order of it all; the
+ * output and the inputs every check reads are doctor-report.c's. Read-only: the one file it writes is its own counters file in the state directory
  * ("since the last check"). */
 #include "doctor-int.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "detect.h"
 #include "log.h"
-
-
-/* ------------------------------------------------------------------------------------------- */
-/* Output: one line per check, as text or as a JSON array of {check, subject, ok, detail, fix}
- * (one object per line, so that line tools can read it too). */
-
-static void json_str(struct vp_buf *b, const char *s)
-{
-	vp_buf_append(b, "\"", 1);
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			vp_buf_printf(b, "\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			vp_buf_printf(b, "\\u%04x", ch);
-		else
-			vp_buf_append(b, s, 1);
-	}
-	vp_buf_append(b, "\"", 1);
-}
-
-void dr_report(struct doctor *dr, const char *check, const char *subject, enum dr_status st,
-               const char *fix, const char *fmt, ...)
-{
-	static const char *const word[] = {"ok", "FAIL", "skip"};
-	static const char *const json_ok[] = {"true", "false", "null"};
-	struct vp_buf *o = dr->c->out, detail = {0};
-	va_list ap;
-
-	va_start(ap, fmt);
-	vp_buf_vprintf(&detail, fmt, ap);
-	va_end(ap);
-	if (st != DR_FAIL)
-		fix = NULL;
-	else
-		dr->n_fail++;
-	if (dr->quiet) {
-		vp_buf_free(&detail);
-		return;
-	}
-	if (dr->json) {
-		vp_buf_printf(o, "%s{\"check\":", dr->n_lines ? ",\n" : "[\n");
-		json_str(o, check);
-		vp_buf_printf(o, ",\"subject\":");
-		json_str(o, subject);
-		vp_buf_printf(o, ",\"ok\":%s,\"detail\":", json_ok[st]);
-		json_str(o, detail.s ? detail.s : "");
-		vp_buf_printf(o, ",\"fix\":");
-		if (fix)
-			json_str(o, fix);
-		else
-			vp_buf_printf(o, "null");
-		vp_buf_printf(o, "}");
-	} else {
-		vp_buf_printf(o, "%-5s %s: %s\n", word[st], subject, detail.s ? detail.s : "");
-		if (fix)
-			vp_buf_printf(o, "      fix: %s\n", fix);
-	}
-	dr->n_lines++;
-	vp_buf_free(&detail);
-}
-
-static void report_end(struct doctor *dr)
-{
-	if (dr->json)
-		vp_buf_printf(dr->c->out, dr->n_lines ? "\n]\n" : "[]\n");
-	else if (dr->n_lines)
-		vp_buf_printf(dr->c->out, "%u check%s failed\n", dr->n_fail, dr->n_fail == 1 ? "" : "s");
-}
 
 /* ------------------------------------------------------------------------------------------- */
 /* Arguments: [DOMAIN [PORT]] (the command line took the options). */
@@ -111,25 +40,7 @@ static int parse_args(struct doctor *dr, int argc, char *const *argv)
 }
 
 /* ------------------------------------------------------------------------------------------- */
-/* Inputs: libvirt's network status, leases and firewall backend, read once per network. */
-
-struct dr_net *dr_net_get(struct doctor *dr, const char *name)
-{
-	struct vp_netinfo *in;
-
-	for (size_t i = 0; i < dr->n_nets; i++)
-		if (!strcmp(dr->nets[i].in->name, name))
-			return &dr->nets[i];
-	if (dr->n_nets == DR_MAX_NETS || !(in = vp_netcache_get(&dr->cache, name)))
-		return NULL;
-	struct dr_net *n = &dr->nets[dr->n_nets++];
-	n->in = in;
-	if (in->r < 0)
-		return n;
-	vp_netinfo_leases(in);
-	n->lv_r = vp_detect(&in->net, VP_BACKEND_AUTO, &n->lv, n->lv_why, sizeof(n->lv_why));
-	return n;
-}
+/* Inputs: the networks read for the checks (doctor-report.c reads them). */
 
 static void nets_free(struct doctor *dr)
 {
@@ -345,7 +256,7 @@ int vp_doctor(struct vp_ctx *c, bool probe, bool json, int argc, char *const *ar
 	if (parse_args(&dr, argc, argv) < 0)
 		return 2;
 	run_checks(&dr);
-	report_end(&dr);
+	dr_report_end(&dr);
 	dr_free(&dr);
 	if (c->out->err) {
 		vp_log(LOG_ERR, "doctor: out of memory");
