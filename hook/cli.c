@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "doctor-status.h"
-#include "doctor.h"
+#include "doctor/doctor-status.h"
+#include "doctor/doctor.h"
 #include "domain.h"
 #include "engine.h"
 #include "hook.h"
