@@ -188,6 +188,7 @@ int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d)
 	char why[256] = "";
 	int r;
 
+	c->pending = 0;   /* this guest's, not the one before it (apply goes through them all) */
 	if (!c->table_ok)
 		return -EINVAL;
 	if (!vp_table_has_domain(&c->table, d->name, d->uuid) && !c->dry_run &&

@@ -239,6 +239,22 @@ static void test_norecord(void)
 	rules_file_is("", "no record: and the file");
 }
 
+/* apply installs guest after guest with one context: a guest not in the table must not inherit
+ * the count of forwards waiting for an address of the one before it (a lease waiter would be
+ * started for it). */
+static void test_pending_reset(void)
+{
+	struct vp_ctx c = {.table_ok = true, .pending = 3};
+	struct vp_domain d = {0};
+
+	vp_table_init(&c.table);
+	snprintf(d.uuid, sizeof(d.uuid), "%s", "11111111-2222-4333-8444-555555555555");
+	snprintf(d.name, sizeof(d.name), "not-in-table");
+	tap_ok(vp_guest_install(&c, &d) == 0 && c.pending == 0,
+	       "a guest not in the table: nothing to do, and nothing pending (was 3 before it)");
+	vp_ctx_free(&c);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/vp-engine-XXXXXX";
@@ -254,6 +270,7 @@ int main(void)
 	test_failure();
 	test_remove();
 	test_norecord();
+	test_pending_reset();
 	tap_rmtree(dir);
 	return tap_done();
 }
