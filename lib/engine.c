@@ -101,6 +101,14 @@ static int leave_old_backend(int dirfd, int lockfd, const char *uuid, const stru
 	return r;
 }
 
+/* Every rule of the guest is gone: its state and side files go. */
+static void drop_guest(int dirfd, const char *uuid)
+{
+	vp_state_remove(dirfd, uuid);
+	vp_state_drop(dirfd, uuid, "rules");    /* a backend that keeps none left "none" */
+	vp_state_drop(dirfd, uuid, "doctor");   /* counters of rules that are gone */
+}
+
 /* Apply rs under our lock, keeping the state file in step: the intent (old | new families)
  * is recorded before the change, so an interrupted run can still be cleaned up. */
 int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, const char *network,
@@ -151,9 +159,7 @@ int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, cons
 	 * still hold rules (a rollback is best effort, a removal may stop halfway): apply and
 	 * flush find the guest there and finish the job. */
 	if (r == 0 && !rs->n) {
-		vp_state_remove(dirfd, d->uuid);
-		vp_state_drop(dirfd, d->uuid, "rules");   /* a backend that keeps none left "none" */
-		vp_state_drop(dirfd, d->uuid, "doctor");  /* counters of rules that are gone */
+		drop_guest(dirfd, d->uuid);
 	} else if (r == 0 && st.families != ruleset_families(rs)) {
 		st.families = ruleset_families(rs);   /* families left behind are empty now */
 		vp_state_write(dirfd, d->uuid, &st);
@@ -240,6 +246,40 @@ static void sweep_debris(int dirfd, const char *uuid)
 	close(lockfd);
 }
 
+/* A state naming a backend this build does not have (written by another version, or damaged):
+ * the guest's rules are removed from each backend there is, then the state, so that nothing of
+ * it is left unremovable. A backend whose library cannot be loaded is passed over (logged). */
+static int remove_everywhere(const char *uuid, const struct vp_state *st)
+{
+	struct vp_ruleset none = {0};
+	struct vp_fw_opts o = {.families = st->families};
+	int dirfd = vp_state_open_dir(), lockfd = -1, r;
+
+	vp_log(LOG_WARNING, "unknown backend '%s' in the state of %s: removing its rules from every "
+	       "backend", st->backend, st->name);
+	r = dirfd < 0 ? dirfd : vp_ruleset_init(&none, uuid);
+	if (r == 0)
+		lockfd = r = vp_lock(dirfd, LOCK_WAIT_MS);
+	o.hold_fd = lockfd;
+	for (size_t i = 0; r >= 0 && vp_backends[i]; i++) {
+		const struct vp_backend *b = vp_backends[i];
+		int rb = b->load ? b->load() : 0;
+		if (rb == 0)
+			rb = backend_apply(dirfd, uuid, b, &none, &o);
+		if (rb < 0 && rb != -ELIBACC)
+			r = rb;
+	}
+	if (r >= 0)
+		drop_guest(dirfd, uuid);
+	else
+		vp_log(LOG_ERR, "removing the rules of %s failed: %s", st->name, strerror(-r));
+	if (lockfd >= 0)
+		close(lockfd);
+	if (dirfd >= 0)
+		close(dirfd);
+	return r < 0 ? r : 0;
+}
+
 int vp_guest_remove(struct vp_ctx *c, const char *uuid)
 {
 	struct vp_state st;
@@ -259,10 +299,13 @@ int vp_guest_remove(struct vp_ctx *c, const char *uuid)
 	if (r < 0)
 		return r;
 	b = vp_backend_by_name(st.backend);
-	if (!b) {
-		vp_log(LOG_ERR, "unknown backend '%s' in the state of %s", st.backend, uuid);
-		return -EINVAL;
+	if (!b && c->dry_run) {
+		vp_buf_printf(c->out, "# remove every rule owned by " VP_OWNER_PREFIX "%s (every "
+		              "backend: '%s' is unknown)\n", uuid, st.backend);
+		return 0;
 	}
+	if (!b)
+		return remove_everywhere(uuid, &st);
 	if (c->dry_run) {
 		vp_buf_printf(c->out, "# remove every rule owned by " VP_OWNER_PREFIX "%s (%s)\n", uuid,
 		              b->name);
