@@ -35,6 +35,22 @@ int vp_state_open_dir(void)
 	return fd;
 }
 
+/* A file of the state directory, for reading: a regular file only (a FIFO or a device planted
+ * there must neither block the hook nor be read). The fd (O_CLOEXEC) or -errno. */
+static int open_regular(int dirfd, const char *name)
+{
+	struct stat st;
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
 /* A uuid is used as a file name: accept only what a normalised uuid contains. */
 static bool safe_name(const char *uuid)
 {
@@ -70,9 +86,9 @@ int vp_state_read(int dirfd, const char *uuid, struct vp_state *ret)
 	if (!safe_name(uuid))
 		return -EINVAL;
 	memset(&s, 0, sizeof(s));
-	fd = openat(dirfd, uuid, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = open_regular(dirfd, uuid);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	r = vp_read_fd(fd, STATE_MAX, &buf, &len);
 	close(fd);
 	if (r < 0)
@@ -224,9 +240,9 @@ int vp_state_get(int dirfd, const char *uuid, const char *kind, size_t max, char
 
 	if (r < 0)
 		return r;
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = open_regular(dirfd, name);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	r = vp_read_fd(fd, max, ret_buf, ret_len);
 	close(fd);
 	return r;

@@ -255,6 +255,30 @@ static void test_pending_reset(void)
 	vp_ctx_free(&c);
 }
 
+/* A FIFO planted as a state or side file: read as an error at once, never waited on. */
+static void test_planted_fifo(void)
+{
+	const char *uuid = "22222222-3333-4444-8555-666666666666";
+	char path[4096], *buf = NULL;
+	struct vp_state st;
+	size_t len;
+	int dirfd = state_dir();
+
+	snprintf(path, sizeof(path), "%s" VP_STATE_DIR "/%s", getenv("VIRT_PORTFWD_ROOT"), uuid);
+	mkfifo(path, 0600);
+	snprintf(path, sizeof(path), "%s" VP_STATE_DIR "/%s.rules", getenv("VIRT_PORTFWD_ROOT"),
+	         uuid);
+	mkfifo(path, 0600);
+	alarm(10);   /* a blocking open would hang here: fail the test instead */
+	tap_ok(vp_state_read(dirfd, uuid, &st) == -EINVAL, "a FIFO as a state: refused, not opened");
+	tap_ok(vp_state_get(dirfd, uuid, "rules", 4096, &buf, &len) == -EINVAL,
+	       "a FIFO as a side file: refused, not opened");
+	alarm(0);
+	vp_state_drop(dirfd, uuid, "rules");
+	unlinkat(dirfd, uuid, 0);
+	close(dirfd);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/vp-engine-XXXXXX";
@@ -271,6 +295,7 @@ int main(void)
 	test_remove();
 	test_norecord();
 	test_pending_reset();
+	test_planted_fifo();
 	tap_rmtree(dir);
 	return tap_done();
 }
