@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util.h"
+
 #define LOG_LINE_MAX 4096
 
 static bool log_syslog, log_stderr = true, log_verbose;
@@ -18,15 +20,6 @@ void vp_log_open(bool use_syslog, bool use_stderr, bool verbose)
 		openlog("virt-portfwd", LOG_PID, LOG_DAEMON);
 }
 
-/* Domain names, file names and tool output reach the log: a control character (a newline
- * above all) is shown as '?', so nothing a domain's or a guest's name holds can forge or garble
- * a log line. One call is one line. */
-static void sanitize(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
-}
 
 void vp_log(int prio, const char *fmt, ...)
 {
@@ -38,7 +31,7 @@ void vp_log(int prio, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	sanitize(msg);
+	vp_text_sanitize(msg);
 	if (log_syslog)
 		syslog(prio, "%s", msg);
 	if (log_stderr)

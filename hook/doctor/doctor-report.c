@@ -25,6 +25,18 @@ static void json_str(struct vp_buf *b, const char *s)
 	vp_buf_append(b, "\"", 1);
 }
 
+/* "WORD  SUBJECT: TEXT\n", with no control character from a name in it (one line is one
+ * line: a guest's name cannot forge another). */
+static void text_line(struct vp_buf *o, const char *word, const char *subject, const char *text)
+{
+	struct vp_buf l = {0};
+
+	vp_buf_printf(&l, "%-5s %s: %s", word, subject, text);
+	vp_text_sanitize(l.s);
+	vp_buf_printf(o, "%s\n", l.s ? l.s : "");
+	vp_buf_free(&l);
+}
+
 void dr_report(struct doctor *dr, const char *check, const char *subject, enum dr_status st,
                const char *fix, const char *fmt, ...)
 {
@@ -58,9 +70,9 @@ void dr_report(struct doctor *dr, const char *check, const char *subject, enum d
 			vp_buf_printf(o, "null");
 		vp_buf_printf(o, "}");
 	} else {
-		vp_buf_printf(o, "%-5s %s: %s\n", word[st], subject, detail.s ? detail.s : "");
+		text_line(o, word[st], subject, detail.s ? detail.s : "");
 		if (fix)
-			vp_buf_printf(o, "      fix: %s\n", fix);
+			text_line(o, "     ", "fix", fix);
 	}
 	dr->n_lines++;
 	vp_buf_free(&detail);

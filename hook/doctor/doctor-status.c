@@ -3,6 +3,7 @@
  * each rule as it is in the kernel, with its packet counter. Read the way the doctor reads. */
 #include "doctor-status.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "detect.h"
@@ -83,7 +84,11 @@ static void guest_status(struct doctor *dr, const struct dr_guest *g)
 	struct vp_buf *o = dr->c->out;
 	const struct vp_backend *b = g->installed ? vp_backend_by_name(g->st.backend) : NULL;
 
-	vp_buf_printf(o, "%s (%s): ", g->d.name, g->d.uuid);
+	char name[sizeof(g->d.name)];
+
+	snprintf(name, sizeof(name), "%s", g->d.name);
+	vp_text_sanitize(name);   /* one guest, one line */
+	vp_buf_printf(o, "%s (%s): ", name, g->d.uuid);
 	if (!g->running) {
 		vp_buf_printf(o, "not running, but rules are installed (virt-portfwd apply removes "
 		              "them)\n");

@@ -67,6 +67,10 @@ names_check_inert() {
 	vp_check_eq "hostile names: the state file of the newline name is 4 lines" \
 		"$(wc -l <"$HOSTILE_STATE/$(name_uuid 1)")" 4
 	vp_check "hostile names: status lists them, exit 0" vp_quiet vp_cli_env -- status
+	vp_check_eq "hostile names: a newline in a name cannot forge a line of status" \
+		"$(vp_cli_env -- status | grep -c '^virt-portfwd: FORGED')" 0
+	vp_check_eq "hostile names: ... nor of the doctor" \
+		"$(vp_cli_env -- doctor | grep -c '^virt-portfwd: FORGED')" 0
 }
 
 # One of the two long names that differ only in their last character goes; the other stays.
