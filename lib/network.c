@@ -6,6 +6,7 @@
 #include "network.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,6 +263,18 @@ static int firewall_backend(const xmlNode *fw, enum vp_libvirt_fw *ret)
 	return 0;
 }
 
+bool vp_ifname_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= IFNAMSIZ || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (; *s; s++)
+		if (*s < 0x21 || *s > 0x7e || strchr("/:\"'\\", *s))
+			return false;
+	return true;
+}
+
 static int parse_network(const xmlNode *root, const xmlNode *net, struct vp_network *n)
 {
 	const xmlNode *name = vp_xml_child(net, "name");
@@ -272,7 +285,7 @@ static int parse_network(const xmlNode *root, const xmlNode *net, struct vp_netw
 	r = vp_xml_copy_text(name, n->name, sizeof(n->name));
 	if (r >= 0)
 		r = vp_xml_copy_prop(vp_xml_child(net, "bridge"), "name", n->bridge, sizeof(n->bridge));
-	if (r >= 0 && (!n->name[0] || !n->bridge[0]))
+	if (r >= 0 && (!n->name[0] || !vp_ifname_valid(n->bridge)))
 		r = -EINVAL;
 	if (r >= 0)
 		r = forward_mode(vp_xml_child(net, "forward"), &n->mode);

@@ -14,6 +14,10 @@
 #define VP_MAX_SUBNETS     16u
 
 enum vp_fwmode { VP_FWMODE_NAT = 0, VP_FWMODE_ROUTE, VP_FWMODE_OPEN, VP_FWMODE_NONE, VP_FWMODE_OTHER };
+/* Whether s can be a network interface's name, as the kernel takes them (not empty, shorter
+ * than IFNAMSIZ, not "." or "..", no '/' or ':') and in printable ASCII without blanks or
+ * quotes: a bridge name goes into rules, in iptables' words and nft's. */
+bool vp_ifname_valid(const char *s);
 /* "nat", "route", "open", "none (isolated)", "a bridge or device mode". */
 const char *vp_fwmode_name(enum vp_fwmode m);
 enum vp_libvirt_fw { VP_LVFW_UNKNOWN = 0, VP_LVFW_IPTABLES, VP_LVFW_NFTABLES };

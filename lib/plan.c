@@ -146,7 +146,7 @@ static int plan_one(const struct vp_target *t, struct vp_ruleset *rs)
 	if (!t->bridge || !t->subnet || t->subnet->net.addr.family != f->family)
 		return -EINVAL;
 	bl = strlen(t->bridge);
-	if (bl == 0 || bl >= sizeof(base.bridge))
+	if (!vp_ifname_valid(t->bridge) || bl >= sizeof(base.bridge))
 		return -EINVAL;
 	memcpy(base.bridge, t->bridge, bl + 1);
 	base.net = t->subnet->net;

@@ -426,7 +426,8 @@ static void test_network_errors(void)
 {
 	static const char *const bad[] = {
 		"no-bridge.xml",       "not-network.xml", "bad-netmask.xml", "mask-and-prefix.xml",
-		"family-mismatch.xml", "host-bad-ip.xml", "entity.xml",
+		"family-mismatch.xml", "host-bad-ip.xml", "entity.xml",     "bad-bridge.xml",
+		"long-bridge.xml",
 	};
 	struct vp_network n = {.name = "untouched"};
 

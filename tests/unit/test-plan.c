@@ -122,15 +122,21 @@ static void test_errors(void)
 	t.subnet = &subnet6;
 	f6.host_addr = addr_of("198.51.100.7");
 	tap_ok(vp_plan(&t, 1, &rs) < 0 && rs.n == 0, "IPv6 forward with an IPv4 host address is refused");
-#ifdef HAVE_LIBNFTABLES
-	/* A name nft cannot quote: no command at all, a comment saying so. */
-	struct vp_buf out = {0};
+	/* A name that is no interface name (a quote, a blank) never reaches a rule. */
 	f6.host_addr = (struct vp_addr){0};
 	t.bridge = "br\"0";
-	tap_ok(vp_plan(&t, 1, &rs) == 0, "a bridge name with a quote plans");
+	tap_ok(vp_plan(&t, 1, &rs) < 0 && rs.n == 0, "a bridge name with a quote is refused");
+	t.bridge = "virbr0 -j ACCEPT";
+	tap_ok(vp_plan(&t, 1, &rs) < 0 && rs.n == 0, "a bridge name with blanks is refused");
+#ifdef HAVE_LIBNFTABLES
+	/* And should one come anyway, nft gets no command at all, a comment saying so. */
+	struct vp_buf out = {0};
+	t.bridge = "virbr0";
+	tap_ok(vp_plan(&t, 1, &rs) == 0 && rs.n > 0, "the same forward plans on virbr0");
+	snprintf(rs.r[0].bridge, sizeof(rs.r[0].bridge), "br\"0");
 	vp_render_nft(&rs, AF_INET6, &out);
 	tap_streq(out.s ? out.s : "", "# ip6 rules cannot be rendered: Invalid argument\n",
-	          "... but is not rendered for nft");
+	          "a rule with a quote in its bridge is not rendered for nft");
 	vp_buf_free(&out);
 #endif
 	vp_ruleset_free(&rs);
