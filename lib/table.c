@@ -245,12 +245,29 @@ out:
 
 /* ---- loading ---- */
 
+/* Root's (or with any_owner ours), not writable by group or other. what: "" or "directory ". */
+static int check_owner(const char *path, const char *what, const struct stat *st, bool any_owner,
+                       struct vp_diags *d)
+{
+	if (st->st_uid != 0 && !(any_owner && st->st_uid == geteuid())) {
+		vp_diags_add(d, "refusing %s%s: owned by uid %u (expected root)", what, path,
+		             (unsigned)st->st_uid);
+		return -EPERM;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		vp_diags_add(d, "refusing %s%s: writable by group or other (chmod go-w)", what, path);
+		return -EPERM;
+	}
+	return 0;
+}
+
 static int check_file(const char *path, int fd, bool any_owner, struct vp_diags *d)
 {
 	struct stat st;
+	int r;
 
 	if (fstat(fd, &st) < 0) {
-		int r = -errno;
+		r = -errno;
 		vp_diags_add(d, "cannot stat %s: %s", path, strerror(-r));
 		return r;
 	}
@@ -262,20 +279,47 @@ static int check_file(const char *path, int fd, bool any_owner, struct vp_diags 
 		vp_diags_add(d, "refusing %s: not a regular file", path);
 		return -EPERM;
 	}
-	if (st.st_uid != 0 && !(any_owner && st.st_uid == geteuid())) {
-		vp_diags_add(d, "refusing %s: owned by uid %u (expected root)", path,
-		             (unsigned)st.st_uid);
-		return -EPERM;
-	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		vp_diags_add(d, "refusing %s: writable by group or other (chmod go-w)", path);
-		return -EPERM;
-	}
+	r = check_owner(path, "", &st, any_owner, d);
+	if (r < 0)
+		return r;
 	if ((unsigned long long)st.st_size > VP_TABLE_MAX_SIZE) {
 		vp_diags_add(d, "refusing %s: larger than %u bytes", path, VP_TABLE_MAX_SIZE);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* A directory the table's files are in: whoever may write it may replace or remove them, so it
+ * is held to the files' rule (root's, not writable by group or other). fd: open on it. */
+static int check_dir(const char *path, int fd, bool any_owner, struct vp_diags *d)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		int r = -errno;
+		vp_diags_add(d, "cannot stat %s: %s", path, strerror(-r));
+		return r;
+	}
+	return check_owner(path, "directory ", &st, any_owner, d);
+}
+
+/* The directory holding the main table file (the default one: -c names a draft anywhere). */
+static int check_parent(const char *path, bool any_owner, struct vp_diags *d)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	int fd, r;
+
+	if (!slash || (size_t)(slash - path) >= sizeof(dir))
+		return 0;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	r = check_dir(dir, fd, any_owner, d);
+	close(fd);
+	return r;
 }
 
 static int load_file(struct vp_table *t, const char *path, bool missing_ok, bool any_owner,
@@ -328,7 +372,8 @@ static void free_names(char **names, size_t n)
 }
 
 /* Sorted "*.conf" names of dir, hidden ones skipped. A missing dir is empty. */
-static int list_dropins(const char *dir, struct vp_diags *d, char ***ret_names, size_t *ret_n)
+static int list_dropins(const char *dir, bool any_owner, struct vp_diags *d, char ***ret_names,
+                        size_t *ret_n)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -342,6 +387,11 @@ static int list_dropins(const char *dir, struct vp_diags *d, char ***ret_names, 
 			vp_diags_add(d, "cannot read drop-in directory %s: %s", dir, strerror(-r));
 		if (fd >= 0)
 			close(fd);
+		goto out;
+	}
+	r = check_dir(dir, fd, any_owner, d);
+	if (r < 0) {
+		closedir(dp);
 		goto out;
 	}
 	for (errno = 0; (de = readdir(dp)); errno = 0) {
@@ -388,7 +438,7 @@ static int load_dropins(struct vp_table *t, const char *dir, bool any_owner, str
 {
 	char **names = NULL;
 	size_t n = 0, dl = strlen(dir);
-	int r = list_dropins(dir, d, &names, &n), first = r;
+	int r = list_dropins(dir, any_owner, d, &names, &n), first = r;
 
 	for (size_t i = 0; i < n && r != -ENOMEM; i++) {
 		struct vp_buf path = {0};
@@ -411,6 +461,10 @@ int vp_table_load(struct vp_table *t, const char *path, const char *dropin_dir,
 
 	if (r == -ENOMEM)
 		return r;
+	/* The default table (with its drop-ins): its directory too. */
+	r2 = dropin_dir ? check_parent(path, any_owner, d) : 0;
+	if (r == 0)
+		r = r2;
 	if (dropin_dir) {
 		r2 = load_dropins(t, dropin_dir, any_owner, d);
 		if (r == 0 || r2 == -ENOMEM)

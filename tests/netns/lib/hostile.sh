@@ -144,6 +144,11 @@ hostile_bad_table() {
 		echo "guest2 tcp 2322 22" >"$dropin/x.conf"
 		chmod 0666 "$dropin/x.conf"
 		;;
+	dir-writable) hostile_table_to "$HOSTILE_TABLE" && chmod 0777 "${HOSTILE_TABLE%/*}" ;;
+	dropin-dir-writable)
+		hostile_table_to "$HOSTILE_TABLE"
+		mkdir -p "$dropin" && chmod 0775 "$dropin"
+		;;
 	*) vp_die "hostile_bad_table: no way $1" ;;
 	esac
 }
@@ -171,6 +176,7 @@ hostile_check_bad_table() {
 		grep -q "refusing\|cannot open\|has errors" <(vp_log_since "$mark")
 	vp_hook guest1 stopped end
 	rm -rf "$HOSTILE_TABLE" "$VP_ROOT/etc/virt-portfwd/forwards.d" "$HOSTILE_TABLE.d"
+	chmod 0755 "${HOSTILE_TABLE%/*}"
 	hostile_table "guest1 tcp 2222 22"
 }
 
