@@ -83,7 +83,18 @@ static enum vp_skip find_address(struct vp_pipeline *p, time_t now, const struct
 {
 	struct vp_netinfo *n = dc->net;
 
-	if (vp_resolve(dc->f, d, dc->nic, &n->net, leases_get(p, n), now, &dc->addr, &dc->src) < 0) {
+	char a[VP_ADDR_STRLEN], b[VP_ADDR_STRLEN];
+	int r = vp_resolve(dc->f, d, dc->nic, &n->net, leases_get(p, n), now, &dc->addr, &dc->src,
+	                   &dc->other);
+
+	if (r == -ENOTUNIQ) {
+		SAY(p, LOG_WARNING, "%s: NIC %s of %s has unexpired DHCP leases with different addresses "
+		    "(%s, %s on %s): another guest may be using its MAC; nothing is installed for this "
+		    "forward (a static DHCP host or ip= settles it)", where, dc->nic->mac, d->name,
+		    vp_addr_str(&dc->addr, a), vp_addr_str(&dc->other, b), n->name);
+		return VP_SKIP_AMBIGUOUS;
+	}
+	if (r < 0) {
 		if (dc->f->family == AF_INET6)
 			SAY(p, LOG_NOTICE, "%s: no IPv6 address for %s (NIC %s on %s) yet: no DHCPv6 lease "
 			       "or static host; a guest using SLAAC only is not in libvirt's files, give "

@@ -21,6 +21,7 @@ enum vp_skip {
 	VP_SKIP_NET_DOWN,      /* the network's status cannot be read: not running */
 	VP_SKIP_NOT_NAT,       /* the network's forward mode is not nat */
 	VP_SKIP_NO_ADDRESS,    /* no address for the NIC yet (counted in pending) */
+	VP_SKIP_AMBIGUOUS,     /* its MAC has leases with different addresses (addr, other) */
 	VP_SKIP_OUTSIDE,       /* the address is outside the network's subnets */
 };
 
@@ -31,6 +32,7 @@ struct vp_decision {
 	const struct vp_nic *nic;          /* NULL: none matched */
 	struct vp_netinfo *net;            /* its network (in nets), NULL when not reached */
 	struct vp_addr addr;               /* the guest's address, when found */
+	struct vp_addr other;              /* VP_SKIP_AMBIGUOUS: another address leased to the MAC */
 	enum vp_addr_source src;           /* ... and where it came from */
 	enum vp_skip skip;
 	size_t target;                     /* its index in targets; SIZE_MAX when skipped */

@@ -118,38 +118,47 @@ static const struct vp_host *static_host(const struct vp_domain *d, const struct
 	return NULL;
 }
 
-/* Same choice as vp_leases_find(), restricted to leases inside the network's subnets: a lease
- * left over from a different addressing of the bridge must not win over a current one. */
-static const struct vp_lease *lease_for(const struct vp_nic *nic, const struct vp_network *net,
-                                        const struct vp_leases *leases, int family, time_t now)
+/* The NIC's lease: its unexpired leases of this family (inside the network's subnets when the
+ * network is known: a lease left over from a different addressing of the bridge does not
+ * count), the newest of them when they all give one address. Leases with different addresses
+ * for one MAC are ambiguous (-ENOTUNIQ, *ret_other: another address): a guest can take a
+ * neighbour's MAC in its DHCP request and get a lease of its own under it, and the forward must
+ * not follow it there. -ENOENT: no lease. */
+static int lease_for(const struct vp_nic *nic, const struct vp_network *net,
+                     const struct vp_leases *leases, int family, time_t now,
+                     const struct vp_lease **ret, struct vp_addr *ret_other)
 {
 	const struct vp_lease *best = NULL;
+	bool ambiguous = false;
 
-	if (!leases)
-		return NULL;
-	if (!net)
-		return vp_leases_find(leases, nic->mac, family, now);
-	if (!nic->mac[0])
-		return NULL;
+	if (!leases || !nic->mac[0])
+		return -ENOENT;
 	for (size_t i = 0; i < leases->n; i++) {
 		const struct vp_lease *c = &leases->l[i];
 		if (c->ip.family != family || strcasecmp(c->mac, nic->mac) != 0)
 			continue;
 		if ((c->expiry != 0 && c->expiry <= (int64_t)now) ||
-		    !vp_network_subnet(net, family, &c->ip))
+		    (net && !vp_network_subnet(net, family, &c->ip)))
 			continue;
+		if (best && !vp_addr_equal(&c->ip, &best->ip)) {
+			ambiguous = true;
+			*ret_other = vp_lease_newer(c, best) ? best->ip : c->ip;
+		}
 		if (!best || vp_lease_newer(c, best))
 			best = c;
 	}
-	return best;
+	*ret = best;
+	return !best ? -ENOENT : ambiguous ? -ENOTUNIQ : 0;
 }
 
 int vp_resolve(const struct vp_forward *f, const struct vp_domain *d, const struct vp_nic *nic,
                const struct vp_network *net, const struct vp_leases *leases, time_t now,
-               struct vp_addr *ret, enum vp_addr_source *ret_src)
+               struct vp_addr *ret, enum vp_addr_source *ret_src, struct vp_addr *ret_other)
 {
 	const struct vp_host *h;
-	const struct vp_lease *l;
+	const struct vp_lease *l = NULL;
+	struct vp_addr other;
+	int r;
 
 	if (!f || !ret || !ret_src)
 		return -EINVAL;
@@ -170,9 +179,14 @@ int vp_resolve(const struct vp_forward *f, const struct vp_domain *d, const stru
 		*ret_src = VP_SRC_STATIC;
 		return 0;
 	}
-	l = lease_for(nic, net, leases, f->family, now);
-	if (!l)
-		return -ENOENT;
+	r = lease_for(nic, net, leases, f->family, now, &l, &other);
+	if (r == -ENOTUNIQ) {
+		*ret = l->ip;      /* the newest, and another: both for the log */
+		if (ret_other)
+			*ret_other = other;
+	}
+	if (r < 0)
+		return r;
 	*ret = l->ip;
 	*ret_src = VP_SRC_LEASE;
 	return 0;

@@ -16,9 +16,11 @@ enum vp_addr_source { VP_SRC_NONE = 0, VP_SRC_OPTION, VP_SRC_STATIC, VP_SRC_LEAS
 const struct vp_nic *vp_pick_nic(const struct vp_domain *d, const struct vp_forward *f);
 
 /* Address of `family` for the forward, in this order: ip= option; a static <host> of the
- * network (IPv4: by MAC; IPv6: by id or name = domain name); the newest unexpired lease of the
- * NIC's MAC. net and leases may be NULL. 0 with *ret and *ret_src set, or -ENOENT. */
+ * network (IPv4: by MAC; IPv6: by id or name = domain name); the unexpired lease of the NIC's
+ * MAC. net and leases may be NULL. 0 with *ret and *ret_src set, -ENOENT, or -ENOTUNIQ when the
+ * MAC has unexpired leases with different addresses (then *ret is the newest lease's address
+ * and *ret_other, when not NULL, another one: for saying why nothing is installed). */
 int vp_resolve(const struct vp_forward *f, const struct vp_domain *d, const struct vp_nic *nic,
                const struct vp_network *net, const struct vp_leases *leases, time_t now,
-               struct vp_addr *ret, enum vp_addr_source *ret_src);
+               struct vp_addr *ret, enum vp_addr_source *ret_src, struct vp_addr *ret_other);
 const char *vp_addr_source_name(enum vp_addr_source s);  /* "ip=", "static host", "lease" */

@@ -210,6 +210,21 @@ static void report_no_address(struct doctor *dr, const struct dr_fwd *fw)
 }
 
 /* The address the hook takes for this forward, and where it comes from (the decision dc). */
+static void report_ambiguous(struct doctor *dr, const struct dr_fwd *fw,
+                             const struct vp_decision *dc)
+{
+	char a[VP_ADDR_STRLEN], b[VP_ADDR_STRLEN], fix[768];
+
+	snprintf(fix, sizeof(fix), "find the guest that took MAC %s; give this one a reservation: "
+	         "`virsh net-update %s add ip-dhcp-host \"<host mac='%s' ip='ADDRESS'/>\" --live "
+	         "--config`, or ip=ADDRESS on the forward", fw->nic->mac, fw->net->in->name,
+	         fw->nic->mac);
+	dr_report(dr, "guest.address", fw->label, DR_FAIL, fix, "NIC %s has unexpired DHCP leases "
+	          "with different addresses (%s, %s): another guest may be using its MAC, and the "
+	          "hook installs nothing for this forward", fw->nic->mac, vp_addr_str(&dc->addr, a),
+	          vp_addr_str(&dc->other, b));
+}
+
 static void check_address(struct doctor *dr, struct dr_fwd *fw, const struct vp_decision *dc)
 {
 	char a[VP_ADDR_STRLEN];
@@ -227,6 +242,9 @@ static void check_address(struct doctor *dr, struct dr_fwd *fw, const struct vp_
 		return;
 	case VP_SKIP_NO_ADDRESS:
 		report_no_address(dr, fw);
+		return;
+	case VP_SKIP_AMBIGUOUS:
+		report_ambiguous(dr, fw, dc);
 		return;
 	case VP_SKIP_OUTSIDE:
 		dr_report(dr, "guest.address", fw->label, DR_FAIL, "correct ip= on the forward: it "

@@ -93,7 +93,7 @@ static void check_resolve(const struct vp_forward *f, const struct vp_domain *d,
 {
 	struct vp_addr a = {0};
 	enum vp_addr_source s = VP_SRC_NONE;
-	int r = vp_resolve(f, d, nic, net, l, NOW, &a, &s);
+	int r = vp_resolve(f, d, nic, net, l, NOW, &a, &s, NULL);
 
 	if (!want) {
 		tap_ok(r == -ENOENT && a.family == 0 && s == VP_SRC_NONE,
@@ -102,6 +102,20 @@ static void check_resolve(const struct vp_forward *f, const struct vp_domain *d,
 	}
 	tap_ok(r == 0 && s == src && strcmp(addr_s(&a), want) == 0, "%s: %s from %s (got %d %s %s)",
 	       what, want, vp_addr_source_name(src), r, addr_s(&a), vp_addr_source_name(s));
+}
+
+/* Leases of one MAC with different addresses: -ENOTUNIQ, the newest and another one told. */
+static void check_ambiguous(const struct vp_forward *f, const struct vp_domain *d,
+                            const struct vp_nic *nic, const struct vp_network *net,
+                            const struct vp_leases *l, const char *newest, const char *what)
+{
+	struct vp_addr a = {0}, other = {0};
+	enum vp_addr_source s = VP_SRC_NONE;
+	int r = vp_resolve(f, d, nic, net, l, NOW, &a, &s, &other);
+
+	tap_ok(r == -ENOTUNIQ && !strcmp(addr_s(&a), newest) && other.family &&
+	       !vp_addr_equal(&a, &other), "%s: ambiguous, %s the newest (got %d %s)", what, newest,
+	       r, addr_s(&a));
 }
 
 static void test_pick_nic(const struct world *w)
@@ -150,10 +164,13 @@ static void test_resolve(const struct world *w)
 	              "lease when no static host");
 	check_resolve(&f, &w->dom, nic, NULL, &w->real, "192.168.122.55", VP_SRC_LEASE,
 	              "lease without a known network");
-	check_resolve(&f, &w->dom, nic, &w->net11, &w->dup, "192.168.122.61", VP_SRC_LEASE,
-	              "newest lease outside the subnet ignored");
-	check_resolve(&f, &w->dom, nic, NULL, &w->dup, "10.9.9.9", VP_SRC_LEASE,
-	              "no network: newest lease");
+	check_ambiguous(&f, &w->dom, nic, &w->net11, &w->dup, "192.168.122.61",
+	                "leases with different addresses for one MAC");
+	check_ambiguous(&f, &w->dom, nic, NULL, &w->dup, "10.9.9.9",
+	                "no network: leases with different addresses for one MAC");
+	struct vp_nic renewed = {.type = VP_NIC_NETWORK, .mac = "52:54:00:aa:bb:03"};
+	check_resolve(&f, &w->dom, &renewed, &w->net11, &w->dup, "192.168.122.80", VP_SRC_LEASE,
+	              "two leases of one address for one MAC (a renewal): that address");
 	check_resolve(&f, &w->dom, &w->dom.nics[1], &w->net11, &w->real, NULL, 0,
 	              "MAC without lease");
 	check_resolve(&f, &w->dom, NULL, &w->net9, &w->real, NULL, 0, "no NIC");
