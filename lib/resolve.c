@@ -100,11 +100,10 @@ static bool host_matches(const struct vp_host *h, const struct vp_domain *d,
 		return false;
 	if (family == AF_INET)
 		return nic->mac[0] && strcasecmp(h->mac, nic->mac) == 0;
-	/* DHCPv6 reservations are keyed as dnsmasq keys them: by DUID when id= is given (name=
-	 * then only names the host), else by the host name the client sends, the domain name. */
-	if (h->id[0])
-		return duid_has_mac(h->id, nic->mac);
-	return d && d->name[0] && h->name[0] && strcmp(h->name, d->name) == 0;
+	/* A DHCPv6 reservation by DUID (id=) only: one by name is given by dnsmasq to whichever
+	 * client sends that host name, and any guest can send any name. */
+	(void)d;
+	return h->id[0] && duid_has_mac(h->id, nic->mac);
 }
 
 static const struct vp_host *static_host(const struct vp_domain *d, const struct vp_nic *nic,

@@ -16,7 +16,7 @@ enum vp_addr_source { VP_SRC_NONE = 0, VP_SRC_OPTION, VP_SRC_STATIC, VP_SRC_LEAS
 const struct vp_nic *vp_pick_nic(const struct vp_domain *d, const struct vp_forward *f);
 
 /* Address of `family` for the forward, in this order: ip= option; a static <host> of the
- * network (IPv4: by MAC; IPv6: by id or name = domain name); the unexpired lease of the NIC's
+ * network (IPv4: by MAC; IPv6: by id=, a DUID holding the MAC); the unexpired lease of the NIC's
  * MAC. net and leases may be NULL. 0 with *ret and *ret_src set, -ENOENT, or -ENOTUNIQ when the
  * MAC has unexpired leases with different addresses (then *ret is the newest lease's address
  * and *ret_other, when not NULL, another one: for saying why nothing is installed). */
