@@ -227,9 +227,20 @@ int vp_grow(void *arr, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
+/* U+202A..U+202E and U+2066..U+2069 in UTF-8: the bidirectional embeddings, overrides and
+ * isolates, which make a line read in another order than it is written. */
+static bool bidi_control(const unsigned char *s)
+{
+	return s[0] == 0xe2 && ((s[1] == 0x80 && s[2] >= 0xaa && s[2] <= 0xae) ||
+	                        (s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9));
+}
+
 void vp_text_sanitize(char *s)
 {
-	for (; s && *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
+	for (unsigned char *p = (unsigned char *)s; p && *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+		else if (bidi_control(p))
+			memcpy(p, "???", 3);
+	}
 }

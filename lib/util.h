@@ -44,8 +44,9 @@ char *vp_strndup(const char *s, size_t n);
  * 0, or -ENOMEM (overflow included) with *arr and *cap unchanged. */
 int vp_grow(void *arr, size_t *cap, size_t need, size_t elem);
 
-/* Every control character of s (a newline above all) becomes '?', in place: a name that reaches
- * a log or an output line can neither forge nor garble a line. */
+/* Every control character of s (a newline above all) becomes '?', and each byte of a Unicode
+ * bidirectional control (U+202A..E, U+2066..9) too, in place: a name that reaches a log or an
+ * output line can neither forge a line nor make it read in another order. */
 void vp_text_sanitize(char *s);
 
 /* CLOCK_MONOTONIC in milliseconds: deadlines that a changed wall clock cannot move. */

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The small helpers every file leans on: the text sanitizer of names in logs and output, array
+ * growth, and the host side of a forward as a table line writes it. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "config.h"
+#include "tap.h"
+#include "util.h"
+
+static void check_sanitize(const char *in, const char *want, const char *what)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "%s", in);
+	vp_text_sanitize(buf);
+	tap_streq(buf, want, "sanitize: %s", what);
+}
+
+static void test_sanitize(void)
+{
+	check_sanitize("web1", "web1", "a plain name is kept");
+	check_sanitize("gäst-日本", "gäst-日本", "UTF-8 letters are kept");
+	check_sanitize("a\nvirt-portfwd: FORGED", "a?virt-portfwd: FORGED", "a newline");
+	check_sanitize("tab\there\x7f", "tab?here?", "a tab, DEL");
+	check_sanitize("x\xe2\x80\xae" "evil", "x???evil", "U+202E (right-to-left override)");
+	check_sanitize("\xe2\x81\xa6" "y\xe2\x81\xa9", "???y???", "U+2066, U+2069 (isolates)");
+	check_sanitize("\xe2\x80\x94", "\xe2\x80\x94", "U+2014 (a dash) is kept");
+	check_sanitize("\xe2\x80", "\xe2\x80", "a truncated sequence at the end is left alone");
+}
+
+static void test_grow(void)
+{
+	int *a = NULL;
+	size_t cap = 0;
+
+	tap_ok(vp_grow(&a, &cap, 1, sizeof(*a)) == 0 && a && cap == 8, "grow: first room is 8");
+	tap_ok(vp_grow(&a, &cap, 8, sizeof(*a)) == 0 && cap == 8, "grow: enough room, unchanged");
+	tap_ok(vp_grow(&a, &cap, 9, sizeof(*a)) == 0 && cap == 16, "grow: doubles");
+	tap_ok(vp_grow(&a, &cap, 100, sizeof(*a)) == 0 && cap == 128, "grow: to the next doubling");
+	int *before = a;
+	size_t cap_before = cap;
+	tap_ok(vp_grow(&a, &cap, SIZE_MAX / 2 + 2, sizeof(*a)) == -ENOMEM && a == before &&
+	       cap == cap_before, "grow: an impossible size is -ENOMEM, nothing changed");
+	free(a);
+}
+
+static void check_host(const char *line, unsigned lo, unsigned hi, const char *want)
+{
+	struct vp_table t;
+	struct vp_diags d = {0};
+	struct vp_buf b = {0};
+
+	vp_table_init(&t);
+	if (vp_table_parse(&t, "t.conf", line, strlen(line), &d) == 0 && t.n == 1)
+		vp_forward_host(&b, &t.fwd[0], lo, hi);
+	tap_streq(b.s ? b.s : "", want, "host side of '%.*s'", (int)strlen(line) - 1, line);
+	vp_buf_free(&b);
+	vp_diags_free(&d);
+	vp_table_free(&t);
+}
+
+static void test_forward_host(void)
+{
+	check_host("web1 tcp 2222 22\n", 2222, 2222, "2222");
+	check_host("web1 tcp 8080-8089 80-89\n", 8080, 8089, "8080-8089");
+	check_host("web1 tcp 198.51.100.7:5432 5432\n", 5432, 5432, "198.51.100.7:5432");
+	check_host("web1 tcp [::]:2222 22\n", 2222, 2222, "[::]:2222");
+	check_host("web1 tcp [2001:db8::5]:2222-2223 22-23\n", 2222, 2223, "[2001:db8::5]:2222-2223");
+}
+
+int main(void)
+{
+	test_sanitize();
+	test_grow();
+	test_forward_host();
+	return tap_done();
+}
