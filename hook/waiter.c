@@ -175,37 +175,88 @@ static int watch_leases(void)
 	return fd;
 }
 
-static void wait_event(int ifd, int ms)
-{
-	char buf[4096];
-	struct pollfd pf = {.fd = ifd, .events = POLLIN};
+/* The lease files this guest's address can come from, "<bridge>.status" of each of its NICs on
+ * a libvirt network (from the domain XML the hook left); none known: every file counts. */
+struct lease_files {
+	char name[8][VP_NAME_MAX + 8];
+	size_t n;
+};
 
-	if (ifd < 0) {
-		poll(NULL, 0, ms < 1000 ? ms : 1000);
-		return;
+static void lease_files_of(const char *uuid, struct lease_files *lf)
+{
+	struct vp_domain d = {0};
+	char *xml = NULL;
+	size_t len;
+	int dirfd = vp_state_open_dir(), r = dirfd;
+
+	lf->n = 0;
+	if (dirfd >= 0) {
+		r = vp_state_get(dirfd, uuid, "xml", VP_DOMAIN_XML_MAX, &xml, &len);
+		close(dirfd);
 	}
-	if (poll(&pf, 1, ms) > 0)
-		while (read(ifd, buf, sizeof(buf)) > 0)
-			;
+	if (r == 0 && vp_domain_parse(xml, len, &d) == 0) {
+		for (size_t i = 0; i < d.n_nics && lf->n < 8; i++)
+			if (d.nics[i].type == VP_NIC_NETWORK && d.nics[i].bridge[0])
+				snprintf(lf->name[lf->n++], sizeof(lf->name[0]), "%s.status",
+				         d.nics[i].bridge);
+		vp_domain_free(&d);
+	}
+	free(xml);
+}
+
+static bool concerns(const struct lease_files *lf, const char *name)
+{
+	for (size_t i = 0; i < lf->n; i++)
+		if (!strcmp(lf->name[i], name))
+			return true;
+	return lf->n == 0;
+}
+
+/* Up to ms for a change of one of this guest's lease files. */
+static void wait_event(int ifd, const struct lease_files *lf, long long ms)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct pollfd pf = {.fd = ifd, .events = POLLIN};
+	long long until = vp_now_ms() + ms;
+	bool mine = false;
+	ssize_t n;
+
+	for (long long left = ms; !mine && left > 0; left = until - vp_now_ms()) {
+		if (ifd < 0) {
+			poll(NULL, 0, (int)(left < 1000 ? left : 1000));
+			return;
+		}
+		if (poll(&pf, 1, (int)left) <= 0)
+			return;
+		while ((n = read(ifd, buf, sizeof(buf))) > 0)
+			for (char *p = buf; p < buf + n;) {
+				const struct inotify_event *e = (const struct inotify_event *)p;
+				mine |= e->len && concerns(lf, e->name);
+				p += sizeof(*e) + e->len;
+			}
+	}
 }
 
 int vp_waiter_main(const char *uuid, const char *seconds)
 {
 	unsigned long secs;
-	time_t deadline;
+	long long deadline, left;
+	struct lease_files lf;
 	int ifd, r;
 
 	syscall(SYS_close_range, 3U, ~0U, 0U);   /* nothing inherited survives */
 	vp_log_open(true, false, getenv("VIRT_PORTFWD_DEBUG") != NULL);
 	if (vp_parse_uint(seconds, strlen(seconds), 1, VP_LEASE_WAIT_MAX, &secs) < 0)
 		return 2;
-	deadline = time(NULL) + (time_t)secs;
+	/* The monotonic clock: a wall clock set back must not keep a waiter alive, nor one set
+	 * forward end it early. */
+	deadline = vp_now_ms() + (long long)secs * 1000;
 	ifd = watch_leases();
-	/* Retry on every lease change, and every 5 s anyway (a lease can also come from a static
-	 * host added to the network meanwhile). */
-	while ((r = attempt(uuid)) > 0 && time(NULL) < deadline)
-		wait_event(ifd, (int)((deadline - time(NULL)) * 1000 < 5000
-		                          ? (deadline - time(NULL)) * 1000 : 5000));
+	lease_files_of(uuid, &lf);
+	/* Retry on every change of this guest's lease files, and every 5 s anyway (a lease can also
+	 * come from a static host added to the network meanwhile). */
+	while ((r = attempt(uuid)) > 0 && (left = deadline - vp_now_ms()) > 0)
+		wait_event(ifd, &lf, left < 5000 ? left : 5000);
 	if (r > 0)
 		vp_log(LOG_WARNING, "gave up waiting %lu s for the address of guest %s: "
 		       "%d forwards not installed (set lease-wait, or ip= in the table)", secs, uuid, r);
