@@ -133,10 +133,40 @@ int vp_waiter_start(const struct vp_domain *d, const char *xml, size_t len, unsi
 	return r;
 }
 
+/* Asked under our lock before installing: whether this waiter is still the guest's. The guest's
+ * stopped (and a newer waiter's start) takes the registration away, after its SIGTERM: a waiter
+ * that outlived that must not install after the removal. */
+static bool registered(const char *uuid)
+{
+	int dirfd = vp_state_open_dir();
+	bool mine = dirfd >= 0 && read_pid(dirfd, uuid) == getpid();
+
+	if (dirfd >= 0)
+		close(dirfd);
+	return mine;
+}
+
+static bool still_mine(const struct vp_domain *d)
+{
+	return registered(d->uuid);
+}
+
+/* The hook writes our pid once we run: up to 2 s for it (a hook that could not write it said
+ * so, and then we are nobody's). */
+static bool wait_registered(const char *uuid)
+{
+	for (int i = 0; i < 200; i++) {
+		if (registered(uuid))
+			return true;
+		poll(NULL, 0, 10);
+	}
+	return false;
+}
+
 /* One attempt: install what can be resolved now. Returns forwards still pending, or -errno. */
 static int attempt(const char *uuid)
 {
-	struct vp_ctx c = {0};
+	struct vp_ctx c = {.recheck = still_mine};
 	struct vp_domain d = {0};
 	char *xml = NULL;
 	size_t len;
@@ -251,6 +281,8 @@ int vp_waiter_main(const char *uuid, const char *seconds)
 	/* The monotonic clock: a wall clock set back must not keep a waiter alive, nor one set
 	 * forward end it early. */
 	deadline = vp_now_ms() + (long long)secs * 1000;
+	if (!wait_registered(uuid))
+		return 0;
 	ifd = watch_leases();
 	lease_files_of(uuid, &lf);
 	/* Retry on every change of this guest's lease files, and every 5 s anyway (a lease can also

@@ -112,7 +112,7 @@ static void drop_guest(int dirfd, const char *uuid)
 /* Apply rs under our lock, keeping the state file in step: the intent (old | new families)
  * is recorded before the change, so an interrupted run can still be cleaned up. */
 int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, const char *network,
-                     const struct vp_ruleset *rs)
+                     const struct vp_ruleset *rs, bool (*recheck)(const struct vp_domain *d))
 {
 	struct vp_state old, st;
 	int dirfd, lockfd = -1, r;
@@ -133,6 +133,11 @@ int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, cons
 		       "after %u ms", LOCK_WAIT_MS);
 	if (r < 0)
 		goto out;
+	if (rs->n && recheck && !recheck(d)) {
+		vp_log(LOG_NOTICE, "%s: stopped meanwhile: nothing installed", d->name);
+		r = 0;
+		goto out;
+	}
 	memset(&st, 0, sizeof(st));
 	snprintf(st.backend, sizeof(st.backend), "%s", b->name);
 	snprintf(st.name, sizeof(st.name), "%s", d->name);
@@ -219,7 +224,7 @@ int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d)
 		goto out;
 	}
 	vp_log(LOG_DEBUG, "%s: %zu rules, backend %s (%s)", d->name, rs.n, b->name, why);
-	r = vp_engine_commit(b, d, net ? net->name : NULL, &rs);
+	r = vp_engine_commit(b, d, net ? net->name : NULL, &rs, c->recheck);
 	if (r == 0)
 		vp_log(LOG_INFO, "%s: %zu forwards installed (%zu rules, %s)%s", d->name, p.n_targets,
 		       rs.n, b->name, p.pending ? "; some wait for the guest's address" : "");
@@ -316,7 +321,7 @@ int vp_guest_remove(struct vp_ctx *c, const char *uuid)
 		return r;
 	snprintf(d.uuid, sizeof(d.uuid), "%s", uuid);
 	snprintf(d.name, sizeof(d.name), "%s", st.name);
-	r = vp_engine_commit(b, &d, NULL, &rs);
+	r = vp_engine_commit(b, &d, NULL, &rs, NULL);
 	if (r == 0)
 		vp_log(LOG_INFO, "%s: forwards removed", st.name);
 	return r;

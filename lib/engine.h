@@ -18,6 +18,9 @@ struct vp_ctx {
 	struct vp_buf *out;       /* dry-run output */
 	time_t now;
 	unsigned pending;         /* set by vp_guest_install: forwards still without an address */
+	/* Asked under our lock before installing (NULL: not asked): whether the guest still runs.
+	 * The lease waiter's, which works after the hook has returned. */
+	bool (*recheck)(const struct vp_domain *d);
 };
 
 /* Load the forward table through vp_table_open (table.h), the one loader of every caller (path
@@ -37,6 +40,8 @@ int vp_guest_remove(struct vp_ctx *c, const char *uuid);
  * before, b applies with its previous record and returns the new one, then the state is brought
  * in step (removed with its side files after a removal). After a failure the state still names
  * every family that may hold rules, and the record is "unknown". network: the guest's first
- * network with forwards (for the network hook), may be NULL. 0, or -errno after logging why. */
+ * network with forwards (for the network hook), may be NULL. recheck (may be NULL), asked under
+ * the lock before an install: false means the guest stopped meanwhile, and nothing is done.
+ * 0, or -errno after logging why. */
 int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, const char *network,
-                     const struct vp_ruleset *rs);
+                     const struct vp_ruleset *rs, bool (*recheck)(const struct vp_domain *d));

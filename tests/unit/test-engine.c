@@ -122,6 +122,15 @@ static void ruleset(struct vp_ruleset *rs, int family, size_t n)
 		vp_ruleset_add(rs, &r);
 }
 
+/* false: the guest stopped meanwhile (the lease waiter's recheck). */
+static bool recheck_answer = true;
+
+static bool said_stopped(const struct vp_domain *d)
+{
+	(void)d;
+	return false;
+}
+
 static int commit(const struct vp_backend *b, int family, size_t n)
 {
 	struct vp_domain d = {0};
@@ -131,7 +140,7 @@ static int commit(const struct vp_backend *b, int family, size_t n)
 	snprintf(d.uuid, sizeof(d.uuid), UUID);
 	snprintf(d.name, sizeof(d.name), "web1");
 	ruleset(&rs, family, n);
-	r = vp_engine_commit(b, &d, "default", &rs);
+	r = vp_engine_commit(b, &d, "default", &rs, recheck_answer ? NULL : said_stopped);
 	vp_ruleset_free(&rs);
 	return r;
 }
@@ -227,6 +236,17 @@ static void test_remove(void)
 	       "removal again: apply runs (idempotent), no state appears");
 }
 
+/* The lease waiter found its guest stopped under the lock: nothing applied, no state. */
+static void test_recheck(void)
+{
+	recheck_answer = false;
+	seen = (struct seen){.body = "x\n"};
+	tap_ok(commit(&fake, AF_INET, 2) == 0 && seen.calls == 0,
+	       "recheck says stopped: apply is not called, and that is no error");
+	tap_ok(!state_exists(NULL), "recheck says stopped: no state is written");
+	recheck_answer = true;
+}
+
 static void test_norecord(void)
 {
 	seen = (struct seen){.body = "ignored\n"};
@@ -293,6 +313,7 @@ int main(void)
 	test_again();
 	test_failure();
 	test_remove();
+	test_recheck();
 	test_norecord();
 	test_pending_reset();
 	test_planted_fifo();
