@@ -135,7 +135,7 @@ int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, cons
 		goto out;
 	if (rs->n && recheck && !recheck(d)) {
 		vp_log(LOG_NOTICE, "%s: stopped meanwhile: nothing installed", d->name);
-		r = 0;
+		r = 1;
 		goto out;
 	}
 	memset(&st, 0, sizeof(st));
@@ -225,7 +225,9 @@ int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d)
 	}
 	vp_log(LOG_DEBUG, "%s: %zu rules, backend %s (%s)", d->name, rs.n, b->name, why);
 	r = vp_engine_commit(b, d, net ? net->name : NULL, &rs, c->recheck);
-	if (r == 0)
+	if (r == 1)
+		r = 0;   /* stopped meanwhile (recheck): nothing to say installed */
+	else if (r == 0)
 		vp_log(LOG_INFO, "%s: %zu forwards installed (%zu rules, %s)%s", d->name, p.n_targets,
 		       rs.n, b->name, p.pending ? "; some wait for the guest's address" : "");
 out:

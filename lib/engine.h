@@ -41,7 +41,7 @@ int vp_guest_remove(struct vp_ctx *c, const char *uuid);
  * in step (removed with its side files after a removal). After a failure the state still names
  * every family that may hold rules, and the record is "unknown". network: the guest's first
  * network with forwards (for the network hook), may be NULL. recheck (may be NULL), asked under
- * the lock before an install: false means the guest stopped meanwhile, and nothing is done.
- * 0, or -errno after logging why. */
+ * the lock before an install: false means the guest stopped meanwhile, nothing is done, and 1 is
+ * returned. Else 0, or -errno after logging why. */
 int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, const char *network,
                      const struct vp_ruleset *rs, bool (*recheck)(const struct vp_domain *d));
