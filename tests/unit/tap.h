@@ -18,7 +18,8 @@ void tap_rmtree(const char *path);
  * order, so that a new fixture cannot be forgotten. Returns how many (at most 256). */
 size_t tap_each_fixture(const char *dir, const char *ext,
                         void (*fn)(const char *dir, const char *name));
-/* Monotonic time in seconds. */
+/* This process's CPU time in seconds: what a speed check of our own code compares. Another
+ * process loading the machine does not count in it, where it would in wall-clock time. */
 double tap_now(void);
 /* Our own speed, never an absolute bound (that would time the machine): check that T is at most
  * RATIO times BASE, a baseline measured in the same run (BASE counts as at least 100 us). */
