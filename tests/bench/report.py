@@ -5,9 +5,13 @@
     report.py RESULTS-DIR [--quick] [--out FILE] [--readme README.md]
 
 RESULTS-DIR/machine, and per host kind RESULTS-DIR/KIND/OTHERS/ (hyperfine JSON f1.json,
-f10.json, f100.json, nofwd.json; peak RSS files rss-f*, rss-nofwd; nofwd-fwio) and
-RESULTS-DIR/KIND/curve/K.json. The markdown goes to stdout and FILE, the TAP lines after it.
-Exit 1 when a target is missed.
+f10.json, f100.json, nofwd.json; peak RSS files rss-f*, rss-nofwd; firewall I/O counts
+nofwd-fwio, fwio-f*) and RESULTS-DIR/KIND/curve/K.json. The markdown goes to stdout and FILE,
+the TAP lines after it. Exit 1 when a target is missed.
+
+The quick run is part of the test command, on whatever machine runs it: it enforces what does
+not depend on the machine's load (peak RSS, the firewall I/O counts) and reports its times
+against the guards without failing on them. The full run enforces every target.
 """
 import json
 import os
@@ -59,6 +63,13 @@ QUICK = {
 # Peak RSS: the full run checks every guest against the target. The quick run guards
 # iptables-nft and nftables: libiptc holds whole tables in memory by design
 # (iptables-legacy-restore too: ~20 MiB with 10 000 rules), which shows as not met in the full run.
+# Firewall I/O of `started` and `stopped` for 10 forwards: at most this many netlink sockets
+# opened by the hook and programs run, counts that do not depend on the machine or its load
+# (2026-12-02: each is today's value). Reading the whole ruleset back, or an extra exec, shows
+# here first. iptables-legacy talks to the kernel through libiptc's sockopts, not netlink.
+FWIO_10 = {"nft": {"started": (7, 1), "stopped": (5, 0)},
+           "legacy": {"started": (2, 0), "stopped": (0, 0)},
+           "nftables": {"started": (6, 0), "stopped": (1, 0)}}
 RSS_CHECKED = {"nft": (1, 10, 100), "nftables": (1, 10, 100), "legacy": (1, 10, 100)}
 RSS_CHECKED_QUICK = {"nft": (1, 10, 100), "nftables": (1, 10, 100), "legacy": ()}
 
@@ -98,9 +109,19 @@ class Report:
         self.failed = 0
 
     def check(self, ok, desc):
-        self.tap.append(f"{'ok' if ok else 'not ok'} {len(self.tap) + 1} - {desc}")
+        n = sum(not line.startswith("#") for line in self.tap) + 1
+        self.tap.append(f"{'ok' if ok else 'not ok'} {n} - {desc}")
         self.results.append((ok, desc))
         self.failed += not ok
+
+    def timing(self, ok, desc):
+        """A check of a time: enforced by the full run, reported by the quick one."""
+        if not self.quick:
+            self.check(ok, desc)
+            return
+        self.tap.append(f"# measured: {desc}: {'within' if ok else 'BEYOND'} the guard "
+                        "(a time, not enforced in the test command)")
+        self.results.append((ok, desc + " (reported)"))
 
     def kinds(self):
         return [k for k in KIND_NAMES if os.path.isdir(os.path.join(self.root, k))]
@@ -117,6 +138,12 @@ class Report:
         w["rss_nofwd"] = read_pairs(os.path.join(d, "rss-nofwd")).get("nofwd", 0)
         with open(os.path.join(d, "nofwd-fwio")) as f:
             w["fwio"] = [int(x) for x in f.read().split()]
+        w["fwio_f"] = {}
+        for name in os.listdir(d):
+            if name.startswith("fwio-f"):
+                with open(os.path.join(d, name)) as f:
+                    w["fwio_f"][int(name[6:])] = {p[0]: tuple(int(x) for x in p[1:])
+                                                   for p in (ln.split() for ln in f) if p}
         with open(os.path.join(d, "rules-present")) as f:
             w["present"] = int(f.read().strip() or 0)
         return w
@@ -149,9 +176,10 @@ class Report:
                         f"| {rss.get('started', 0)} / {rss.get('stopped', 0)} |")
                     if fw == 10:
                         lim = self.limits["floor"][kind]
-                        self.check(ratio <= lim, f"{KIND_NAMES[kind]}, {others} other rules, 10 "
-                                   f"forwards: started+stopped is {ratio:.2f}x the floor "
-                                   f"({FLOOR_TOOL[kind]}), limit {lim}x")
+                        self.timing(ratio <= lim, f"{KIND_NAMES[kind]}, {others} other rules, 10 "
+                                    f"forwards: started+stopped is {ratio:.2f}x the floor "
+                                    f"({FLOOR_TOOL[kind]}), limit {lim}x")
+                        self.check_fwio(kind, others, w["fwio_f"].get(10, {}))
                     for op in ("started", "stopped"):
                         kib = rss.get(op, 0)
                         lim = self.limits["rss_kib"]
@@ -160,6 +188,13 @@ class Report:
                                        f"rules, {fw} forwards: peak RSS of {op} {kib} KiB, "
                                        f"limit {lim} KiB")
         self.md.append("")
+
+    def check_fwio(self, kind, others, seen):
+        for op, want in FWIO_10[kind].items():
+            got = seen.get(op)
+            ok = got is not None and all(g <= w for g, w in zip(got, want))
+            self.check(ok, f"{KIND_NAMES[kind]}, {others} other rules, 10 forwards: firewall "
+                       f"I/O of {op} (netlink sockets, programs run): {got}, at most {want}")
 
     def section_nofwd(self):
         self.md += [
@@ -178,8 +213,8 @@ class Report:
                                f"| {ratio:.1f} | {w['fwio'][0]}, {w['fwio'][1]} "
                                f"| {w['rss_nofwd']} |")
                 lim = self.limits["nofwd"]
-                self.check(ratio <= lim, f"{KIND_NAMES[kind]}, {others} other rules: the hook "
-                           f"for a guest without forwards is {ratio:.1f}x /bin/true, limit {lim}x")
+                self.timing(ratio <= lim, f"{KIND_NAMES[kind]}, {others} other rules: the hook "
+                            f"for a guest without forwards is {ratio:.1f}x /bin/true, limit {lim}x")
                 self.check(w["fwio"] == [0, 0], f"{KIND_NAMES[kind]}, {others} other rules: no "
                            f"firewall I/O for a guest without forwards (netlink sockets, "
                            f"programs run: {w['fwio'][0]}, {w['fwio'][1]})")
@@ -203,7 +238,7 @@ class Report:
             if kind != "legacy" and len(vals) > 1:
                 ratio = vals[-1][1] / vals[0][1]
                 lim = self.limits["growth"]
-                self.check(ratio <= lim, f"{KIND_NAMES[kind]}: 10 forwards with {vals[-1][0]} "
+                self.timing(ratio <= lim, f"{KIND_NAMES[kind]}: 10 forwards with {vals[-1][0]} "
                            f"other rules cost {ratio:.2f}x the empty table, limit {lim}x")
         if rows:
             levels = [o for o, _ in rows[0][1]]
@@ -236,7 +271,7 @@ class Report:
             if kind != "legacy" and len(pts) > 1:
                 ratio = pts[-1][1] / pts[0][1]
                 lim = self.limits["curve"]
-                self.check(ratio <= lim, f"{KIND_NAMES[kind]}: the {pts[-1][0]}th started costs "
+                self.timing(ratio <= lim, f"{KIND_NAMES[kind]}: the {pts[-1][0]}th started costs "
                            f"{ratio:.2f}x the first, limit {lim}x")
         if rows:
             ks = [k for k, _ in rows[0][1]]
@@ -329,7 +364,7 @@ def main():
         write_readme(args[args.index("--readme") + 1], rep.summary(rep.machine))
     for line in rep.tap:
         print(line)
-    print(f"1..{len(rep.tap)}")
+    print(f"1..{sum(not line.startswith('#') for line in rep.tap)}")
     sys.exit(1 if rep.failed else 0)
 
 
