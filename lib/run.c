@@ -4,9 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +18,24 @@
  * or a kernel that does not answer is killed after this long, and the call fails. Generous: an
  * iptables-save of a 200 000-rule table takes seconds. */
 #define SPAWN_TIMEOUT_MS 30000
+
+int vp_tool_path(const char *name, char *out, size_t outsz)
+{
+	const char *dirs = getenv("VIRT_PORTFWD_TOOL_DIRS");
+
+	if (strchr(name, '/')) {
+		int w = snprintf(out, outsz, "%s", name);
+		return w >= 0 && (size_t)w < outsz ? 0 : -ENAMETOOLONG;
+	}
+	for (const char *d = dirs ? dirs : VP_TOOL_DIRS; *d;) {
+		size_t n = strcspn(d, ":");
+		int w = snprintf(out, outsz, "%.*s/%s", (int)n, d, name);
+		if (n > 0 && w > 0 && (size_t)w < outsz && access(out, X_OK) == 0)
+			return 0;
+		d += n + (d[n] == ':');
+	}
+	return -ENOENT;
+}
 
 struct pipes {
 	int in[2], out[2], err[2];
@@ -124,6 +145,7 @@ int vp_spawn(const char *const argv[], const char *in, size_t in_len, struct vp_
 	struct pipes p = {{-1, -1}, {-1, -1}, {-1, -1}};
 	posix_spawn_file_actions_t fa;
 	pid_t pid = -1;
+	char path[PATH_MAX];
 	int r, status, overflow = 0;
 	void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
 
@@ -133,12 +155,13 @@ int vp_spawn(const char *const argv[], const char *in, size_t in_len, struct vp_
 		r = -errno;
 		goto out;
 	}
+	r = vp_tool_path(argv[0], path, sizeof(path));
+	if (r < 0)
+		goto out;
 	r = child_actions(&fa, &p, hold_fd);
 	if (r < 0)
 		goto out;
-	if (!getenv("PATH"))
-		setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 0);
-	r = -posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+	r = -posix_spawn(&pid, path, &fa, NULL, (char *const *)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (r < 0)
 		goto out;

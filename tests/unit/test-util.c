@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "run.h"
 #include "tap.h"
 #include "util.h"
 
@@ -73,10 +74,32 @@ static void test_forward_host(void)
 	check_host("web1 tcp [2001:db8::5]:2222-2223 22-23\n", 2222, 2223, "[2001:db8::5]:2222-2223");
 }
 
+/* Tools come from the tool directories in order, never from PATH; a name with '/' is kept. */
+static void test_tool_path(void)
+{
+	char p[256];
+
+	setenv("PATH", "/tmp", 1);
+	setenv("VIRT_PORTFWD_TOOL_DIRS", "/nonexistent::/usr/bin:/bin", 1);
+	tap_ok(vp_tool_path("sh", p, sizeof(p)) == 0 && strcmp(p, "/usr/bin/sh") == 0,
+	       "the first directory that has it, empty entries skipped (%s)", p);
+	tap_ok(vp_tool_path("no-such-tool-here", p, sizeof(p)) == -ENOENT, "none has it: -ENOENT");
+	tap_ok(vp_tool_path("/x/y", p, sizeof(p)) == 0 && strcmp(p, "/x/y") == 0,
+	       "a path is taken as it is");
+	tap_ok(vp_tool_path("sh", p, 10) == 0 && strcmp(p, "/bin/sh") == 0,
+	       "a path that does not fit is skipped, not cut short (%s)", p);
+	setenv("VIRT_PORTFWD_TOOL_DIRS", "/tmp", 1);
+	tap_ok(vp_tool_path("sh", p, sizeof(p)) == -ENOENT, "PATH is not searched");
+	unsetenv("VIRT_PORTFWD_TOOL_DIRS");
+	tap_ok(vp_tool_path("sh", p, sizeof(p)) == 0 && p[0] == '/', "the built-in directories (%s)",
+	       p);
+}
+
 int main(void)
 {
 	test_sanitize();
 	test_grow();
 	test_forward_host();
+	test_tool_path();
 	return tap_done();
 }

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# hostile-exec: what the hook and the CLI run is only the firewall tools and the hook's own lease
-# waiter, never a shell (seen by libc, by strace and in the source), and every fd the code makes
+# hostile-exec: what the hook and the CLI run is only the firewall tools, by absolute path, and the
+# hook's own lease waiter, never a shell (seen by libc, by strace and in the source), and every fd the code makes
 # is O_CLOEXEC, so none leaks into what it runs.
 # kinds: nft legacy nftables
 
@@ -82,9 +82,9 @@ run() {
 	local log=$VP_TMP/exec.log bad
 	hostile_table "guest1 tcp 2222 22" "guest2 tcp 2322 22"
 	exec_log_run "$log"
-	bad=$(grep -v -E "^posix_spawnp? ([^ ]*/)?($IPT_TOOL|/proc/self/exe) " "$log" 2>/dev/null)
-	vp_check_eq "exec log: only iptables tools and the lease waiter, no shell, no system/popen" \
-		"$bad" ""
+	bad=$(grep -v -E "^posix_spawn (/usr/sbin/$IPT_TOOL|/proc/self/exe) " "$log" 2>/dev/null)
+	vp_check_eq "exec log: only iptables tools from /usr/sbin, by absolute path (never a PATH \
+search), and the lease waiter; no shell, no system/popen" "$bad" ""
 	vp_check "exec log: the waiter was among them (the log works)" grep -q "/proc/self/exe" "$log"
 	if command -v strace >/dev/null; then
 		bad=$(exec_strace | grep -v -E "^($VP_ROOT/hooks/qemu|/proc/self/exe|.*/$IPT_TOOL)$")

@@ -37,7 +37,8 @@ faults_setup_shims() {
 	for t in iptables-nft-restore ip6tables-nft-restore iptables-nft-save ip6tables-nft-save; do
 		ln -s "$shims/xt-tool" "$FAULTS_SHIMBIN/$t" || return 1
 	done
-	FAULTS_BASE_ENV+=("PATH=$FAULTS_SHIMBIN:$PATH" "VP_SHIM_CTL=$FAULTS_CTL")
+	FAULTS_BASE_ENV+=("VIRT_PORTFWD_TOOL_DIRS=$FAULTS_SHIMBIN:/usr/sbin:/usr/bin:/sbin:/bin"
+		"VP_SHIM_CTL=$FAULTS_CTL")
 }
 faults_setup_shims || vp_die "cannot set up the tool shims"
 
