@@ -64,11 +64,23 @@ static int read_domain(const char *xml, size_t len, struct vp_domain *d)
 	return r;
 }
 
+/* Whether the table may name the guest: by its name, or any forward names a guest by uuid. */
+static bool maybe_in_table(const struct vp_ctx *c, const char *name)
+{
+	if (!c->table_ok || vp_table_has_domain(&c->table, name, NULL))
+		return true;
+	for (size_t i = 0; i < c->table.n; i++)
+		if (c->table.fwd[i].domain_is_uuid)
+			return true;
+	return false;
+}
+
 /* What the event concerns, told without the domain XML when possible (libxml2 is most of a
  * run's cost; most guests of a host have no forwards): 0 nothing of ours, 1 the rules of the
  * stopping guest whose uuid is now in uuid, -EAGAIN when the XML is needed. Nothing is ours
  * when the table is sound and names neither this guest nor any guest by uuid, and nothing is
- * stored for a guest of this name; a removal needs only what is stored. */
+ * stored for a guest of this name; a removal needs only what is stored, or, for a guest of the
+ * table with nothing stored, its uuid (rules a restored ruleset left: engine.h). */
 static int without_xml(const struct vp_ctx *c, enum hook_action act, const char *name,
                        char *uuid, size_t n)
 {
@@ -78,14 +90,11 @@ static int without_xml(const struct vp_ctx *c, enum hook_action act, const char 
 		return -EAGAIN;
 	r = vp_state_lookup_name(dirfd, name, uuid, n);
 	close(dirfd);
-	if (r < 0 || act == ACT_REMOVE)
+	if (r < 0 || (act == ACT_REMOVE && r == 1))
 		return r;
-	if (r == 1 || !c->table_ok || vp_table_has_domain(&c->table, name, NULL))
-		return -EAGAIN;
-	for (size_t i = 0; i < c->table.n; i++)
-		if (c->table.fwd[i].domain_is_uuid)
-			return -EAGAIN;
-	return 0;
+	if (act == ACT_REMOVE)   /* nothing stored: a table we cannot read tells nothing */
+		return c->table_ok && maybe_in_table(c, name) ? -EAGAIN : 0;
+	return r == 1 || maybe_in_table(c, name) ? -EAGAIN : 0;
 }
 
 int vp_hook_qemu(int argc, char **argv)
@@ -128,7 +137,7 @@ int vp_hook_qemu(int argc, char **argv)
 			vp_waiter_start(&d, xml, len, c.table.set.lease_wait);
 	} else {
 		vp_waiter_stop(d.uuid);
-		r = vp_guest_remove(&c, d.uuid);
+		r = vp_guest_remove_domain(&c, &d);
 	}
 	/* `set on-error abort` may stop a guest from starting, never kill a running one: a
 	 * non-zero exit from reconnect (libvirtd restarting) or attach makes libvirt kill QEMU. */

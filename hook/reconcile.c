@@ -127,6 +127,9 @@ int vp_apply_all(struct vp_ctx *c, const char *network)
 			failed += remove_guest(c, *u);
 	vp_state_list_free(installed);
 	guests_free(&g);
+	/* Rules that no state accounts for: every running guest with forwards has its state now. */
+	if (!network && !c->dry_run)
+		failed += vp_engine_sweep(NULL) < 0;
 	return failed;
 }
 
@@ -138,5 +141,7 @@ int vp_flush_all(struct vp_ctx *c)
 	for (char **u = installed; u && *u; u++)
 		failed += remove_guest(c, *u);
 	vp_state_list_free(installed);
+	if (!c->dry_run)
+		failed += vp_engine_sweep(NULL) < 0;   /* and what no state knew of */
 	return failed;
 }

@@ -19,6 +19,21 @@ const struct vp_backend *const vp_backends[] = {
 	NULL,
 };
 
+bool vp_owner_uuid(const char *owner, char uuid[37])
+{
+	size_t pl = strlen(VP_OWNER_PREFIX), n;
+
+	if (strncmp(owner, VP_OWNER_PREFIX, pl))
+		return false;
+	owner += pl;
+	n = strlen(owner);
+	/* A tag is text anyone with CAP_NET_ADMIN can write: only a normalised uuid is taken. */
+	if (n != 36 || strspn(owner, "0123456789abcdef-") != n)
+		return false;
+	memcpy(uuid, owner, n + 1);
+	return true;
+}
+
 const struct vp_backend *vp_backend_by_name(const char *name)
 {
 	for (size_t i = 0; vp_backends[i]; i++)

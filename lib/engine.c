@@ -18,7 +18,7 @@
 #include "state.h"
 #include "xml.h"
 
-#define LOCK_WAIT_MS 30000
+#define LOCK_WAIT_MS VP_LOCK_WAIT_MS
 int vp_ctx_load(struct vp_ctx *c, const char *path, bool any_owner)
 {
 	int r;
@@ -109,6 +109,18 @@ static void drop_guest(int dirfd, const char *uuid)
 	vp_state_drop(dirfd, uuid, "doctor");   /* counters of rules that are gone */
 }
 
+static int find_tag(const char *owner, void *data)
+{
+	return !strcmp(owner, data);
+}
+
+/* Whether b's tables hold a rule tagged owner (or cannot tell): then a guest with no state is
+ * not a guest with no rule, and b must read what is there instead of inserting blind. */
+static bool tagged_in(const struct vp_backend *b, const char *owner)
+{
+	return b->owners && b->owners(find_tag, (void *)owner) != 0;
+}
+
 /* Apply rs under our lock, keeping the state file in step: the intent (old | new families)
  * is recorded before the change, so an interrupted run can still be cleaned up. */
 int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, const char *network,
@@ -154,9 +166,13 @@ int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, cons
 	}
 	if (rs->n && (r = vp_state_write(dirfd, d->uuid, &st)) < 0)
 		goto out;
-	/* No state before: no rule anywhere, none to read. Marked only once the state is written,
-	 * so that a state that cannot be written leaves no file of the guest behind. */
-	if (rs->n && fresh)
+	/* No state before and no rule tagged with the guest's uuid: none to read. Marked only once
+	 * the state is written, so that a state that cannot be written leaves no file of the guest
+	 * behind. Tagged rules with no state (a restored ruleset): read, so none is doubled. */
+	if (rs->n && fresh && b->records && tagged_in(b, rs->owner))
+		vp_log(LOG_NOTICE, "%s: rules of it are in %s but no state of ours (a ruleset restored "
+		       "from a dump?): reading what is there", d->name, b->name);
+	else if (rs->n && fresh)
 		vp_rules_mark_new(dirfd, d->uuid);
 	struct vp_fw_opts o = {.families = st.families, .hold_fd = lockfd};
 	r = backend_apply(dirfd, d->uuid, b, rs, &o);
@@ -285,6 +301,15 @@ static int remove_everywhere(const char *uuid, const struct vp_state *st)
 	if (dirfd >= 0)
 		close(dirfd);
 	return r < 0 ? r : 0;
+}
+
+int vp_guest_remove_domain(struct vp_ctx *c, const struct vp_domain *d)
+{
+	bool stray = !c->dry_run && c->table_ok && !state_exists(d->uuid) &&
+	             vp_table_has_domain(&c->table, d->name, d->uuid);
+	int r = vp_guest_remove(c, d->uuid);
+
+	return r == 0 && stray ? vp_engine_sweep(d->uuid) : r;
 }
 
 int vp_guest_remove(struct vp_ctx *c, const char *uuid)

@@ -35,6 +35,13 @@ int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d);
 /* Remove every rule owned by the guest (by owner tag), whatever the table says now. */
 int vp_guest_remove(struct vp_ctx *c, const char *uuid);
 
+/* A stopping guest: its rules by its state (vp_guest_remove); with no state, when the table
+ * names it, the rules tagged with its uuid that a restored ruleset or a lost state left. */
+int vp_guest_remove_domain(struct vp_ctx *c, const struct vp_domain *d);
+/* Remove the rules of every owner (only: of that uuid) that carry our tag in a backend's tables
+ * but have no state of ours (sweep.c). 0, or -errno after logging why. */
+int vp_engine_sweep(const char *only);
+
 /* Make the rules of guest d exactly rs through backend b, under our lock: the state records the
  * intent first (old | new families), the guest's rules leave a backend they were installed with
  * before, b applies with its previous record and returns the new one, then the state is brought

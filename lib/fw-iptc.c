@@ -522,6 +522,43 @@ out:
 	return ret;
 }
 
+/* The comment of each rule in our chains of one table: its owner tag. */
+static int table_owners(const struct iptc_fam *f, const char *table,
+                        int (*fn)(const char *owner, void *data), void *data)
+{
+	struct xtc_handle *h;
+	char tag[VP_OWNER_MAX];
+	int r = 0;
+
+	if (!table_listed(f, table))
+		return 0;   /* not instantiated: nothing of ours, and not to be created by looking */
+	h = f->init(table);
+	if (!h)
+		return iptc_err();
+	for (size_t k = 0; k < VP_ARRAY_SIZE(hooks) && r == 0; k++) {
+		if (strcmp(hooks[k].table, table) || !f->is_chain(hooks[k].chain, h))
+			continue;
+		for (const void *e = f->first_rule(hooks[k].chain, h); e && r == 0;
+		     e = f->next_rule(e, h)) {
+			vp_xent_comment(f->af, e, tag, sizeof(tag));
+			r = tag[0] ? fn(tag, data) : 0;
+		}
+	}
+	f->free(h);
+	return r;
+}
+
+/* Every rule in our chains, both families: read-only, one atomic get per table. */
+static int iptc_owners(int (*fn)(const char *owner, void *data), void *data)
+{
+	int r = vp_dl_iptc();
+
+	for (size_t fi = 0; fi < VP_ARRAY_SIZE(fams) && r == 0; fi++)
+		for (size_t t = 0; t < 2 && r == 0; t++)
+			r = table_owners(&fams[fi], t ? "nat" : "filter", fn, data);
+	return r;
+}
+
 /* libvirt's chain in the legacy tables: in process, one atomic get, no xtables lock. */
 static bool iptc_probe(const struct vp_network *net, char *why, size_t whysz)
 {
@@ -534,4 +571,4 @@ static bool iptc_probe(const struct vp_network *net, char *why, size_t whysz)
 
 const struct vp_backend vp_backend_iptc = {.name = "iptables-legacy", .load = vp_dl_iptc,
                                            .probe = iptc_probe, .render = vp_render_xt,
-                                           .apply = iptc_apply};
+                                           .apply = iptc_apply, .owners = iptc_owners};

@@ -329,6 +329,19 @@ out:
 	return r;
 }
 
+/* Every rule of our table, and libvirt's forward chain where our accepts go, both families:
+ * each one's comment is its owner tag (libvirt's own rules have none of ours). */
+static int nft_owners(int (*fn)(const char *owner, void *data), void *data)
+{
+	struct vp_nfnl_place p[N_FAMS * NC_COUNT];
+
+	for (size_t i = 0; i < N_FAMS * NC_COUNT; i++)
+		p[i] = (struct vp_nfnl_place){vp_nft_fams[i / NC_COUNT].af,
+		                              vp_nft_chains[i % NC_COUNT].table,
+		                              vp_nft_chains[i % NC_COUNT].name};
+	return vp_nfnl_tags(p, N_FAMS * NC_COUNT, false, fn, data);
+}
+
 /* libvirt >= 10.4 with firewall_backend nftables: its network status says so, or (an older
  * status) its own table has the forward chain our accepts go to. */
 static bool nft_probe(const struct vp_network *net, char *why, size_t whysz)
@@ -345,4 +358,5 @@ static bool nft_probe(const struct vp_network *net, char *why, size_t whysz)
 
 const struct vp_backend vp_backend_nft = {.name = "nftables", .load = vp_dl_nft,
                                           .probe = nft_probe, .render = vp_render_nft,
-                                          .apply = nft_apply, .records = true};
+                                          .apply = nft_apply, .records = true,
+                                          .owners = nft_owners};

@@ -350,6 +350,18 @@ static int xt_apply_nft(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
 	return r;
 }
 
+/* Every rule in our chains, both families: each one's xt comment is its owner tag. */
+static int xt_nft_owners(int (*fn)(const char *owner, void *data), void *data)
+{
+	struct vp_nfnl_place p[2 * N_CHAINS];
+
+	for (size_t i = 0; i < 2 * N_CHAINS; i++)
+		p[i] = (struct vp_nfnl_place){i < N_CHAINS ? AF_INET : AF_INET6,
+		                              vp_xt_chains[i % N_CHAINS].table,
+		                              vp_xt_chains[i % N_CHAINS].chain};
+	return vp_nfnl_tags(p, 2 * N_CHAINS, true, fn, data);
+}
+
 /* libvirt's chain in nf_tables, where iptables-nft put it. */
 static bool xt_nft_probe(const struct vp_network *net, char *why, size_t whysz)
 {
@@ -362,4 +374,4 @@ static bool xt_nft_probe(const struct vp_network *net, char *why, size_t whysz)
 
 const struct vp_backend vp_backend_xt = {.name = "iptables-nft", .probe = xt_nft_probe,
                                          .render = vp_render_xt, .apply = xt_apply_nft,
-                                         .records = true};
+                                         .records = true, .owners = xt_nft_owners};

@@ -49,7 +49,17 @@ struct vp_backend {
 	 * engine keeps it for the next change. A backend without a record leaves next alone and
 	 * is given UNKNOWN. */
 	bool records;
+	/* The owner tag of each rule of ours in this backend's tables, both families, to fn (one
+	 * call per rule, so a tag may come more than once), until fn returns non-zero, which is
+	 * then returned; else 0, or -errno. Read-only: what tells the engine that rules are there
+	 * that no state accounts for (a ruleset restored from a dump, a state directory lost).
+	 * NULL: the backend cannot tell, and its rules are found through our state only. */
+	int (*owners)(int (*fn)(const char *owner, void *data), void *data);
 };
+
+/* Each backend's owners() callback gets the tags as the kernel holds them; this says whether
+ * one is ours and its uuid safe to use as a file name (into uuid, 37 bytes). */
+bool vp_owner_uuid(const char *owner, char uuid[37]);
 
 /* Every backend of this build, NULL-terminated, in the order detection asks them. */
 extern const struct vp_backend *const vp_backends[];

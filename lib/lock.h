@@ -3,6 +3,9 @@
  * wait so that a stuck holder never hangs a guest start forever. */
 #pragma once
 
+/* How long a change waits for our lock: generous, a network hook may go through many guests. */
+#define VP_LOCK_WAIT_MS 30000
+
 /* Our own lock (the file "lock" in the state directory dirfd), exclusive, with a bounded wait.
  * Returns the locked fd (close it to release) or -ETIMEDOUT / -errno. */
 int vp_lock(int dirfd, unsigned wait_ms);

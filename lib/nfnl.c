@@ -351,35 +351,74 @@ static int head_buffer(const char *buf, size_t n, int (*fn)(const struct vp_nfnl
 	return r;
 }
 
-int vp_nfnl_chain_head(int family, const char *table, const char *chain,
-                      int (*fn)(const struct vp_nfnl_rule *r, void *data), void *data)
+int vp_nfnl_chain_rules(struct vp_nfnl *q, int family, const char *table, const char *chain,
+                       int (*fn)(const struct vp_nfnl_rule *r, void *data), void *data)
 {
-	struct vp_nfnl q = {.fd = -1};
 	struct vp_nfnl_rule *rule = malloc(sizeof(*rule));
 	char *buf = malloc(REPLY_MAX);
 	struct msg m;
 	bool done = false;
-	int r = rule && buf ? vp_nfnl_open(&q) : -ENOMEM;
+	int r = rule && buf ? 0 : -ENOMEM;
 
 	if (r == 0) {
-		msg_init(&m, &q, family, NFT_MSG_GETRULE, NLM_F_DUMP);
+		msg_init(&m, q, family, NFT_MSG_GETRULE, NLM_F_DUMP);
 		msg_put_str(&m, NFTA_RULE_TABLE, table);
 		msg_put_str(&m, NFTA_RULE_CHAIN, chain);
-		r = msg_send(&q, &m);
+		r = msg_send(q, &m);
 	}
-	/* Abandoning the dump half way is fine: closing the socket ends it. Each recv makes the
-	 * kernel fill the next buffer of the dump at once, as large as the largest recv so far:
-	 * small reads keep what it fills for nothing small (a chain may hold 10 000 rules). */
+	/* Each recv makes the kernel fill the next buffer of the dump at once, as large as the
+	 * largest recv so far: small reads keep what it fills for nothing small (a chain may hold
+	 * 10 000 rules). */
 	while (r == 0 && !done) {
-		ssize_t n = recv(q.fd, buf, HEAD_RECV, MSG_TRUNC);
+		ssize_t n = recv(q->fd, buf, HEAD_RECV, MSG_TRUNC);
 		if (n < 0 && errno == EINTR)
 			continue;
 		r = n < 0 ? -errno : n == 0 ? -EBADMSG : n > HEAD_RECV ? -EMSGSIZE
 		    : head_buffer(buf, (size_t)n, fn, data, rule, &done);
 	}
-	vp_nfnl_close(&q);
 	free(buf);
 	free(rule);
+	return r;
+}
+
+int vp_nfnl_chain_head(int family, const char *table, const char *chain,
+                      int (*fn)(const struct vp_nfnl_rule *r, void *data), void *data)
+{
+	struct vp_nfnl q = {.fd = -1};
+	int r = vp_nfnl_open(&q);
+
+	/* Abandoning the dump half way is fine: closing the socket ends it. */
+	if (r == 0)
+		r = vp_nfnl_chain_rules(&q, family, table, chain, fn, data);
+	vp_nfnl_close(&q);
+	return r;
+}
+
+struct tag_walk {
+	bool xt;
+	int (*fn)(const char *tag, void *data);
+	void *data;
+};
+
+static int tag_take(const struct vp_nfnl_rule *rule, void *data)
+{
+	struct tag_walk *w = data;
+	const char *tag = w->xt ? rule->xt_comment : rule->comment;
+	return tag[0] ? w->fn(tag, w->data) : 0;
+}
+
+int vp_nfnl_tags(const struct vp_nfnl_place *p, size_t n, bool xt,
+                 int (*fn)(const char *tag, void *data), void *data)
+{
+	struct tag_walk w = {xt, fn, data};
+	struct vp_nfnl q = {.fd = -1};
+	int r = vp_nfnl_open(&q);
+
+	for (size_t i = 0; i < n && r == 0; i++) {
+		r = vp_nfnl_chain_rules(&q, p[i].family, p[i].table, p[i].chain, tag_take, &w);
+		r = r == -ENOENT ? 0 : r;
+	}
+	vp_nfnl_close(&q);
 	return r;
 }
 

@@ -52,6 +52,10 @@ int vp_nfnl_chain_use(struct vp_nfnl *q, int family, const char *table, const ch
  * read. Its own socket. -ENOENT (no such chain), -errno. */
 int vp_nfnl_chain_head(int family, const char *table, const char *chain,
                       int (*fn)(const struct vp_nfnl_rule *r, void *data), void *data);
+/* The same on q, for walking several chains on one socket: after fn stopped a walk early (or an
+ * error), the rest of that dump is still coming, and q must be closed, not used again. */
+int vp_nfnl_chain_rules(struct vp_nfnl *q, int family, const char *table, const char *chain,
+                       int (*fn)(const struct vp_nfnl_rule *r, void *data), void *data);
 
 /* The handles of the first `want` rules of owner at the top of a chain, in order, into
  * h[0..want): the owner is the rule's comment (nft), or with xt the text of its xt comment match
@@ -60,6 +64,17 @@ int vp_nfnl_chain_head(int family, const char *table, const char *chain,
  * -ENOENT (no such chain), -errno. */
 int vp_nfnl_owner_head(int family, const char *table, const char *chain, const char *owner,
                        bool xt, uint64_t *h, size_t want);
+
+/* A chain to walk for tags. */
+struct vp_nfnl_place {
+	int family;
+	const char *table, *chain;
+};
+/* The tag of each rule in the chains p[0..n) (a missing one is passed over), on one socket: its
+ * comment (nft's user data), or with xt the text of its xt comment match (iptables-nft); rules
+ * without one are skipped. Each to fn until it returns non-zero (then that); 0, or -errno. */
+int vp_nfnl_tags(const struct vp_nfnl_place *p, size_t n, bool xt,
+                 int (*fn)(const char *tag, void *data), void *data);
 
 /* One thing to delete: the rule `handle` of table/chain; with handle 0 the chain itself, only
  * if nothing uses it any more (no rule in it, no jump to it); with chain NULL the whole table. */

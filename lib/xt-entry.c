@@ -425,6 +425,15 @@ bool vp_xent_has_comment(int family, const void *e, const char *text)
 	return l < sizeof(c->comment) && !memcmp(c->comment, text, l) && c->comment[l] == '\0';
 }
 
+void vp_xent_comment(int family, const void *e, char *out, size_t outsz)
+{
+	const struct xt_entry_match *m = find_match(layout(family), e, "comment",
+	                                            sizeof(struct xt_comment_info));
+	const struct xt_comment_info *c = m ? (const void *)m->data : NULL;
+
+	snprintf(out, outsz, "%.*s", c ? (int)sizeof(c->comment) : 0, c ? c->comment : "");
+}
+
 /* What "the same rule" means: the packet fields of the header (addresses, masks, interfaces,
  * protocol, flags), the same matches in the same order with the same revision and data, and
  * the same target. Counters, comefrom and nfcache are the kernel's bookkeeping, not the rule.

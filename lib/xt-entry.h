@@ -31,5 +31,7 @@ int vp_xent_jump(int family, const char *builtin, const char *chain, struct vp_x
 /* On entries read back through libiptc (sizes are checked, not trusted): */
 /* whether the entry's comment match is exactly `text`; */
 bool vp_xent_has_comment(int family, const void *e, const char *text);
+/* The entry's comment into out (always terminated), "" when it has none. */
+void vp_xent_comment(int family, const void *e, char *out, size_t outsz);
 /* whether it is the same rule as x; old_target: the name libiptc reports for its target. */
 bool vp_xent_equal(int family, const void *old, const char *old_target, const struct vp_xent *x);

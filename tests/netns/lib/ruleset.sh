@@ -95,7 +95,8 @@ vp_snapshot() {
 		if [ "$VP_HOSTTYPE" = nft ]; then
 			echo "== nft list ruleset"
 			vp_h nft list ruleset 2>"$err" | vp_norm_nft
-			cat "$err"
+			# nft warns of iptables-nft's tables in their creation order: sorted, as they are
+			sort "$err"
 		fi
 	} >"$1"
 }
