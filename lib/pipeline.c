@@ -77,6 +77,38 @@ static enum vp_skip reach_network(struct vp_pipeline *p, const struct vp_domain 
 	return VP_SKIP_NONE;
 }
 
+/* Whether ip= of a forward of another guest in the table names a (into by). */
+static bool held_by_option(const struct vp_table *t, const struct vp_domain *d,
+                           const struct vp_addr *a, char *by, size_t bysz)
+{
+	for (size_t i = 0; t && i < t->n; i++) {
+		const struct vp_forward *g = &t->fwd[i];
+		if (g->ip.family && vp_addr_equal(&g->ip, a) && !vp_forward_matches(g, d->name, d->uuid)) {
+			snprintf(by, bysz, "ip= of guest %s (%s:%u)", g->domain, g->file ? g->file : "?",
+			         g->line);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A leased address that is another's: nothing is installed for it. */
+static enum vp_skip check_held(struct vp_pipeline *p, time_t now, const struct vp_domain *d,
+                               struct vp_decision *dc, const char *where)
+{
+	char a[VP_ADDR_STRLEN];
+
+	if (dc->src != VP_SRC_LEASE ||
+	    (!vp_addr_held(dc->nic, &dc->net->net, vp_netinfo_leases(dc->net), now, &dc->addr,
+	                   dc->held, sizeof(dc->held)) &&
+	     !held_by_option(p->table, d, &dc->addr, dc->held, sizeof(dc->held))))
+		return VP_SKIP_NONE;
+	SAY(p, LOG_WARNING, "%s: NIC %s of %s has a DHCP lease for %s, held by %s: another guest "
+	    "may be using its MAC; nothing is installed for this forward (a static DHCP host or ip= "
+	    "settles it)", where, dc->nic->mac, d->name, vp_addr_str(&dc->addr, a), dc->held);
+	return VP_SKIP_HELD;
+}
+
 /* The guest's address for dc->f on its network: VP_SKIP_NONE when it is known and inside. */
 static enum vp_skip find_address(struct vp_pipeline *p, time_t now, const struct vp_domain *d,
                                  struct vp_decision *dc, const char *where)
@@ -127,6 +159,8 @@ static int decide(struct vp_pipeline *p, time_t now, const struct vp_domain *d,
 	dc.skip = reach_network(p, d, &dc, where);
 	if (dc.skip == VP_SKIP_NONE)
 		dc.skip = find_address(p, now, d, &dc, where);
+	if (dc.skip == VP_SKIP_NONE)
+		dc.skip = check_held(p, now, d, &dc, where);
 	if (dc.skip == VP_SKIP_NONE) {
 		dc.target = p->n_targets;
 		p->targets[p->n_targets++] = (struct vp_target){
@@ -144,6 +178,7 @@ int vp_pipeline_run(struct vp_pipeline *p, const struct vp_table *t, time_t now,
 {
 	int r = vp_ruleset_init(rs, d->uuid);
 
+	p->table = t;
 	for (size_t i = 0; r == 0 && i < t->n; i++)
 		if (vp_forward_matches(&t->fwd[i], d->name, d->uuid))
 			r = decide(p, now, d, &t->fwd[i]);

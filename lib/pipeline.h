@@ -23,6 +23,8 @@ enum vp_skip {
 	VP_SKIP_NO_ADDRESS,    /* no address for the NIC yet (counted in pending) */
 	VP_SKIP_AMBIGUOUS,     /* its MAC has leases with different addresses (addr, other) */
 	VP_SKIP_OUTSIDE,       /* the address is outside the network's subnets */
+	VP_SKIP_HELD,          /* its leased address is another's (held): a static host, a lease
+	                          of another MAC, or ip= of another guest in the table */
 };
 
 /* What the pipeline decided for one forward of the guest, in table order. The hook uses only
@@ -33,6 +35,7 @@ struct vp_decision {
 	struct vp_netinfo *net;            /* its network (in nets), NULL when not reached */
 	struct vp_addr addr;               /* the guest's address, when found */
 	struct vp_addr other;              /* VP_SKIP_AMBIGUOUS: another address leased to the MAC */
+	char held[160];                    /* VP_SKIP_HELD: whose the address is */
 	enum vp_addr_source src;           /* ... and where it came from */
 	enum vp_skip skip;
 	size_t target;                     /* its index in targets; SIZE_MAX when skipped */
@@ -43,6 +46,7 @@ struct vp_decision {
 struct vp_pipeline {
 	struct vp_netcache *cache;  /* the networks, read through this cache; NULL: nets */
 	bool quiet;                 /* decide without logging (status, the doctor) */
+	const struct vp_table *table;   /* set by vp_pipeline_run: the table it decides from */
 	struct vp_netcache nets;
 	struct vp_target *targets;
 	size_t n_targets, cap_targets;

@@ -191,6 +191,37 @@ int vp_resolve(const struct vp_forward *f, const struct vp_domain *d, const stru
 	return 0;
 }
 
+static bool host_of_other(const struct vp_host *h, const struct vp_nic *nic)
+{
+	if (h->ip.family == AF_INET)
+		return !nic->mac[0] || strcasecmp(h->mac, nic->mac) != 0;
+	/* IPv6: a reservation by id= names its MAC; one by name only is anyone's (above) */
+	return h->id[0] && !duid_has_mac(h->id, nic->mac);
+}
+
+bool vp_addr_held(const struct vp_nic *nic, const struct vp_network *net,
+                  const struct vp_leases *leases, time_t now, const struct vp_addr *a, char *by,
+                  size_t bysz)
+{
+	for (size_t i = 0; net && i < net->n_hosts; i++) {
+		const struct vp_host *h = &net->hosts[i];
+		if (vp_addr_equal(&h->ip, a) && host_of_other(h, nic)) {
+			snprintf(by, bysz, "the static DHCP host %s%s", h->mac[0] ? "of MAC " : "id=",
+			         h->mac[0] ? h->mac : h->id);
+			return true;
+		}
+	}
+	for (size_t i = 0; leases && i < leases->n; i++) {
+		const struct vp_lease *l = &leases->l[i];
+		if (vp_addr_equal(&l->ip, a) && l->mac[0] && strcasecmp(l->mac, nic->mac) != 0 &&
+		    (l->expiry == 0 || l->expiry > (int64_t)now)) {
+			snprintf(by, bysz, "the lease of MAC %s", l->mac);
+			return true;
+		}
+	}
+	return false;
+}
+
 const char *vp_addr_source_name(enum vp_addr_source s)
 {
 	switch (s) {

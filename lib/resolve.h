@@ -23,4 +23,12 @@ const struct vp_nic *vp_pick_nic(const struct vp_domain *d, const struct vp_forw
 int vp_resolve(const struct vp_forward *f, const struct vp_domain *d, const struct vp_nic *nic,
                const struct vp_network *net, const struct vp_leases *leases, time_t now,
                struct vp_addr *ret, enum vp_addr_source *ret_src, struct vp_addr *ret_other);
-const char *vp_addr_source_name(enum vp_addr_source s);  /* "ip=", "static host", "lease" */
+const char *vp_addr_source_name(enum vp_addr_source s);
+
+/* Whether address a, leased to nic, is held by something else of the network: a static DHCP
+ * host reserving it for another MAC (IPv6: another DUID's MAC), or an unexpired lease of another
+ * MAC. Then a lease of ours for it is not to be trusted (a guest claiming a neighbour's MAC in
+ * DHCP), and by says whose it is ("the static host of MAC ..", "the lease of MAC .."). */
+bool vp_addr_held(const struct vp_nic *nic, const struct vp_network *net,
+                  const struct vp_leases *leases, time_t now, const struct vp_addr *a, char *by,
+                  size_t bysz);  /* "ip=", "static host", "lease" */

@@ -246,6 +246,13 @@ static void check_address(struct doctor *dr, struct dr_fwd *fw, const struct vp_
 	case VP_SKIP_AMBIGUOUS:
 		report_ambiguous(dr, fw, dc);
 		return;
+	case VP_SKIP_HELD:
+		dr_report(dr, "guest.address", fw->label, DR_FAIL, "find the guest that took MAC of this "
+		          "NIC; give this one a static DHCP host or ip=ADDRESS on the forward", "NIC %s "
+		          "has a DHCP lease for %s, held by %s: another guest may be using its MAC, "
+		          "and the hook installs nothing for this forward", fw->nic->mac,
+		          vp_addr_str(&dc->addr, a), dc->held);
+		return;
 	case VP_SKIP_OUTSIDE:
 		dr_report(dr, "guest.address", fw->label, DR_FAIL, "correct ip= on the forward: it "
 		          "must be an address of the guest's network", "%s is outside network %s: the "

@@ -250,6 +250,45 @@ static void test_mac_uuid(void)
 	tap_streq(uuid, "untouched", "UUID output untouched on failure");
 }
 
+static struct vp_addr ip(const char *s)
+{
+	struct vp_addr a = {0};
+	vp_addr_parse(s, strlen(s), &a);
+	return a;
+}
+
+/* A leased address that a static host or another MAC's lease holds is another's. */
+static void test_held(void)
+{
+	struct vp_host hosts[] = {{.mac = "52:54:00:00:00:02", .ip = ip("192.168.122.2")}};
+	struct vp_network net = {.hosts = hosts, .n_hosts = 1};
+	struct vp_lease l[] = {
+		{.ip = ip("192.168.122.3"), .mac = "52:54:00:00:00:03", .expiry = NOW + 60},
+		{.ip = ip("192.168.122.4"), .mac = "52:54:00:00:00:04", .expiry = NOW - 60},
+		{.ip = ip("192.168.122.5"), .mac = "52:54:00:00:00:01", .expiry = NOW + 60},
+	};
+	struct vp_leases leases = {l, 3};
+	struct vp_nic nic = {.mac = "52:54:00:00:00:01"}, owner = {.mac = "52:54:00:00:00:02"};
+	char by[96] = "";
+	struct vp_addr a;
+
+	a = ip("192.168.122.2");
+	tap_ok(vp_addr_held(&nic, &net, &leases, NOW, &a, by, sizeof(by)) &&
+	       !strcmp(by, "the static DHCP host of MAC 52:54:00:00:00:02"), "static host: %s", by);
+	tap_ok(!vp_addr_held(&owner, &net, &leases, NOW, &a, by, sizeof(by)),
+	       "a static host is not held from the MAC it is for");
+	a = ip("192.168.122.3");
+	tap_ok(vp_addr_held(&nic, &net, &leases, NOW, &a, by, sizeof(by)) &&
+	       !strcmp(by, "the lease of MAC 52:54:00:00:00:03"), "another MAC's lease: %s", by);
+	a = ip("192.168.122.4");
+	tap_ok(!vp_addr_held(&nic, &net, &leases, NOW, &a, by, sizeof(by)),
+	       "an expired lease of another MAC holds nothing");
+	a = ip("192.168.122.5");
+	tap_ok(!vp_addr_held(&nic, &net, &leases, NOW, &a, by, sizeof(by)),
+	       "the NIC's own lease holds nothing from it");
+	tap_ok(!vp_addr_held(&nic, NULL, NULL, NOW, &a, by, sizeof(by)), "no network, no leases");
+}
+
 int main(void)
 {
 	struct world w = {0};
@@ -261,5 +300,6 @@ int main(void)
 	}
 	free_world(&w);
 	test_mac_uuid();
+	test_held();
 	return tap_done();
 }
