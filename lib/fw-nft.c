@@ -145,6 +145,8 @@ static void render_rule(const struct vp_rule *r, const struct nft_fam *f, const 
 	switch (r->stage) {
 	case VP_ST_PRE_DNAT:
 	case VP_ST_OUT_DNAT:
+		if (r->not_from_bridge)
+			vp_buf_printf(b, "iifname != \"%s\" ", r->bridge);
 		if (r->stage == VP_ST_OUT_DNAT)
 			vp_buf_printf(b, "%s daddr != %s ", f->name, f->loopback);
 		if (r->host_addr.family)
@@ -214,7 +216,8 @@ int vp_nft_wanted_build(const struct vp_ruleset *rs, const struct nft_fam *f, bo
 
 		if (r->family != f->af)
 			continue;
-		if (r->stage >= VP_ST_COUNT || !quotable(r->bridge) || r->hport > r->hport_end)
+		if (r->stage >= VP_ST_COUNT || !quotable(r->bridge) || r->hport > r->hport_end ||
+		    (r->not_from_bridge && (r->stage != VP_ST_PRE_DNAT || !r->bridge[0])))
 			return -EINVAL;
 		c = vp_nft_stage_chain(r->stage, lv);
 		render_rule(r, f, rs->owner, &b);

@@ -56,7 +56,8 @@ const char *vp_stage_chain(enum vp_stage s)
  * network's IPv6 (<nat ipv6='yes'/>, NAT66) or routes it (a NAT network without it): either way
  * the guest would answer a neighbour on its own bridge directly, from an address that neighbour
  * never spoke to, unless the DNAT'd connection also comes from the host (tests/netns/cases/
- * ipv6-routed.sh shows the routed case failing with hairpin=no). */
+ * ipv6-routed.sh). hairpin=no needs no masquerade: its DNAT skips the bridge (see
+ * excludes_bridge). */
 static bool stage_wanted(const struct vp_forward *f, enum vp_stage s)
 {
 	switch (s) {
@@ -68,6 +69,18 @@ static bool stage_wanted(const struct vp_forward *f, enum vp_stage s)
 	case VP_ST_COUNT: break;
 	}
 	return false;
+}
+
+/* hairpin=no: no guest of the forward's network reaches it through the host's address. Only
+ * dropping the hairpin masquerade is not that: the DNAT would still send a neighbour's SYN or
+ * datagram to the guest, which receives it and answers the neighbour directly, and a UDP
+ * client that does not check the answer's source gets through. So the PREROUTING DNAT skips
+ * packets coming in on the bridge; they reach the host itself, as without the forward. Clients
+ * on the host keep the OUTPUT DNAT (local=), guests of other networks are routed clients like
+ * any other; from= is what limits who gets in. */
+static bool excludes_bridge(const struct vp_forward *f, enum vp_stage s)
+{
+	return s == VP_ST_PRE_DNAT && !f->hairpin;
 }
 
 /* Source restriction applies to the stages that see the outside client's address. The hairpin
@@ -86,7 +99,7 @@ static bool rule_equal(const struct vp_rule *a, const struct vp_rule *b)
 	       a->hport_end == b->hport_end && vp_addr_equal(&a->guest, &b->guest) &&
 	       a->gport == b->gport && a->gport_end == b->gport_end &&
 	       a->net.prefix == b->net.prefix && vp_addr_equal(&a->net.addr, &b->net.addr) &&
-	       !strcmp(a->bridge, b->bridge);
+	       !strcmp(a->bridge, b->bridge) && a->not_from_bridge == b->not_from_bridge;
 }
 
 /* Two forwards to the same guest port (2222->22 and 2223->22 from=...) need one hairpin rule. */
@@ -108,6 +121,7 @@ static int plan_stage(const struct vp_target *t, const struct vp_rule *base, enu
 	int ret;
 
 	r.stage = s;
+	r.not_from_bridge = excludes_bridge(f, s);
 	if (s == VP_ST_POST_HAIRPIN) {
 		/* Matches the guest side only: what the client asked for does not matter here. */
 		r.hport = r.hport_end = 0;

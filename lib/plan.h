@@ -22,8 +22,9 @@
 #define VP_OWNER_MAX  64
 
 enum vp_stage {
-	VP_ST_PRE_DNAT = 0,  /* nat PREROUTING: [-s FROM] [-d HOST | addrtype LOCAL] -p P --dport HP -j DNAT GIP:GP */
-	VP_ST_OUT_DNAT,      /* nat OUTPUT: same match, clients on the host itself */
+	VP_ST_PRE_DNAT = 0,  /* nat PREROUTING: [-s FROM] [-d HOST] [! -i BR] -p P --dport HP
+	                        [addrtype LOCAL] -j DNAT GIP:GP (! -i BR: hairpin=no) */
+	VP_ST_OUT_DNAT,      /* nat OUTPUT: same match but ! -i, clients on the host itself */
 	VP_ST_POST_HAIRPIN,  /* nat POSTROUTING: -s NET -d GIP -p P --dport GP ctstate DNAT -j MASQUERADE
 	                        (no host side: hport/host_addr are 0, so forwards sharing a guest
 	                        port share this rule) */
@@ -45,7 +46,9 @@ struct vp_rule {
 	struct vp_addr guest;
 	uint16_t gport, gport_end;  /* guest side */
 	struct vp_cidr net;         /* the guest network (hairpin source) */
-	char bridge[IFNAMSIZ];      /* the network's bridge (-o) */
+	char bridge[IFNAMSIZ];      /* the network's bridge (-o; ! -i with not_from_bridge) */
+	bool not_from_bridge;       /* PRE_DNAT of a hairpin=no forward: not for packets that come
+	                               in on the bridge, i.e. from the guests of that network */
 };
 
 struct vp_ruleset {

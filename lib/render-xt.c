@@ -49,6 +49,8 @@ static void put_match_src_dst(struct vp_buf *b, const struct vp_rule *r)
 			put_cidr(b, "-s", &r->src);
 		if (r->host_addr.family)
 			put_host(b, "-d", &r->host_addr);
+		if (r->not_from_bridge)
+			vp_buf_printf(b, " ! -i %s", r->bridge);
 		break;
 	case VP_ST_POST_HAIRPIN:
 		put_cidr(b, "-s", &r->net);

@@ -22,6 +22,7 @@ struct hdr_spec {
 	const struct vp_addr *src, *dst;   /* NULL: any */
 	unsigned src_len, dst_len;         /* prefix lengths */
 	bool inv_dst;                      /* ! -d */
+	const char *not_inif;              /* ! -i, NULL: any */
 	const char *outif;                 /* -o, NULL: any */
 	uint16_t proto;
 };
@@ -69,6 +70,10 @@ static void v4_hdr(void *ep, const struct hdr_spec *s)
 		put_masked((void *)&e->ip.dst, (void *)&e->ip.dmsk, s->dst, 4, s->dst_len);
 	if (s->inv_dst)
 		e->ip.invflags |= IPT_INV_DSTIP;
+	if (s->not_inif) {
+		put_iface(e->ip.iniface, e->ip.iniface_mask, s->not_inif);
+		e->ip.invflags |= IPT_INV_VIA_IN;
+	}
 	if (s->outif)
 		put_iface(e->ip.outiface, e->ip.outiface_mask, s->outif);
 	e->ip.proto = s->proto;
@@ -84,6 +89,10 @@ static void v6_hdr(void *ep, const struct hdr_spec *s)
 		put_masked((void *)&e->ipv6.dst, (void *)&e->ipv6.dmsk, s->dst, 16, s->dst_len);
 	if (s->inv_dst)
 		e->ipv6.invflags |= IP6T_INV_DSTIP;
+	if (s->not_inif) {
+		put_iface(e->ipv6.iniface, e->ipv6.iniface_mask, s->not_inif);
+		e->ipv6.invflags |= IP6T_INV_VIA_IN;
+	}
 	if (s->outif)
 		put_iface(e->ipv6.outiface, e->ipv6.outiface_mask, s->outif);
 	e->ipv6.proto = s->proto;
@@ -301,9 +310,11 @@ int vp_xent_check(const struct vp_rule *r)
 		return -EINVAL;
 	if (r->stage == VP_ST_POST_HAIRPIN && r->net.addr.family != r->family)
 		return -EINVAL;
-	if ((r->stage == VP_ST_POST_MASQ || r->stage == VP_ST_FWD_ACCEPT) &&
+	if ((r->stage == VP_ST_POST_MASQ || r->stage == VP_ST_FWD_ACCEPT || r->not_from_bridge) &&
 	    (bl == 0 || bl >= sizeof(r->bridge)))
 		return -EINVAL;
+	if (r->not_from_bridge && r->stage != VP_ST_PRE_DNAT)
+		return -EINVAL;   /* no input interface in OUTPUT and POSTROUTING */
 	return 0;
 }
 
@@ -324,6 +335,8 @@ static void rule_hdr(const struct vp_rule *r, struct hdr_spec *s)
 			s->dst = &r->host_addr;
 			s->dst_len = full;
 		}
+		if (r->not_from_bridge)
+			s->not_inif = r->bridge;
 		break;
 	case VP_ST_POST_HAIRPIN:
 		s->src = &r->net.addr;

@@ -303,6 +303,8 @@ static void describe(const struct vp_rule *r, struct vp_buf *b)
 		vp_buf_printf(b, "-%u", r->gport_end);
 	if (r->stage == VP_ST_FWD_ACCEPT)
 		vp_buf_printf(b, " out %s", r->bridge);
+	if (r->not_from_bridge)
+		vp_buf_printf(b, " except from %s (hairpin=no)", r->bridge);
 	if (r->has_src && r->stage != VP_ST_POST_HAIRPIN)
 		vp_buf_printf(b, " from %s", vp_cidr_str(&r->src, c));
 }

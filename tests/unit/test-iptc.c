@@ -302,6 +302,14 @@ static void ruleset_a(struct vp_ruleset *rs)
 	add(rs, VP_ST_POST_HAIRPIN, IPPROTO_TCP, NULL, NULL, 2222, 2222, "fd00::10", 22, 22);
 	add(rs, VP_ST_POST_MASQ, IPPROTO_SCTP, NULL, NULL, 2222, 2222, "fd00::10", 22, 22);
 	add(rs, VP_ST_FWD_ACCEPT, IPPROTO_TCP, "2001:db8::/32", NULL, 2222, 2222, "fd00::10", 22, 22);
+	/* hairpin=no: the DNAT skips the bridge (! -i virbr0), alone and next to -s and -d. */
+	add(rs, VP_ST_PRE_DNAT, IPPROTO_TCP, NULL, NULL, 2230, 2230, g, 22, 22);
+	rs->r[rs->n - 1].not_from_bridge = true;
+	add(rs, VP_ST_PRE_DNAT, IPPROTO_UDP, from, h, 5353, 5353, g, 53, 53);
+	rs->r[rs->n - 1].not_from_bridge = true;
+	add(rs, VP_ST_PRE_DNAT, IPPROTO_TCP, "2001:db8::/32", "2001:db8::7", 2230, 2230, "fd00::10",
+	    22, 22);
+	rs->r[rs->n - 1].not_from_bridge = true;
 }
 
 /* Owner B: another guest on the same host, IPv4 only. */
@@ -353,6 +361,11 @@ static void test_invalid_rule(const struct vp_ruleset *a)
 	bad.n = 1;
 	tap_ok(apply(&bad, 0) == -EINVAL, "invalid rule: -EINVAL");
 	tap_ok(vp_iptc_commits() == c0 && !tables_listed(), "invalid rule: nothing touched");
+	r = a->r[1];   /* OUTPUT has no input interface: ! -i there is refused, not written */
+	r.not_from_bridge = true;
+	tap_ok(r.stage == VP_ST_OUT_DNAT && apply(&bad, 0) == -EINVAL,
+	       "! -i on the OUTPUT DNAT: -EINVAL");
+	tap_ok(vp_iptc_commits() == c0 && !tables_listed(), "! -i on the OUTPUT DNAT: nothing touched");
 }
 
 static void test_install(const struct vp_ruleset *a)
@@ -376,6 +389,10 @@ static void test_install(const struct vp_ruleset *a)
 	                   "--dport 8080:8089 -m comment --comment \"virt-portfwd:" UUID_A "\" -j DNAT "
 	                   "--to-destination 192.168.122.10:80-89/8080\n") != NULL,
 	       "literal DNAT range line");
+	tap_ok(strstr(nat, "-A VIRT_PORTFWD_PRE -s 203.0.113.0/24 -d 198.51.100.7/32 ! -i virbr0 -p udp "
+	                   "-m udp --dport 5353 -m comment --comment \"virt-portfwd:" UUID_A "\" -j DNAT "
+	                   "--to-destination 192.168.122.10:53\n") != NULL,
+	       "literal DNAT line of hairpin=no");
 	free(nat);
 }
 

@@ -146,6 +146,47 @@ static void test_errors(void)
 	tap_ok(vp_ruleset_init(&rs, longuuid) < 0, "over-long owner is refused");
 }
 
+/* hairpin=no: the PREROUTING DNAT skips the bridge (! -i / iifname !=), and only it; the OUTPUT
+ * DNAT for the host's own clients stays; no hairpin masquerade. A forward of the same guest port
+ * without it keeps its own DNAT open to the bridge and the shared hairpin rule. */
+static void test_hairpin_no(struct vp_cidr *from, const char *name, const char *guest,
+                            const struct vp_addr *host)
+{
+	int fam = host->family;
+	struct vp_forward f[3] = {
+		fwd(IPPROTO_TCP, 2222, 2222, 22, 22),
+		fwd(IPPROTO_TCP, 8080, 8081, 80, 81),
+		fwd(IPPROTO_TCP, 2223, 2223, 22, 22),
+	};
+	for (size_t i = 0; i < 3; i++)
+		f[i].family = fam;
+	f[0].hairpin = false;
+	f[0].from = from;
+	f[0].n_from = 1;
+	f[1].hairpin = false;
+	f[1].host_addr = *host;
+	golden(name, f, 3, guest);
+
+	struct vp_target t[3];
+	struct vp_ruleset rs;
+	size_t pre_not = 0, other_not = 0, hairpin = 0;
+	for (size_t i = 0; i < 3; i++)
+		t[i] = (struct vp_target){.f = &f[i], .guest = addr_of(guest), .bridge = "virbr0",
+		                          .subnet = fam == AF_INET ? &subnet4 : &subnet6};
+	vp_ruleset_init(&rs, UUID);
+	tap_ok(vp_plan(t, 3, &rs) == 0, "%s: plan", name);
+	for (size_t i = 0; i < rs.n; i++) {
+		pre_not += rs.r[i].stage == VP_ST_PRE_DNAT && rs.r[i].not_from_bridge;
+		other_not += rs.r[i].stage != VP_ST_PRE_DNAT && rs.r[i].not_from_bridge;
+		hairpin += rs.r[i].stage == VP_ST_POST_HAIRPIN;
+	}
+	tap_ok(pre_not == 2 && other_not == 0, "%s: the 2 hairpin=no DNATs in PREROUTING skip the "
+	       "bridge, no other rule does (%zu, %zu)", name, pre_not, other_not);
+	tap_ok(hairpin == 1, "%s: one hairpin masquerade, of the forward with hairpin (%zu)", name,
+	       hairpin);
+	vp_ruleset_free(&rs);
+}
+
 /* The IPv4 cases again for IPv6: ip6tables-save and nft print addresses compressed, brackets
  * around a DNAT address with a port, /128 for a host. */
 static void test_ipv6(struct vp_cidr *from4)
@@ -242,6 +283,10 @@ int main(void)
 	shared[1].n_from = 1;
 	golden("shared-guest-port", shared, 2, "192.168.122.10");
 
+	struct vp_addr h4 = addr_of("198.51.100.7"), h6 = addr_of("2001:db8:1::7");
+	struct vp_cidr from6 = cidr_of("2001:db8:203::/48");
+	test_hairpin_no(from, "hairpin-no", "192.168.122.10", &h4);
+	test_hairpin_no(&from6, "hairpin-no6", "2001:db8:122::10", &h6);
 	test_ipv6(from);
 	test_errors();
 	return tap_done();
