@@ -336,9 +336,10 @@ static void lint_listener(struct lint *l, const struct vp_forward *f)
 		if (!takes(f, s))
 			continue;
 		vp_addr_str(&s->addr, a);
-		vp_diags_add(l->w, "%s:%u:%u: warning: a local process listens on %s port %u at %s: "
+		vp_diags_add(l->w, "%s:%u:%u: warning: a local process listens on %s port %u at %s%s%s: "
 		             "the forward's DNAT takes its traffic", f->file, f->line, f->col,
-		             vp_proto_name(f->proto), s->port, a);
+		             vp_proto_name(f->proto), s->port, s->family == AF_INET6 ? "[" : "", a,
+		             s->family == AF_INET6 ? "]" : "");
 		return;
 	}
 }
