@@ -18,7 +18,7 @@
 #define MAX_RUNNING   4096u     /* running guests kept for UUID lookups */
 #define MAX_NETS      256u      /* networks remembered; beyond, each is read again */
 #define MAX_SOCKETS   65536u    /* listening sockets taken from /proc/net */
-#define PROC_LINE     512
+#define PROC_MAX      (32u << 20)  /* bytes of one /proc/net table: MAX_SOCKETS lines fit */
 
 struct netmode {
 	char name[VP_NAME_MAX];
@@ -247,29 +247,37 @@ static int proc_line(struct lint *l, const char *line, int proto, int family, bo
 	return 0;
 }
 
+/* A /proc/net socket table; one too big to read (over PROC_MAX) is left out, like one that
+ * cannot be read: no warning from it. */
 static int read_proc(struct lint *l, const char *path, int proto, int family, bool dual)
 {
-	char line[PROC_LINE];
-	FILE *fp = fopen(path, "re");
-	int r = 0;
+	char *buf = NULL, *line, *end;
+	size_t len;
+	int r = vp_read_file(path, PROC_MAX, false, &buf, &len);
 
-	if (!fp)
-		return 0;
-	while (r == 0 && fgets(line, sizeof(line), fp))
+	if (r < 0)
+		return r == -ENOMEM ? r : 0;
+	r = 0;
+	for (line = buf; r == 0 && line < buf + len; line = end + 1) {
+		end = memchr(line, '\n', (size_t)(buf + len - line));
+		if (!end)
+			end = buf + len;
+		*end = '\0';   /* the buffer has room for one byte past len */
 		r = proc_line(l, line, proto, family, dual);
-	fclose(fp);
+	}
+	free(buf);
 	return r;
 }
 
 /* Whether an IPv6 socket bound to :: takes IPv4 too, unless it says otherwise (most do not). */
 static bool v6_dual_default(void)
 {
-	char buf[8] = "";
-	FILE *fp = fopen("/proc/sys/net/ipv6/bindv6only", "re");
-	bool dual = fp && fgets(buf, sizeof(buf), fp) && buf[0] == '0';
+	char *buf = NULL;
+	size_t len;
+	bool dual = vp_read_file("/proc/sys/net/ipv6/bindv6only", 16, false, &buf, &len) == 0 &&
+	            len > 0 && buf[0] == '0';
 
-	if (fp)
-		fclose(fp);
+	free(buf);
 	return dual;
 }
 
