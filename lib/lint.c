@@ -4,6 +4,7 @@
  * warning is always about something seen. */
 #include "lint.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <ifaddrs.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "util.h"
 
 #define MAX_RUNNING   4096u     /* running guests kept for UUID lookups */
+#define MAX_DEFINED   100000u   /* persistent guests' names listed */
 #define MAX_NETS      256u      /* networks remembered; beyond, each is read again */
 #define MAX_SOCKETS   65536u    /* listening sockets taken from /proc/net */
 #define PROC_MAX      (32u << 20)  /* bytes of one /proc/net table: MAX_SOCKETS lines fit */
@@ -39,6 +41,10 @@ struct lint {
 	struct vp_domain *running;  /* libvirt's status files, read once */
 	size_t n_running, cap_running;
 	bool running_read;
+	char **defined;             /* names with a persistent XML, sorted (one readdir, not a
+	                               failed open per guest of a big table) */
+	size_t n_defined, cap_defined;
+	bool defined_read;
 	struct vp_domain config;    /* the persistent XML of config_of, the last one looked up */
 	char config_of[VP_NAME_MAX];
 	int config_r;
@@ -78,6 +84,48 @@ static int read_domain(const char *path, struct vp_domain *ret)
 	return r;
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The guests libvirt keeps a persistent XML of, by the names of /etc/libvirt/qemu/NAME.xml. */
+static int list_defined(struct lint *l)
+{
+	char dir[4096];
+	struct dirent *e;
+	DIR *dp = vp_path(dir, sizeof(dir), "/etc/libvirt/qemu") == 0 ? opendir(dir) : NULL;
+	int r = 0;
+
+	if (!dp)
+		return 0;
+	while (r == 0 && l->n_defined < MAX_DEFINED && (e = readdir(dp))) {
+		size_t n = strlen(e->d_name);
+		if (e->d_name[0] == '.' || n <= 4 || strcmp(e->d_name + n - 4, ".xml") != 0)
+			continue;
+		r = vp_grow(&l->defined, &l->cap_defined, l->n_defined + 1, sizeof(*l->defined));
+		if (r == 0 && !(l->defined[l->n_defined] = vp_strndup(e->d_name, n - 4)))
+			r = -ENOMEM;
+		if (r == 0)
+			l->n_defined++;
+	}
+	closedir(dp);
+	if (l->n_defined)
+		qsort(l->defined, l->n_defined, sizeof(*l->defined), cmp_names);
+	return r;
+}
+
+static bool is_defined(struct lint *l, const char *name)
+{
+	if (!l->defined_read) {
+		l->defined_read = true;
+		if (list_defined(l) < 0)
+			return false;
+	}
+	return l->n_defined &&
+	       bsearch(&name, l->defined, l->n_defined, sizeof(*l->defined), cmp_names) != NULL;
+}
+
 /* The guest f names: running (its status file), else its persistent XML by name. NULL: unknown. */
 static const struct vp_domain *guest_of(struct lint *l, const struct vp_forward *f)
 {
@@ -91,7 +139,8 @@ static const struct vp_domain *guest_of(struct lint *l, const struct vp_forward 
 	for (size_t i = 0; i < l->n_running; i++)
 		if (vp_forward_matches(f, l->running[i].name, l->running[i].uuid))
 			return &l->running[i];
-	if (f->domain_is_uuid || strchr(f->domain, '/') || strlen(f->domain) >= VP_NAME_MAX)
+	if (f->domain_is_uuid || strchr(f->domain, '/') || strlen(f->domain) >= VP_NAME_MAX ||
+	    !is_defined(l, f->domain))
 		return NULL;
 	if (strcmp(l->config_of, f->domain) != 0) {
 		if (l->config_r == 0)
@@ -359,6 +408,9 @@ static void lint_free(struct lint *l)
 	for (size_t i = 0; i < l->n_running; i++)
 		vp_domain_free(&l->running[i]);
 	free(l->running);
+	for (size_t i = 0; i < l->n_defined; i++)
+		free(l->defined[i]);
+	free(l->defined);
 	if (l->config_r == 0 && l->config_of[0])
 		vp_domain_free(&l->config);
 	free(l->nets);
