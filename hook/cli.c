@@ -12,6 +12,7 @@
 #include "domain.h"
 #include "engine.h"
 #include "hook.h"
+#include "lint.h"
 #include "log.h"
 #include "reconcile.h"
 #include "util.h"
@@ -23,7 +24,9 @@ static const char usage[] =
 	"Port forwards into libvirt NAT guests, applied by libvirt's qemu hook.\n"
 	"\n"
 	"Commands:\n"
-	"  check              validate the forward table; change nothing (exit 1 on any error)\n"
+	"  check [--strict]   validate the forward table; change nothing (exit 1 on any error);\n"
+	"                     warn of forwards the hook would skip or that would take others'\n"
+	"                     traffic (--strict: exit 1 on a warning too)\n"
 	"  install            install the forwards of the guest whose live domain XML is on stdin\n"
 	"                     (what the hook does on 'started')\n"
 	"  remove UUID        remove every rule of that guest (what the hook does on 'stopped')\n"
@@ -44,35 +47,57 @@ static const char usage[] =
 
 /* Options may come before or after the command and its words (`check --config FILE` is
  * `--config FILE check`); "--" ends them, for a word that starts with '-'. */
-enum { OPT_PROBE = 0x100, OPT_JSON };
+enum { OPT_PROBE = 0x100, OPT_JSON, OPT_STRICT };
 static const struct option longopts[] = {
 	{"config", required_argument, NULL, 'c'}, {"dry-run", no_argument, NULL, 'n'},
 	{"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},      {"probe", no_argument, NULL, OPT_PROBE},
-	{"json", no_argument, NULL, OPT_JSON},    {NULL, 0, NULL, 0},
+	{"json", no_argument, NULL, OPT_JSON},    {"strict", no_argument, NULL, OPT_STRICT},
+	{NULL, 0, NULL, 0},
 };
 #define MAX_WORDS 3   /* after the command: none takes more than 2, a third is named in the error */
 
 struct cli_opts {
 	const char *config;
 	bool dry_run, verbose, probe, json;   /* --probe and --json: doctor only */
+	bool strict;                          /* --strict: check only */
 	char *cmd;
 	char *words[MAX_WORDS];               /* the command's own words, after its name */
 	int n_words;
 };
 
+/* The table's warnings (lint.h), logged; how many there were. */
+static size_t check_warnings(const struct vp_table *t)
+{
+	struct vp_diags w = {0};
+	size_t n;
+
+	if (vp_table_lint(t, &w) < 0)
+		vp_log(LOG_ERR, "check: out of memory: some warnings may be missing");
+	for (size_t i = 0; i < w.n; i++)
+		vp_log(LOG_WARNING, "%s", w.msg[i]);
+	n = w.n;
+	vp_diags_free(&w);
+	return n;
+}
+
 static int cmd_check(const struct cli_opts *o)
 {
 	struct vp_ctx c = {0};
-	size_t guests;
+	size_t guests, warnings = 0;
 	int r = vp_ctx_load(&c, o->config, o->config != NULL);
 
 	if (r == 0 && (r = vp_table_n_domains(&c.table, &guests)) < 0)
 		vp_log(LOG_ERR, "check: out of memory");
 	if (r == 0)
+		warnings = check_warnings(&c.table);
+	if (r == 0 && warnings)
+		printf("%zu forwards for %zu guests, no errors, %zu warning%s\n", c.table.n, guests,
+		       warnings, warnings == 1 ? "" : "s");
+	else if (r == 0)
 		printf("%zu forwards for %zu guests, no errors\n", c.table.n, guests);
 	vp_ctx_free(&c);
-	return r == 0 ? 0 : 1;
+	return r == 0 && !(o->strict && warnings) ? 0 : 1;
 }
 
 static int cmd_install(const struct cli_opts *o)
@@ -220,6 +245,7 @@ static int parse_args(int argc, char **argv, struct cli_opts *o)
 		case 'v': o->verbose = true; break;
 		case OPT_PROBE: o->probe = true; break;
 		case OPT_JSON: o->json = true; break;
+		case OPT_STRICT: o->strict = true; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'V': puts("virt-portfwd " VERSION); return 0;
 		default: return bad_usage();   /* getopt said why */
@@ -249,6 +275,8 @@ int vp_cli(int argc, char **argv)
 		return usage_error("%s: missing argument", c->name);
 	if ((o.probe || o.json) && strcmp(c->name, "doctor") != 0)
 		return usage_error("--probe and --json are options of doctor, not of %s", c->name);
+	if (o.strict && strcmp(c->name, "check") != 0)
+		return usage_error("--strict is an option of check, not of %s", c->name);
 	vp_log_open(false, true, o.verbose);
 	return c->run(&o);
 }

@@ -66,7 +66,13 @@ static enum vp_skip reach_network(struct vp_pipeline *p, const struct vp_domain 
 		return VP_SKIP_NOT_NETWORK;
 	}
 	dc->net = net_get(p, dc->nic->network);
-	if (!dc->net || dc->net->r < 0)
+	if (!dc->net) {   /* net_get said nothing: a name no file can have, or a full cache */
+		SAY(p, LOG_WARNING, "%s: network %s of %s cannot be looked up (a name that cannot be a "
+		       "file name, or more than %u networks for one guest), ignoring", where,
+		       dc->nic->network, d->name, VP_NETCACHE_MAX);
+		return VP_SKIP_NET_DOWN;
+	}
+	if (dc->net->r < 0)
 		return VP_SKIP_NET_DOWN;
 	if (dc->net->net.mode != VP_FWMODE_NAT) {
 		SAY(p, LOG_WARNING, "%s: NIC %s of %s is on network %s, whose forward mode is %s, not "

@@ -3,11 +3,13 @@
  * and where it came from, or why it is left out; under a private VIRT_PORTFWD_ROOT holding
  * libvirt's files (network status, leases) from the fixtures. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
@@ -151,6 +153,59 @@ static void test_not_nat(void)
 	run_free(&x);
 }
 
+/* A guest on more networks than the cache holds: a forward into the ninth is left out, and the
+ * log says so (it once said nothing). The NICs' networks need not exist for that. */
+static void test_many_networks(void)
+{
+	struct vp_buf xml = {0}, table = {0};
+	struct vp_diags dg = {0};
+	struct vp_table t;
+	struct vp_domain d = {0};
+	struct vp_pipeline p = {0};
+	struct vp_ruleset rs = {0};
+	char log[4200], *said = NULL;
+	size_t len;
+	int saved = dup(STDERR_FILENO), fd, r;
+
+	vp_buf_printf(&xml, "<domain><name>many</name><uuid>%s</uuid><devices>",
+	              "c0ffee00-0000-4000-8000-0000000000aa");
+	for (unsigned i = 0; i <= VP_NETCACHE_MAX; i++) {
+		vp_buf_printf(&xml, "<interface type='network'><mac address='52:54:00:00:01:%02x'/>"
+		              "<source network='net%u'/></interface>", i, i);
+		vp_buf_printf(&table, "many tcp %u 22 nic=52:54:00:00:01:%02x\n", 3000 + i, i);
+	}
+	vp_buf_printf(&xml, "</devices></domain>");
+	vp_table_init(&t);
+	snprintf(log, sizeof(log), "%s/many.log", root);
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (vp_table_parse(&t, "t.conf", table.s, table.len, &dg) < 0 ||
+	    vp_domain_parse(xml.s, xml.len, &d) < 0 || fd < 0 || saved < 0)
+		tap_ok(false, "many networks: fixtures parse");
+	vp_log_open(false, true, false);
+	fflush(stderr);
+	dup2(fd, STDERR_FILENO);
+	r = vp_pipeline_run(&p, &t, NOW, &d, &rs);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	vp_log_open(false, false, false);
+	tap_ok(r == 0 && p.n_dec == VP_NETCACHE_MAX + 1 &&
+	       p.dec[VP_NETCACHE_MAX].skip == VP_SKIP_NET_DOWN, "ninth network: left out");
+	vp_read_file(log, 1u << 20, false, &said, &len);
+	tap_ok(said && strstr(said, "t.conf:9: network net8 of many cannot be looked up (a name "
+	                             "that cannot be a file name, or more than 8 networks for one "
+	                             "guest), ignoring"), "ninth network: the log says why");
+	free(said);
+	close(fd);
+	close(saved);
+	vp_pipeline_free(&p);
+	vp_ruleset_free(&rs);
+	vp_domain_free(&d);
+	vp_table_free(&t);
+	vp_diags_free(&dg);
+	vp_buf_free(&xml);
+	vp_buf_free(&table);
+}
+
 int main(void)
 {
 	if (!mkdtemp(root))
@@ -162,6 +217,7 @@ int main(void)
 	            NULL);
 	test_nat();
 	test_not_nat();
+	test_many_networks();
 	tap_rmtree(root);
 	return tap_done();
 }

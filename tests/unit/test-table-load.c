@@ -3,8 +3,10 @@
  * hook loads it (vp_table_open with no path, what vp_ctx_load calls) and checked by the built
  * `virt-portfwd check`, given the same file with --config after the command and as the default
  * table; all must give the same verdict and the same messages, and those messages are the
- * parser's own goldens (NAME.err). As root; otherwise in a user namespace where we are root
- * (the hook trusts only root's files), or skipped. */
+ * parser's own goldens (NAME.err). `check` alone then warns (lint.h): a valid fixture's
+ * warnings are its golden NAME.warn. As root; otherwise in a user namespace where we are root
+ * (the hook trusts only root's files), or skipped; in a network namespace of its own, where no
+ * address is local and nothing listens, so the warnings do not depend on the machine. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -129,19 +131,20 @@ static void show(const char *who, const struct verdict *v)
 	       v->out ? v->out : "(none)\n", v->err ? v->err : "(none)\n");
 }
 
-/* The parser's golden NAME.err as the log prints it: "virt-portfwd: " before each line, the
- * fixture's name replaced by the installed path, control characters as '?' (log.c), then the
- * line that says nothing is applied. */
-static char *expected_log(const char *dir, const char *name)
+/* A golden NAME.EXT (NAME.err, NAME.warn) as the log prints it: "virt-portfwd: " before each
+ * line, the fixture's name replaced by the installed path, control characters as '?' (log.c).
+ * A NAME.warn that does not exist is empty. */
+static char *golden_log(const char *dir, const char *name, const char *ext, size_t *ret_lines)
 {
 	struct vp_buf path = {0}, b = {0};
-	size_t nl = strlen(name);
+	size_t nl = strlen(name), lines = 0;
 	char *golden;
 
-	vp_buf_printf(&path, "%s/%.*s.err", dir, (int)(nl - 5), name);
-	golden = tap_fixture(path.s, NULL);
+	vp_buf_printf(&path, "%s/%.*s.%s", dir, (int)(nl - 5), name, ext);
+	golden = strcmp(ext, "warn") || access(path.s, F_OK) == 0 ? tap_fixture(path.s, NULL)
+	                                                           : vp_strndup("", 0);
 	vp_buf_append(&b, "", 0);
-	for (const char *line = golden; *line;) {
+	for (const char *line = golden; *line; lines++) {
 		size_t ll = strcspn(line, "\n");
 		vp_buf_printf(&b, "virt-portfwd: ");
 		for (size_t i = 0; i < ll; i++) {
@@ -156,10 +159,46 @@ static char *expected_log(const char *dir, const char *name)
 		vp_buf_printf(&b, "\n");
 		line += ll + (line[ll] == '\n');
 	}
-	vp_buf_printf(&b, "virt-portfwd: the forward table has errors: nothing is applied from it\n");
 	free(golden);
 	vp_buf_free(&path);
+	if (ret_lines)
+		*ret_lines = lines;
 	return b.s;
+}
+
+/* The parser's golden NAME.err as the log prints it, then the line that says nothing is
+ * applied. */
+static char *expected_log(const char *dir, const char *name)
+{
+	struct vp_buf b = {0};
+	char *log = golden_log(dir, name, "err", NULL);
+
+	vp_buf_printf(&b, "%s", log);
+	vp_buf_printf(&b, "virt-portfwd: the forward table has errors: nothing is applied from it\n");
+	free(log);
+	return b.s;
+}
+
+/* What `check` says of a fixture the hook loads as it: the same, and the fixture's warnings
+ * (NAME.warn, none for an invalid table), counted on the summary line. */
+static struct verdict with_warnings(const struct verdict *hook, const char *dir, const char *name)
+{
+	struct verdict v = {.status = hook->status};
+	struct vp_buf out = {0}, err = {0};
+	size_t n = 0;
+	char *warn = hook->status ? vp_strndup("", 0) : golden_log(dir, name, "warn", &n);
+	size_t ol = hook->out ? strlen(hook->out) : 0;
+
+	if (n && ol && hook->out[ol - 1] == '\n')
+		vp_buf_printf(&out, "%.*s, %zu warning%s\n", (int)(ol - 1), hook->out, n,
+		              n == 1 ? "" : "s");
+	else
+		vp_buf_printf(&out, "%s", hook->out ? hook->out : "");
+	vp_buf_printf(&err, "%s%s", hook->err ? hook->err : "", warn ? warn : "");
+	free(warn);
+	v.out = out.s;
+	v.err = err.s;
+	return v;
 }
 
 static void one_fixture(const char *dir, const char *name)
@@ -170,7 +209,7 @@ static void one_fixture(const char *dir, const char *name)
 	bool err = strstr(dir, "/err") != NULL;
 	char *after[] = {(char *)"virt-portfwd", (char *)"check", (char *)"--config", table, NULL};
 	char *dflt[] = {(char *)"virt-portfwd", (char *)"check", NULL};
-	struct verdict hook, cli, cli_default;
+	struct verdict hook, checked, cli, cli_default;
 
 	vp_buf_printf(&conf, "%s/%s", dir, name);
 	buf = tap_fixture(conf.s, &len);
@@ -179,13 +218,15 @@ static void one_fixture(const char *dir, const char *name)
 		exit(1);
 	}
 	hook = load_as_hook();
+	checked = with_warnings(&hook, dir, name);
 	cli = run_cli(after);
 	cli_default = run_cli(dflt);
-	if (!tap_ok(same(&hook, &cli), "%s: `check --config` and the hook say the same", conf.s)) {
-		show("hook", &hook);
+	if (!tap_ok(same(&checked, &cli), "%s: `check --config` and the hook say the same, and its "
+	            "warnings", conf.s)) {
+		show("hook, and the warnings", &checked);
 		show("check --config", &cli);
 	}
-	if (!tap_ok(same(&hook, &cli_default), "%s: `check` of the installed table: the same",
+	if (!tap_ok(same(&checked, &cli_default), "%s: `check` of the installed table: the same",
 	            conf.s))
 		show("check", &cli_default);
 	tap_ok(hook.status == (err ? 1 : 0), "%s: %s", conf.s, err ? "refused" : "accepted");
@@ -193,6 +234,7 @@ static void one_fixture(const char *dir, const char *name)
 	tap_streq(hook.err, want, "%s: the messages are the parser's own", conf.s);
 	free(want);
 	verdict_free(&hook);
+	verdict_free(&checked);
 	verdict_free(&cli);
 	verdict_free(&cli_default);
 	free(buf);
@@ -254,6 +296,10 @@ int main(void)
 	}
 	if (!become_root()) {
 		printf("1..0 # SKIP not root, and no user namespace to be root in\n");
+		return 0;
+	}
+	if (unshare(CLONE_NEWNET) < 0) {
+		printf("1..0 # SKIP no network namespace of our own (the warnings read the host)\n");
 		return 0;
 	}
 	if (!mkdtemp(root) || chmod(root, 0755) < 0) {
