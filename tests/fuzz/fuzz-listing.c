@@ -167,7 +167,9 @@ static void one(const uint8_t *data, size_t size, bool xt)
 #endif
 	FUZZ_ASSERT(r == 0 || r == -ENOMEM);
 	check_listing(&s, len, xt);
-	if (r == 0)
+	/* Each input is mostly of one format: the other's parser finds no line in it, and the
+	 * checks on an empty listing are the seeds' (the time goes to the format it is). */
+	if (r == 0 && s.n)
 		check_rules(&s, xt ? "iptables-nft" : "nftables");
 	free(s.text);
 	free(s.l);
