@@ -63,10 +63,15 @@ static void fast_free(struct vp_xt_fast *x)
 /* "t<4|6> <table> <handle>" */
 static int rec_table_line(struct vp_xt_fast *x, char *line)
 {
-	char *table = line + 3, *h = strchr(table, ' ');
+	char *table, *h;
 	unsigned long hv;
 
-	if ((line[1] != '4' && line[1] != '6') || line[2] != ' ' || !h)
+	/* Byte by byte first: a short last line ends at its NUL, before line + 3. */
+	if ((line[1] != '4' && line[1] != '6') || line[2] != ' ')
+		return -EBADMSG;
+	table = line + 3;
+	h = strchr(table, ' ');
+	if (!h)
 		return -EBADMSG;
 	*h++ = '\0';
 	if ((strcmp(table, "filter") && strcmp(table, "nat")) ||
@@ -78,12 +83,18 @@ static int rec_table_line(struct vp_xt_fast *x, char *line)
 
 static int rec_line(struct vp_xt_fast *x, char *line)
 {
-	char *chain = line + 2, *h = strchr(chain, ' '), *spec = h ? strchr(h + 1, ' ') : NULL;
+	char *chain, *h, *spec;
 	unsigned long hv;
 	int fi = line[0] == '6';
 	size_t i;
 
-	if ((line[0] != '4' && line[0] != '6') || line[1] != ' ' || !spec)
+	/* Byte by byte first: a short last line ends at its NUL, before line + 2. */
+	if ((line[0] != '4' && line[0] != '6') || line[1] != ' ')
+		return -EBADMSG;
+	chain = line + 2;
+	h = strchr(chain, ' ');
+	spec = h ? strchr(h + 1, ' ') : NULL;
+	if (!spec)
 		return -EBADMSG;
 	*h++ = '\0';
 	*spec++ = '\0';

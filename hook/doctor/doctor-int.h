@@ -143,6 +143,8 @@ void dr_probe(struct doctor *dr, const struct dr_fwd *fw);
 
 /* doctor-rules.c */
 const struct dr_listing *dr_listing(struct doctor *dr, int variant, int family);
+/* The text of `iptables-save -c` in s->text into s's lines and chains, in place. 0 or -ENOMEM. */
+int dr_xt_parse(struct dr_listing *s);
 void dr_listings_free(struct doctor *dr);
 /* Where rule r of owner is in the listing of `variant`. 0 or -errno (ret untouched). */
 int dr_where(int variant, const struct vp_rule *r, const char *owner, struct dr_where *ret);
@@ -166,10 +168,17 @@ void dr_free(struct doctor *dr);
 
 /* doctor-traffic.c */
 void dr_check_traffic(struct doctor *dr, const struct dr_guest *g);
+/* The counters file of the last check ("<uuid>.doctor"): its time (-1 if none), and the packets
+ * it holds for the rule "TABLE CHAIN SPEC" (false if none). text may be NULL for the time. */
+long long dr_counters_time(const char *text);
+bool dr_counters_get(const char *text, const char *key, uint64_t *ret);
 
 /* doctor-nft.c (libnftables builds): libvirt's nftables tables and ours, and where a rule is
  * in them. */
 void dr_nft_load(struct dr_listing *s, int family);
+/* The nft listing of our table and libvirt's in s->text into s's lines and chains, in place, each
+ * rule without its "packets N bytes M". 0 or -ENOMEM. */
+int dr_nft_parse(struct dr_listing *s);
 int dr_nft_where(const struct vp_rule *r, const char *owner, struct dr_where *ret);
 
 /* doctor-shadow.c: a foreign rule ahead of our jumps in FORWARD or nat PREROUTING that drops

@@ -50,7 +50,7 @@ static uint64_t strip_counter(char *rule)
 
 /* "table ip NAME {", "\tchain NAME {", "\t\tRULE", "\t}": rules of chains only (not the base
  * chains' type lines, not the elements of sets). */
-static int parse(struct dr_listing *s)
+int dr_nft_parse(struct dr_listing *s)
 {
 	const char *table = NULL, *chain = NULL;
 	char *next, *sp;
@@ -126,7 +126,7 @@ void dr_nft_load(struct dr_listing *s, int family)
 	if (s->r == 0 && text.s) {
 		s->text = text.s;
 		text = (struct vp_buf){0};
-		s->r = parse(s);
+		s->r = dr_nft_parse(s);
 	}
 	if (s->r < 0 && !s->err[0])
 		snprintf(s->err, sizeof(s->err), "nft listing: %s", strerror(-s->r));

@@ -66,7 +66,7 @@ static int add_rule(struct dr_listing *s, const char *table, char *line)
 	return dr_listing_add(s, table, chain, spec, pkts);
 }
 
-static int xt_parse(struct dr_listing *s)
+int dr_xt_parse(struct dr_listing *s)
 {
 	const char *table = "";
 	char *next;
@@ -124,7 +124,7 @@ static void xt_load(struct dr_listing *s, int variant, int fi)
 	} else if (out.s) {
 		s->text = out.s;
 		out = (struct vp_buf){0};
-		s->r = xt_parse(s);
+		s->r = dr_xt_parse(s);
 		if (s->r < 0)
 			snprintf(s->err, sizeof(s->err), "%s: %s", argv[0], strerror(-s->r));
 	}

@@ -56,7 +56,7 @@ static void counters_save(const char *uuid, const struct vp_buf *b)
 }
 
 /* The value of "key" in the previous counters. */
-static bool prev_get(const char *text, const char *key, uint64_t *ret)
+bool dr_counters_get(const char *text, const char *key, uint64_t *ret)
 {
 	size_t kl = strlen(key);
 
@@ -75,7 +75,7 @@ static bool prev_get(const char *text, const char *key, uint64_t *ret)
 	return false;
 }
 
-static long long prev_time(const char *text)
+long long dr_counters_time(const char *text)
 {
 	unsigned long v;
 	size_t n;
@@ -98,8 +98,8 @@ static void count(const struct dr_line *l, const char *prev, struct vp_buf *next
 		return;
 	t->seen = true;
 	t->cur += l->pkts;
-	t->delta += prev && prev_get(prev, key.s, &p) && p <= l->pkts ? l->pkts - p : l->pkts;
-	if (!next->s || !prev_get(next->s, key.s, &p))
+	t->delta += prev && dr_counters_get(prev, key.s, &p) && p <= l->pkts ? l->pkts - p : l->pkts;
+	if (!next->s || !dr_counters_get(next->s, key.s, &p))
 		vp_buf_printf(next, "%llu\t%s\n", (unsigned long long)l->pkts, key.s);
 	vp_buf_free(&key);
 }
@@ -178,7 +178,7 @@ void dr_check_traffic(struct doctor *dr, const struct dr_guest *g)
 	if (!g->n_fw || !uuid_ok(g->d.uuid))
 		return;
 	prev = counters_load(g->d.uuid);
-	then = prev_time(prev);
+	then = dr_counters_time(prev);
 	if (then >= 0 && then <= (long long)dr->c->now) {
 		long long s = (long long)dr->c->now - then;
 		if (s < 120)
