@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# Run one libFuzzer harness for a bounded time (VP_FUZZ_TIME seconds, default 60) on a copy of
+# Run one libFuzzer harness for a bounded time (VP_FUZZ_TIME seconds, default 30) on a copy of
 # its committed corpus and regression inputs, so the repository is never modified. Fails when
 # the fuzzer finds a crash, a leak, a UBSan report, a timeout or an out-of-memory input, and
 # then says where the input is and how to commit it. Prints one summary line either way.
@@ -10,7 +10,7 @@
 set -eu
 [ $# -eq 4 ] || { echo "usage: $0 FUZZER NAME FUZZ-SRCDIR WORKDIR" >&2; exit 2; }
 fuzzer=$1 name=$2 src=$3 work=$4
-secs=${VP_FUZZ_TIME:-60}
+secs=${VP_FUZZ_TIME:-30}
 case "$secs" in '' | *[!0-9]*) echo "VP_FUZZ_TIME must be a number of seconds" >&2; exit 2 ;; esac
 
 # The corpus copy is kept between runs of the same build dir (it only grows: new inputs that
