@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The command line: check the table, install/remove one guest's forwards, dry-run anything. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "engine.h"
 #include "hook.h"
 #include "log.h"
+#include "metadata.h"
 #include "reconcile.h"
 #include "util.h"
 #include "waiter.h"
@@ -23,7 +25,9 @@ static const char usage[] =
 	"Port forwards into libvirt NAT guests, applied by libvirt's qemu hook.\n"
 	"\n"
 	"Commands:\n"
-	"  check              validate the forward table; change nothing (exit 1 on any error)\n"
+	"  check [--domain FILE]\n"
+	"                     validate the forward table; change nothing (exit 1 on any error);\n"
+	"                     with --domain, also the forwards in that domain XML's metadata\n"
 	"  install            install the forwards of the guest whose live domain XML is on stdin\n"
 	"                     (what the hook does on 'started')\n"
 	"  remove UUID        remove every rule of that guest (what the hook does on 'stopped')\n"
@@ -44,22 +48,57 @@ static const char usage[] =
 
 /* Options may come before or after the command and its words (`check --config FILE` is
  * `--config FILE check`); "--" ends them, for a word that starts with '-'. */
-enum { OPT_PROBE = 0x100, OPT_JSON };
+enum { OPT_PROBE = 0x100, OPT_JSON, OPT_DOMAIN };
 static const struct option longopts[] = {
 	{"config", required_argument, NULL, 'c'}, {"dry-run", no_argument, NULL, 'n'},
 	{"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},      {"probe", no_argument, NULL, OPT_PROBE},
-	{"json", no_argument, NULL, OPT_JSON},    {NULL, 0, NULL, 0},
+	{"json", no_argument, NULL, OPT_JSON},    {"domain", required_argument, NULL, OPT_DOMAIN},
+	{NULL, 0, NULL, 0},
 };
 #define MAX_WORDS 3   /* after the command: none takes more than 2, a third is named in the error */
 
 struct cli_opts {
 	const char *config;
+	const char *domain;                   /* --domain FILE: check only */
 	bool dry_run, verbose, probe, json;   /* --probe and --json: doctor only */
 	char *cmd;
 	char *words[MAX_WORDS];               /* the command's own words, after its name */
 	int n_words;
 };
+
+/* check --domain FILE: the forwards of a domain XML's metadata (`virsh dumpxml`), judged as the
+ * hook would judge them beside the table t; each error and clash logged with its place. */
+static int check_domain(const char *path, const struct vp_table *t)
+{
+	struct vp_domain d = {0};
+	struct vp_table meta = {0};
+	struct vp_diags dg = {0};
+	char *buf = NULL;
+	size_t len;
+	int r = vp_read_file(path, VP_DOMAIN_XML_MAX, false, &buf, &len);
+
+	if (r < 0)
+		vp_log(LOG_ERR, "cannot read %s: %s", path, strerror(-r));
+	else if ((r = vp_domain_parse(buf, len, &d)) < 0)
+		vp_log(LOG_ERR, "%s is not a domain XML that libvirt would pass (%s)", path,
+		       strerror(-r));
+	if (r == 0)
+		r = vp_metadata_forwards(t, &d, &meta, &dg);
+	for (size_t i = 0; i < dg.n; i++)
+		vp_log(LOG_ERR, "%s", dg.msg[i]);
+	if (r == -ENOMEM)
+		vp_log(LOG_ERR, "check: out of memory");
+	if (r == 0) {
+		vp_text_sanitize(d.name);
+		printf("%zu forwards in the metadata of %s, no errors\n", meta.n, d.name);
+	}
+	vp_table_free(&meta);
+	vp_diags_free(&dg);
+	vp_domain_free(&d);
+	free(buf);
+	return r;
+}
 
 static int cmd_check(const struct cli_opts *o)
 {
@@ -71,6 +110,8 @@ static int cmd_check(const struct cli_opts *o)
 		vp_log(LOG_ERR, "check: out of memory");
 	if (r == 0)
 		printf("%zu forwards for %zu guests, no errors\n", c.table.n, guests);
+	if (r == 0 && o->domain)
+		r = check_domain(o->domain, &c.table);
 	vp_ctx_free(&c);
 	return r == 0 ? 0 : 1;
 }
@@ -220,6 +261,7 @@ static int parse_args(int argc, char **argv, struct cli_opts *o)
 		case 'v': o->verbose = true; break;
 		case OPT_PROBE: o->probe = true; break;
 		case OPT_JSON: o->json = true; break;
+		case OPT_DOMAIN: o->domain = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'V': puts("virt-portfwd " VERSION); return 0;
 		default: return bad_usage();   /* getopt said why */
@@ -249,6 +291,8 @@ int vp_cli(int argc, char **argv)
 		return usage_error("%s: missing argument", c->name);
 	if ((o.probe || o.json) && strcmp(c->name, "doctor") != 0)
 		return usage_error("--probe and --json are options of doctor, not of %s", c->name);
+	if (o.domain && strcmp(c->name, "check") != 0)
+		return usage_error("--domain is an option of check, not of %s", c->name);
 	vp_log_open(false, true, o.verbose);
 	return c->run(&o);
 }
