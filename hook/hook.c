@@ -129,8 +129,8 @@ int vp_hook_qemu(int argc, char **argv)
 		return 0;
 	}
 	vp_ctx_load(&c, NULL, false);
-	switch (act == ACT_INSTALL && maybe_in_metadata(xml, len)
-	        ? -EAGAIN : without_xml(&c, act, argv[1], uuid, sizeof(uuid))) {
+	switch (maybe_in_metadata(xml, len) ? -EAGAIN
+	                                    : without_xml(&c, act, argv[1], uuid, sizeof(uuid))) {
 	case 0:
 		goto out;
 	case 1:

@@ -307,7 +307,7 @@ static int remove_everywhere(const char *uuid, const struct vp_state *st)
 int vp_guest_remove_domain(struct vp_ctx *c, const struct vp_domain *d)
 {
 	bool stray = !c->dry_run && c->table_ok && !state_exists(d->uuid) &&
-	             vp_table_has_domain(&c->table, d->name, d->uuid);
+	             (vp_table_has_domain(&c->table, d->name, d->uuid) || vp_domain_has_meta(d));
 	int r = vp_guest_remove(c, d->uuid);
 
 	return r == 0 && stray ? vp_engine_sweep(d->uuid) : r;
