@@ -303,29 +303,52 @@ static void drop_marked(struct vp_table *t, const bool *drop)
 	t->n = k;
 }
 
+/* Above this many extra forwards, every table forward goes into the sweep: picking the ones
+ * that may clash costs n * m comparisons, the sweep (n + m) log(n + m). */
+#define EXTRA_PICK_MAX 64u
+
+/* Whether table forward f may clash with any of extra: the sweep then decides. */
+static bool may_clash(const struct vp_forward *f, const struct vp_table *extra)
+{
+	if (extra->n > EXTRA_PICK_MAX)
+		return true;
+	for (size_t k = 0; k < extra->n; k++) {
+		const struct vp_forward *e = &extra->fwd[k];
+		if (e->proto == f->proto && e->family == f->family &&
+		    e->host_port <= f->host_port_end && f->host_port <= e->host_port_end)
+			return true;
+	}
+	return false;
+}
+
 int vp_table_check_extra(const struct vp_table *t, struct vp_table *extra, struct vp_diags *d)
 {
-	size_t n = t->n + extra->n, *best = NULL;
+	size_t n = 0, first, *best = NULL;
 	const struct vp_forward **items = NULL;
 	bool *drop = NULL;
 	int r = 0;
 
 	if (!extra->n)
 		return 0;
-	items = calloc(n, sizeof(*items));
+	/* The table's candidates in table order, then extra: the earliest clash is the table's. */
+	items = calloc(t->n + extra->n, sizeof(*items));
 	drop = calloc(extra->n, sizeof(*drop));
 	if (!items || !drop) {
 		r = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
-		items[i] = i < t->n ? &t->fwd[i] : &extra->fwd[i - t->n];
+	for (size_t i = 0; i < t->n; i++)
+		if (may_clash(&t->fwd[i], extra))
+			items[n++] = &t->fwd[i];
+	first = n;
+	for (size_t k = 0; k < extra->n; k++)
+		items[n++] = &extra->fwd[k];
 	r = clashes(items, n, &best);
-	for (size_t i = t->n; best && i < n; i++) {
+	for (size_t i = first; best && i < n; i++) {
 		char hs[VP_ADDR_STRLEN + 32], here[512], there[4096 + 64];
 		if (best[i] == NONE || best[i] > i)
 			continue;
-		drop[i - t->n] = true;
+		drop[i - first] = true;
 		r = -EINVAL;
 		vp_forward_where(items[i], here, sizeof(here));
 		place(items[best[i]], there, sizeof(there));

@@ -403,6 +403,31 @@ static void test_clashes(void)
 	             "domain web1 metadata forward 1: this forward is not installed\n");
 }
 
+/* Over 64 forwards every table line goes into the sweep, below only those that may clash: the
+ * same verdict either way. */
+static void test_many_clashes(void)
+{
+	for (unsigned n = 60; n <= 70; n += 10) {
+		struct vp_buf b = {0}, want = {0};
+		struct run m;
+		char *got;
+
+		for (unsigned i = 0; i < n; i++)
+			vp_buf_printf(&b, "<portfwd:forward proto='tcp' host='%u' guest='22'/>", 8040 + i);
+		vp_buf_printf(&want, "domain web1 metadata forward 41: host port 8080/tcp is already "
+		              "forwarded at T:1:10 (web0): this forward is not installed\n");
+		run_forwards(b.s, &m);
+		got = joined(&m.dg);
+		tap_ok(m.r == -EEXIST && m.meta.n == n - 1, "%u forwards, one on the table's: %u kept "
+		       "(%d, %zu)", n, n - 1, m.r, m.meta.n);
+		tap_streq(got, want.s, "%u forwards: the message", n);
+		free(got);
+		run_free(&m);
+		vp_buf_free(&b);
+		vp_buf_free(&want);
+	}
+}
+
 /* vp_table_check_extra against a table with no forwards, and with no extra ones. */
 static void test_check_extra_edges(void)
 {
@@ -431,6 +456,7 @@ int main(void)
 	test_odd_name();
 	test_hostile();
 	test_clashes();
+	test_many_clashes();
 	test_check_extra_edges();
 	return tap_done();
 }
