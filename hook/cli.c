@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The command line: check the table, install/remove one guest's forwards, dry-run anything. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "hook.h"
 #include "lint.h"
 #include "log.h"
+#include "metadata.h"
 #include "reconcile.h"
 #include "util.h"
 #include "waiter.h"
@@ -24,9 +26,11 @@ static const char usage[] =
 	"Port forwards into libvirt NAT guests, applied by libvirt's qemu hook.\n"
 	"\n"
 	"Commands:\n"
-	"  check [--strict]   validate the forward table; change nothing (exit 1 on any error);\n"
+	"  check [--strict] [--domain FILE]\n"
+	"                     validate the forward table; change nothing (exit 1 on any error);\n"
 	"                     warn of forwards the hook would skip or that would take others'\n"
-	"                     traffic (--strict: exit 1 on a warning too)\n"
+	"                     traffic (--strict: exit 1 on a warning too); with --domain, also\n"
+	"                     the forwards in that domain XML's metadata\n"
 	"  install            install the forwards of the guest whose live domain XML is on stdin\n"
 	"                     (what the hook does on 'started')\n"
 	"  remove UUID        remove every rule of that guest (what the hook does on 'stopped')\n"
@@ -47,18 +51,20 @@ static const char usage[] =
 
 /* Options may come before or after the command and its words (`check --config FILE` is
  * `--config FILE check`); "--" ends them, for a word that starts with '-'. */
-enum { OPT_PROBE = 0x100, OPT_JSON, OPT_STRICT };
+enum { OPT_PROBE = 0x100, OPT_JSON, OPT_STRICT, OPT_DOMAIN };
 static const struct option longopts[] = {
 	{"config", required_argument, NULL, 'c'}, {"dry-run", no_argument, NULL, 'n'},
 	{"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},      {"probe", no_argument, NULL, OPT_PROBE},
 	{"json", no_argument, NULL, OPT_JSON},    {"strict", no_argument, NULL, OPT_STRICT},
+	{"domain", required_argument, NULL, OPT_DOMAIN},
 	{NULL, 0, NULL, 0},
 };
 #define MAX_WORDS 3   /* after the command: none takes more than 2, a third is named in the error */
 
 struct cli_opts {
 	const char *config;
+	const char *domain;                   /* --domain FILE: check only */
 	bool dry_run, verbose, probe, json;   /* --probe and --json: doctor only */
 	bool strict;                          /* --strict: check only */
 	char *cmd;
@@ -81,6 +87,39 @@ static size_t check_warnings(const struct vp_table *t)
 	return n;
 }
 
+/* check --domain FILE: the forwards of a domain XML's metadata (`virsh dumpxml`), judged as the
+ * hook would judge them beside the table t; each error and clash logged with its place. */
+static int check_domain(const char *path, const struct vp_table *t)
+{
+	struct vp_domain d = {0};
+	struct vp_table meta = {0};
+	struct vp_diags dg = {0};
+	char *buf = NULL;
+	size_t len;
+	int r = vp_read_file(path, VP_DOMAIN_XML_MAX, false, &buf, &len);
+
+	if (r < 0)
+		vp_log(LOG_ERR, "cannot read %s: %s", path, strerror(-r));
+	else if ((r = vp_domain_parse(buf, len, &d)) < 0)
+		vp_log(LOG_ERR, "%s is not a domain XML that libvirt would pass (%s)", path,
+		       strerror(-r));
+	if (r == 0)
+		r = vp_metadata_forwards(t, &d, &meta, &dg);
+	for (size_t i = 0; i < dg.n; i++)
+		vp_log(LOG_ERR, "%s", dg.msg[i]);
+	if (r == -ENOMEM)
+		vp_log(LOG_ERR, "check: out of memory");
+	if (r == 0) {
+		vp_text_sanitize(d.name);
+		printf("%zu forwards in the metadata of %s, no errors\n", meta.n, d.name);
+	}
+	vp_table_free(&meta);
+	vp_diags_free(&dg);
+	vp_domain_free(&d);
+	free(buf);
+	return r;
+}
+
 static int cmd_check(const struct cli_opts *o)
 {
 	struct vp_ctx c = {0};
@@ -96,6 +135,8 @@ static int cmd_check(const struct cli_opts *o)
 		       warnings, warnings == 1 ? "" : "s");
 	else if (r == 0)
 		printf("%zu forwards for %zu guests, no errors\n", c.table.n, guests);
+	if (r == 0 && o->domain)
+		r = check_domain(o->domain, &c.table);
 	vp_ctx_free(&c);
 	return r == 0 && !(o->strict && warnings) ? 0 : 1;
 }
@@ -246,6 +287,7 @@ static int parse_args(int argc, char **argv, struct cli_opts *o)
 		case OPT_PROBE: o->probe = true; break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_STRICT: o->strict = true; break;
+		case OPT_DOMAIN: o->domain = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'V': puts("virt-portfwd " VERSION); return 0;
 		default: return bad_usage();   /* getopt said why */
@@ -277,6 +319,8 @@ int vp_cli(int argc, char **argv)
 		return usage_error("--probe and --json are options of doctor, not of %s", c->name);
 	if (o.strict && strcmp(c->name, "check") != 0)
 		return usage_error("--strict is an option of check, not of %s", c->name);
+	if (o.domain && strcmp(c->name, "check") != 0)
+		return usage_error("--domain is an option of check, not of %s", c->name);
 	vp_log_open(false, true, o.verbose);
 	return c->run(&o);
 }

@@ -75,6 +75,13 @@ static bool maybe_in_table(const struct vp_ctx *c, const char *name)
 	return false;
 }
 
+/* Whether the XML may carry forwards in its <metadata>: libvirt writes our namespace out as
+ * it is, so a document without it has none, and libxml2 need not read it. */
+static bool maybe_in_metadata(const char *xml, size_t len)
+{
+	return memmem(xml, len, VP_META_NS, sizeof(VP_META_NS) - 1) != NULL;
+}
+
 /* What the event concerns, told without the domain XML when possible (libxml2 is most of a
  * run's cost; most guests of a host have no forwards): 0 nothing of ours, 1 the rules of the
  * stopping guest whose uuid is now in uuid, -EAGAIN when the XML is needed. Nothing is ours
@@ -122,7 +129,8 @@ int vp_hook_qemu(int argc, char **argv)
 		return 0;
 	}
 	vp_ctx_load(&c, NULL, false);
-	switch (without_xml(&c, act, argv[1], uuid, sizeof(uuid))) {
+	switch (maybe_in_metadata(xml, len) ? -EAGAIN
+	                                    : without_xml(&c, act, argv[1], uuid, sizeof(uuid))) {
 	case 0:
 		goto out;
 	case 1:

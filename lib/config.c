@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain.h"
 #include "util.h"
 
 /* A valid line has at most 4 fields and 7 options; one more lets the 12th be named in an error. */
@@ -30,6 +31,7 @@ struct ctx {
 	const char *ls;    /* start of the current line, for columns */
 	unsigned line;
 	unsigned errors;
+	bool meta;         /* words of the domain's metadata: fname is "domain NAME metadata" */
 };
 
 /* Report an error at byte `at` of the current line. Returns -EINVAL, or -ENOMEM when the
@@ -46,7 +48,10 @@ static int perr(struct ctx *c, const char *at, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	vp_diags_add(c->d, "%s:%u:%zu: %s", c->fname, c->line, (size_t)(at - c->ls) + 1, msg);
+	if (c->meta)
+		vp_diags_add(c->d, "%s forward %u: %s", c->fname, c->line, msg);
+	else
+		vp_diags_add(c->d, "%s:%u:%zu: %s", c->fname, c->line, (size_t)(at - c->ls) + 1, msg);
 	return c->d && c->d->n == before ? -ENOMEM : -EINVAL;
 }
 
@@ -59,7 +64,7 @@ void vp_table_init(struct vp_table *t)
 	t->set.lease_wait = VP_LEASE_WAIT_DEFAULT;
 }
 
-static void forward_free(struct vp_forward *f)
+void vp_forward_free(struct vp_forward *f)
 {
 	free(f->domain);
 	free(f->from);
@@ -71,7 +76,7 @@ void vp_table_free(struct vp_table *t)
 	if (!t)
 		return;
 	for (size_t i = 0; i < t->n; i++)
-		forward_free(&t->fwd[i]);
+		vp_forward_free(&t->fwd[i]);
 	free(t->fwd);
 	for (size_t i = 0; i < t->n_files; i++)
 		free(t->files[i]);
@@ -428,7 +433,8 @@ static int parse_option(struct ctx *c, const struct tok *tk, unsigned *seen, str
 static int parse_forward(struct ctx *c, const struct tok *tv, size_t n)
 {
 	static const char *const missing[] = {"protocol", "host port", "guest port"};
-	struct vp_forward f = {.local = true, .hairpin = true, .file = c->file, .line = c->line};
+	struct vp_forward f = {.local = true, .hairpin = true, .file = c->file, .line = c->line,
+	                       .meta = c->meta};
 	unsigned seen = 0;
 	int r;
 
@@ -436,7 +442,7 @@ static int parse_forward(struct ctx *c, const struct tok *tv, size_t n)
 		r = perr(c, tv[0].s, "missing %s " USAGE, missing[n - 1]);
 		goto out;
 	}
-	f.col = (unsigned)(tv[2].s - c->ls) + 1;
+	f.col = c->meta ? 0 : (unsigned)(tv[2].s - c->ls) + 1;
 	r = parse_domain(c, &tv[0], &f);
 	if (r >= 0)
 		r = parse_proto(c, &tv[1], &f);
@@ -447,7 +453,7 @@ static int parse_forward(struct ctx *c, const struct tok *tv, size_t n)
 	if (r >= 0)
 		r = table_add_forward(c->t, &f);
 out:
-	forward_free(&f);
+	vp_forward_free(&f);
 	return r;
 }
 
@@ -635,6 +641,23 @@ int vp_table_parse(struct vp_table *t, const char *fname, const char *buf, size_
 	if (r == -ENOMEM)
 		return r;
 	return c.errors ? -EINVAL : 0;
+}
+
+int vp_table_add_words(struct vp_table *t, const char *file, unsigned index,
+                       const char *const *words, size_t n, struct vp_diags *d)
+{
+	struct ctx c = {.t = t, .d = d, .fname = file, .line = index, .meta = true};
+	struct tok tv[4 + VP_META_MAX_ATTRS];
+	int r;
+
+	if (n < 4 || n > VP_ARRAY_SIZE(tv))
+		return -EINVAL;
+	r = table_add_file(t, file, &c.file);
+	for (size_t i = 0; i < n; i++)
+		tv[i] = (struct tok){.s = words[i], .len = strlen(words[i])};
+	if (r == 0)
+		r = parse_forward(&c, tv, n);
+	return r;
 }
 
 /* ---- names ---- */

@@ -54,7 +54,9 @@ struct vp_forward {
 	bool hairpin;             /* hairpin=no turns off guest-to-guest via host address (default yes) */
 	const char *file;         /* file name, owned by the table */
 	unsigned line;
-	unsigned col;              /* column of the host field, for diagnostics */
+	unsigned col;              /* column of the host field, for diagnostics (0: metadata) */
+	bool meta;                /* from the domain's <metadata>: file is "domain NAME metadata",
+	                             line the forward's number there (metadata.h) */
 };
 
 struct vp_settings {
@@ -82,6 +84,15 @@ void vp_table_free(struct vp_table *t);
  * -EINVAL when it had any (the caller must then apply nothing), -ENOMEM. */
 int vp_table_parse(struct vp_table *t, const char *fname, const char *buf, size_t len,
                    struct vp_diags *d);
+
+/* One forward given as words instead of a line: the domain's metadata (metadata.h). words[0..n)
+ * are a table line's fields and key=value options (4 <= n <= 4 + VP_META_MAX_ATTRS, domain.h), parsed and
+ * refused with the table's messages, each located as "FILE forward INDEX: message" (file:
+ * "domain NAME metadata"). The forward is appended to t with meta set. 0, -EINVAL (in d),
+ * -ENOMEM. */
+int vp_table_add_words(struct vp_table *t, const char *file, unsigned index,
+                       const char *const *words, size_t n, struct vp_diags *d);
+void vp_forward_free(struct vp_forward *f);   /* its members; the table frees its own */
 
 const char *vp_proto_name(int proto);   /* "tcp", "udp", "sctp" */
 /* The host side of f as a table line writes it, for ports lo..hi: "2222", "2222-2223",

@@ -8,10 +8,12 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
+#include "util.h"
 #include "xml.h"
 
 /* A live domain XML with VP_MAX_NICS interfaces has about 10 000 elements; a status file adds
@@ -120,6 +122,85 @@ static int parse_nics(const xmlNode *devices, struct vp_domain *d)
 	return r;
 }
 
+/* ---- our <metadata> element, copied as written ---- */
+
+static bool is_ours(const xmlNode *n, const char *name)
+{
+	return n && n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
+	       xmlStrEqual(n->ns->href, (const xmlChar *)VP_META_NS) &&
+	       xmlStrEqual(n->name, (const xmlChar *)name);
+}
+
+/* "prefix:name" as written (a namespaced attribute, an element of another vocabulary), so that
+ * an error can quote it; a plain name stays plain. */
+static char *qname(const xmlNs *ns, const xmlChar *name)
+{
+	const char *pre = ns && ns->prefix ? (const char *)ns->prefix : "";
+	size_t n = strlen(pre) + strlen((const char *)name) + 2;
+	char *s = malloc(n);
+
+	if (s)
+		snprintf(s, n, "%s%s%s", pre, pre[0] ? ":" : "", (const char *)name);
+	return s;
+}
+
+static int copy_attr(const xmlAttr *a, struct vp_meta_attr *m)
+{
+	xmlChar *v = xmlNodeGetContent((const xmlNode *)a);
+
+	if (v)
+		m->value = vp_strndup((const char *)v, strlen((const char *)v));
+	xmlFree(v);
+	m->key = qname(a->ns, a->name);
+	return m->key && m->value ? 0 : -ENOMEM;
+}
+
+static int copy_item(const xmlNode *n, struct vp_meta_item *it)
+{
+	const xmlAttr *a;
+	size_t k = 0;
+	int r = 0;
+
+	it->name = is_ours(n, "forward") ? vp_strndup("forward", 7) : qname(n->ns, n->name);
+	if (!it->name)
+		return -ENOMEM;
+	for (a = n->properties; a; a = a->next)
+		k++;
+	it->too_many_attrs = k > VP_META_MAX_ATTRS;
+	k = it->too_many_attrs ? VP_META_MAX_ATTRS : k;
+	it->attrs = k ? calloc(k, sizeof(*it->attrs)) : NULL;
+	if (k && !it->attrs)
+		return -ENOMEM;
+	for (a = n->properties; a && r >= 0 && it->n_attrs < k; a = a->next)
+		r = copy_attr(a, &it->attrs[it->n_attrs++]);
+	return r;
+}
+
+/* Every element inside each <portfwd:forwards> of <metadata> (libvirt keeps one per namespace;
+ * a hand-written document may have more: all are read, in order). */
+static int parse_metadata(const xmlNode *dom, struct vp_domain *d)
+{
+	const xmlNode *md = vp_xml_child(dom, "metadata");
+	size_t n = 0;
+	int r = 0;
+
+	for (const xmlNode *f = vp_xml_first(md); f; f = vp_xml_next(f))
+		for (const xmlNode *c = is_ours(f, "forwards") ? vp_xml_first(f) : NULL; c;
+		     c = vp_xml_next(c))
+			n++;
+	d->meta_too_many = n > VP_META_MAX_FORWARDS;
+	if (n == 0 || d->meta_too_many)
+		return 0;
+	d->meta = calloc(n, sizeof(*d->meta));
+	if (!d->meta)
+		return -ENOMEM;
+	for (const xmlNode *f = vp_xml_first(md); f && r >= 0; f = vp_xml_next(f))
+		for (const xmlNode *c = is_ours(f, "forwards") ? vp_xml_first(f) : NULL;
+		     c && r >= 0; c = vp_xml_next(c))
+			r = copy_item(c, &d->meta[d->n_meta++]);
+	return r;
+}
+
 /* The root: a <domain>, or libvirt's <domstatus state=..> around one. The state is required,
  * as libvirt requires it; a value this code does not know counts as running (a newer libvirt
  * may add states, and only "shutoff" means the guest is gone). */
@@ -170,6 +251,8 @@ int vp_domain_parse(const char *buf, size_t len, struct vp_domain *ret)
 		r = parse_identity(dom, &d);
 	if (r >= 0)
 		r = parse_nics(vp_xml_child(dom, "devices"), &d);
+	if (r >= 0)
+		r = parse_metadata(dom, &d);
 	if (r < 0)
 		goto out;
 	*ret = d;
@@ -187,4 +270,16 @@ void vp_domain_free(struct vp_domain *d)
 	free(d->nics);
 	d->nics = NULL;
 	d->n_nics = 0;
+	for (size_t i = 0; i < d->n_meta; i++) {
+		struct vp_meta_item *it = &d->meta[i];
+		for (size_t k = 0; k < it->n_attrs; k++) {
+			free(it->attrs[k].key);
+			free(it->attrs[k].value);
+		}
+		free(it->attrs);
+		free(it->name);
+	}
+	free(d->meta);
+	d->meta = NULL;
+	d->n_meta = 0;
 }

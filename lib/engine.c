@@ -14,6 +14,7 @@
 #include "fw.h"
 #include "lock.h"
 #include "log.h"
+#include "metadata.h"
 #include "pipeline.h"
 #include "state.h"
 #include "xml.h"
@@ -218,8 +219,8 @@ int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d)
 	c->pending = 0;   /* this guest's, not the one before it (apply goes through them all) */
 	if (!c->table_ok)
 		return -EINVAL;
-	if (!vp_table_has_domain(&c->table, d->name, d->uuid) && !c->dry_run &&
-	    !state_exists(d->uuid))
+	if (!vp_table_has_domain(&c->table, d->name, d->uuid) && !vp_domain_has_meta(d) &&
+	    !c->dry_run && !state_exists(d->uuid))
 		return 0;   /* not ours: no firewall I/O at all */
 	r = vp_pipeline_run(&p, &c->table, c->now, d, &rs);
 	c->pending = p.pending;
@@ -306,7 +307,7 @@ static int remove_everywhere(const char *uuid, const struct vp_state *st)
 int vp_guest_remove_domain(struct vp_ctx *c, const struct vp_domain *d)
 {
 	bool stray = !c->dry_run && c->table_ok && !state_exists(d->uuid) &&
-	             vp_table_has_domain(&c->table, d->name, d->uuid);
+	             (vp_table_has_domain(&c->table, d->name, d->uuid) || vp_domain_has_meta(d));
 	int r = vp_guest_remove(c, d->uuid);
 
 	return r == 0 && stray ? vp_engine_sweep(d->uuid) : r;

@@ -36,7 +36,8 @@ int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d);
 int vp_guest_remove(struct vp_ctx *c, const char *uuid);
 
 /* A stopping guest: its rules by its state (vp_guest_remove); with no state, when the table
- * names it, the rules tagged with its uuid that a restored ruleset or a lost state left. */
+ * names it or its metadata carries forwards, the rules tagged with its uuid that a restored
+ * ruleset or a lost state left. */
 int vp_guest_remove_domain(struct vp_ctx *c, const struct vp_domain *d);
 /* Remove the rules of every owner (only: of that uuid) that carry our tag in a backend's tables
  * but have no state of ours (sweep.c). 0, or -errno after logging why. */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metadata.h"
 #include "util.h"
 
 /* A log line, unless the caller decides without logging (status, the doctor). */
@@ -46,7 +47,7 @@ static const struct vp_leases *leases_get(const struct vp_pipeline *p, struct vp
 
 static const char *fwd_where(const struct vp_forward *f, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s:%u", f->file ? f->file : "?", f->line);
+	vp_forward_where(f, buf, n);
 	return buf;
 }
 
@@ -179,15 +180,35 @@ static int decide(struct vp_pipeline *p, time_t now, const struct vp_domain *d,
 	return 0;
 }
 
+/* The forwards of d's metadata that may join the table's (p->meta); each refusal logged. */
+static int load_metadata(struct vp_pipeline *p, const struct vp_table *t,
+                         const struct vp_domain *d)
+{
+	struct vp_diags dg = {0};
+	int r = vp_metadata_forwards(t, d, &p->meta, &dg);
+
+	for (size_t i = 0; i < dg.n; i++)
+		SAY(p, LOG_ERR, "%s", dg.msg[i]);
+	if (r == -EINVAL)
+		SAY(p, LOG_ERR, "the forwards in the metadata of %s have errors: none of them is "
+		    "installed", d->name);
+	vp_diags_free(&dg);
+	return r == -ENOMEM ? r : 0;
+}
+
 int vp_pipeline_run(struct vp_pipeline *p, const struct vp_table *t, time_t now,
                     const struct vp_domain *d, struct vp_ruleset *rs)
 {
 	int r = vp_ruleset_init(rs, d->uuid);
 
 	p->table = t;
+	if (r == 0)
+		r = load_metadata(p, t, d);
 	for (size_t i = 0; r == 0 && i < t->n; i++)
 		if (vp_forward_matches(&t->fwd[i], d->name, d->uuid))
 			r = decide(p, now, d, &t->fwd[i]);
+	for (size_t i = 0; r == 0 && i < p->meta.n; i++)
+		r = decide(p, now, d, &p->meta.fwd[i]);
 	if (r == 0)
 		r = vp_plan(p->targets, p->n_targets, rs);
 	if (r < 0)
@@ -208,6 +229,7 @@ void vp_pipeline_free(struct vp_pipeline *p)
 	if (!p)
 		return;
 	vp_netcache_free(&p->nets);
+	vp_table_free(&p->meta);
 	free(p->targets);
 	free(p->dec);
 	*p = (struct vp_pipeline){.cache = p->cache, .quiet = p->quiet};

@@ -47,6 +47,7 @@ struct vp_pipeline {
 	struct vp_netcache *cache;  /* the networks, read through this cache; NULL: nets */
 	bool quiet;                 /* decide without logging (status, the doctor) */
 	const struct vp_table *table;   /* set by vp_pipeline_run: the table it decides from */
+	struct vp_table meta;       /* the guest's metadata forwards that joined the table's */
 	struct vp_netcache nets;
 	struct vp_target *targets;
 	size_t n_targets, cap_targets;
@@ -55,7 +56,8 @@ struct vp_pipeline {
 	unsigned pending;           /* forwards whose guest address is not known yet */
 };
 
-/* The rules for the forwards of table t that name guest d, at time now (lease expiry), into rs
+/* The rules for the forwards of table t that name guest d, then those of d's metadata (less any
+ * that clashes with the table: metadata.h), at time now (lease expiry), into rs
  * (owner: d's uuid). A forward that cannot be resolved is skipped with a log line (counted in
  * p->pending when only its address is missing). 0, or -errno (logged). */
 int vp_pipeline_run(struct vp_pipeline *p, const struct vp_table *t, time_t now,

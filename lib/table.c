@@ -26,12 +26,17 @@
 
 #define NONE SIZE_MAX
 
+/* The forwards are items[0..n) (table order = index); v sorts pointers into items, so that a
+ * position's index is its pointer's offset. */
+typedef const struct vp_forward *const *item_ref;
+
 struct sweep {
-	const struct vp_table *t;
-	const struct vp_forward **v; /* one group, sorted by start port */
+	const struct vp_forward *const *items;
+	size_t n;
+	item_ref *v;                 /* one group, sorted by start port */
 	size_t m;
 	size_t *seg;                 /* 2m nodes */
-	size_t *best;                /* per table index: earliest clashing forward, or NONE */
+	size_t *best;                /* per index: earliest clashing forward, or NONE */
 };
 
 static int cmp_int(long a, long b)
@@ -60,14 +65,13 @@ static int cmp_group(const struct vp_forward *a, const struct vp_forward *b, boo
 
 static int cmp_sorted(const void *pa, const void *pb, bool by_addr)
 {
-	const struct vp_forward *a = *(const struct vp_forward *const *)pa;
-	const struct vp_forward *b = *(const struct vp_forward *const *)pb;
-	int r = cmp_group(a, b, by_addr);
+	item_ref ra = *(const item_ref *)pa, rb = *(const item_ref *)pb;
+	int r = cmp_group(*ra, *rb, by_addr);
 
 	if (!r)
-		r = cmp_int(a->host_port, b->host_port);
+		r = cmp_int((*ra)->host_port, (*rb)->host_port);
 	if (!r) /* table order: pointers into one array */
-		r = a < b ? -1 : a > b;
+		r = ra < rb ? -1 : ra > rb;
 	return r;
 }
 
@@ -126,7 +130,12 @@ static size_t seg_point(const size_t *seg, size_t m, size_t p)
 
 static size_t pos_index(const struct sweep *s, size_t p)
 {
-	return (size_t)(s->v[p] - s->t->fwd);
+	return (size_t)(s->v[p] - s->items);
+}
+
+static const struct vp_forward *at(const struct sweep *s, size_t p)
+{
+	return *s->v[p];
 }
 
 /* One past the last position starting inside position p's range. */
@@ -136,7 +145,7 @@ static size_t range_end(const struct sweep *s, size_t p)
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (s->v[mid]->host_port <= s->v[p]->host_port_end)
+		if (at(s, mid)->host_port <= at(s, p)->host_port_end)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -155,33 +164,33 @@ static void sweep_group(struct sweep *s, bool src_any, bool dst_any)
 	size_t m = s->m, *seg = s->seg;
 
 	for (size_t p = 0; p < m; p++)
-		seg[m + p] = picked(s->v[p], src_any) ? pos_index(s, p) : NONE;
+		seg[m + p] = picked(at(s, p), src_any) ? pos_index(s, p) : NONE;
 	for (size_t i = m - 1; i > 0; i--)
 		seg[i] = min_sz(seg[2 * i], seg[2 * i + 1]);
 	for (size_t p = 0; p < m; p++)
-		if (picked(s->v[p], dst_any)) {
+		if (picked(at(s, p), dst_any)) {
 			size_t *b = &s->best[pos_index(s, p)];
 			*b = min_sz(*b, seg_range(seg, m, p + 1, range_end(s, p)));
 		}
 	for (size_t i = 0; i < 2 * m; i++)
 		seg[i] = NONE;
 	for (size_t p = 0; p < m; p++)
-		if (picked(s->v[p], src_any))
+		if (picked(at(s, p), src_any))
 			seg_tag(seg, m, p + 1, range_end(s, p), pos_index(s, p));
 	for (size_t p = 0; p < m; p++)
-		if (picked(s->v[p], dst_any)) {
+		if (picked(at(s, p), dst_any)) {
 			size_t *b = &s->best[pos_index(s, p)];
 			*b = min_sz(*b, seg_point(seg, m, p));
 		}
 }
 
-static void sweep_all(struct sweep *s, const struct vp_forward **v, bool by_addr)
+static void sweep_all(struct sweep *s, item_ref *v, bool by_addr)
 {
-	size_t n = s->t->n;
+	size_t n = s->n;
 
 	qsort(v, n, sizeof(*v), by_addr ? cmp_by_addr : cmp_by_family);
 	for (size_t a = 0, b; a < n; a = b) {
-		for (b = a + 1; b < n && !cmp_group(v[a], v[b], by_addr); b++)
+		for (b = a + 1; b < n && !cmp_group(*v[a], *v[b], by_addr); b++)
 			;
 		s->v = v + a;
 		s->m = b - a;
@@ -204,42 +213,155 @@ static const char *host_str(const struct vp_forward *f, unsigned port, char *out
 	return out;
 }
 
-int vp_table_check(const struct vp_table *t, struct vp_diags *d)
+/* For each of items[0..n), the earliest forward it clashes with (NONE: none): *ret_best, to
+ * free. 0 or -ENOMEM. */
+static int clashes(const struct vp_forward *const *items, size_t n, size_t **ret_best)
 {
-	struct sweep s = {.t = t};
-	const struct vp_forward **v = NULL;
+	struct sweep s = {.items = items, .n = n};
+	item_ref *v = calloc(n, sizeof(*v));
 	int r = 0;
 
-	if (t->n < 2)
-		return 0;
-	v = calloc(t->n, sizeof(*v));
-	s.seg = calloc(2 * t->n, sizeof(*s.seg));
-	s.best = calloc(t->n, sizeof(*s.best));
+	s.seg = calloc(2 * n, sizeof(*s.seg));
+	s.best = calloc(n, sizeof(*s.best));
 	if (!v || !s.seg || !s.best) {
 		r = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < t->n; i++) {
-		v[i] = &t->fwd[i];
+	for (size_t i = 0; i < n; i++) {
+		v[i] = &items[i];
 		s.best[i] = NONE;
 	}
 	sweep_all(&s, v, true);
 	sweep_all(&s, v, false);
-	for (size_t i = 0; i < t->n; i++) {
-		const struct vp_forward *f = &t->fwd[i], *o;
-		char hs[VP_ADDR_STRLEN + 32];
-		if (s.best[i] == NONE || s.best[i] > i)
-			continue;
-		o = &t->fwd[s.best[i]];
-		r = -EINVAL;
-		host_str(f, f->host_port > o->host_port ? f->host_port : o->host_port, hs, sizeof(hs));
-		vp_diags_add(d, "%s:%u:%u: host port %s is already forwarded at %s:%u:%u (%s)",
-		             f->file, f->line, f->col, hs, o->file, o->line, o->col, o->domain);
-	}
+	*ret_best = s.best;
+	s.best = NULL;
 out:
 	free(v);
 	free(s.seg);
 	free(s.best);
+	return r;
+}
+
+/* The port both forwards claim, as "ADDR:PORT/proto" from f's side. */
+static const char *clash_str(const struct vp_forward *f, const struct vp_forward *o, char *out,
+                             size_t outsz)
+{
+	return host_str(f, f->host_port > o->host_port ? f->host_port : o->host_port, out, outsz);
+}
+
+int vp_table_check(const struct vp_table *t, struct vp_diags *d)
+{
+	const struct vp_forward **items = NULL;
+	size_t *best = NULL;
+	int r = 0;
+
+	if (t->n < 2)
+		return 0;
+	items = calloc(t->n, sizeof(*items));
+	if (!items)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n; i++)
+		items[i] = &t->fwd[i];
+	r = clashes(items, t->n, &best);
+	for (size_t i = 0; best && i < t->n; i++) {
+		const struct vp_forward *f = &t->fwd[i], *o;
+		char hs[VP_ADDR_STRLEN + 32];
+		if (best[i] == NONE || best[i] > i)
+			continue;
+		o = &t->fwd[best[i]];
+		r = -EINVAL;
+		vp_diags_add(d, "%s:%u:%u: host port %s is already forwarded at %s:%u:%u (%s)",
+		             f->file, f->line, f->col, clash_str(f, o, hs, sizeof(hs)), o->file, o->line,
+		             o->col, o->domain);
+	}
+	free(items);
+	free(best);
+	return r;
+}
+
+/* Where o is, for a message about another forward: "FILE:LINE:COL (GUEST)" or
+ * "domain NAME metadata forward N". */
+static void place(const struct vp_forward *o, char *out, size_t outsz)
+{
+	if (o->meta)
+		vp_forward_where(o, out, outsz);
+	else
+		snprintf(out, outsz, "%s:%u:%u (%s)", o->file, o->line, o->col, o->domain);
+}
+
+/* Drops the forwards of t marked in drop (t keeps its order). */
+static void drop_marked(struct vp_table *t, const bool *drop)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		if (drop[i])
+			vp_forward_free(&t->fwd[i]);
+		else
+			t->fwd[k++] = t->fwd[i];
+	}
+	t->n = k;
+}
+
+/* Above this many extra forwards, every table forward goes into the sweep: picking the ones
+ * that may clash costs n * m comparisons, the sweep (n + m) log(n + m). */
+#define EXTRA_PICK_MAX 64u
+
+/* Whether table forward f may clash with any of extra: the sweep then decides. */
+static bool may_clash(const struct vp_forward *f, const struct vp_table *extra)
+{
+	if (extra->n > EXTRA_PICK_MAX)
+		return true;
+	for (size_t k = 0; k < extra->n; k++) {
+		const struct vp_forward *e = &extra->fwd[k];
+		if (e->proto == f->proto && e->family == f->family &&
+		    e->host_port <= f->host_port_end && f->host_port <= e->host_port_end)
+			return true;
+	}
+	return false;
+}
+
+int vp_table_check_extra(const struct vp_table *t, struct vp_table *extra, struct vp_diags *d)
+{
+	size_t n = 0, first, *best = NULL;
+	const struct vp_forward **items = NULL;
+	bool *drop = NULL;
+	int r = 0;
+
+	if (!extra->n)
+		return 0;
+	/* The table's candidates in table order, then extra: the earliest clash is the table's. */
+	items = calloc(t->n + extra->n, sizeof(*items));
+	drop = calloc(extra->n, sizeof(*drop));
+	if (!items || !drop) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < t->n; i++)
+		if (may_clash(&t->fwd[i], extra))
+			items[n++] = &t->fwd[i];
+	first = n;
+	for (size_t k = 0; k < extra->n; k++)
+		items[n++] = &extra->fwd[k];
+	r = clashes(items, n, &best);
+	for (size_t i = first; best && i < n; i++) {
+		char hs[VP_ADDR_STRLEN + 32], here[512], there[4096 + 64];
+		if (best[i] == NONE || best[i] > i)
+			continue;
+		drop[i - first] = true;
+		r = -EINVAL;
+		vp_forward_where(items[i], here, sizeof(here));
+		place(items[best[i]], there, sizeof(there));
+		vp_diags_add(d, "%s: host port %s is already forwarded at %s: this forward is not "
+		             "installed", here, clash_str(items[i], items[best[i]], hs, sizeof(hs)),
+		             there);
+	}
+	if (r == -EINVAL)
+		drop_marked(extra, drop);
+out:
+	free(items);
+	free(best);
+	free(drop);
 	return r;
 }
 
@@ -498,6 +620,14 @@ int vp_table_open(struct vp_table *t, const char *path, bool any_owner)
 }
 
 /* ---- lookups ---- */
+
+void vp_forward_where(const struct vp_forward *f, char *out, size_t outsz)
+{
+	if (f->meta)
+		snprintf(out, outsz, "%s forward %u", f->file ? f->file : "?", f->line);
+	else
+		snprintf(out, outsz, "%s:%u", f->file ? f->file : "?", f->line);
+}
 
 bool vp_forward_matches(const struct vp_forward *f, const char *name, const char *uuid)
 {

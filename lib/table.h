@@ -12,6 +12,11 @@
  * error naming both places. 0 or -EINVAL. */
 int vp_table_check(const struct vp_table *t, struct vp_diags *d);
 
+/* The same check for forwards beyond the table (the domain's metadata, metadata.h): each of
+ * extra that clashes with a forward of t, or with an earlier one of extra, is an error naming
+ * both places, and is removed from extra. 0, -EINVAL (some removed), -ENOMEM. */
+int vp_table_check_extra(const struct vp_table *t, struct vp_table *extra, struct vp_diags *d);
+
 /* Load `path` (required to exist unless missing_ok) and then every "*.conf" regular file in
  * `dropin_dir` (may be NULL or missing) in lexical order. Each file must be a regular file
  * (not followed through a symlink), owned by root (uid 0, or the caller's uid when
@@ -32,6 +37,8 @@ int vp_table_open(struct vp_table *t, const char *path, bool any_owner);
 
 /* Whether forward f belongs to the domain with this name / uuid (uuid lowercase 8-4-4-4-12). */
 bool vp_forward_matches(const struct vp_forward *f, const char *name, const char *uuid);
+/* Where f was written, for a log line: "FILE:LINE", or "domain NAME metadata forward N". */
+void vp_forward_where(const struct vp_forward *f, char *out, size_t outsz);
 /* Whether any forward of the table belongs to the domain. */
 bool vp_table_has_domain(const struct vp_table *t, const char *name, const char *uuid);
 /* How many guests the table names (as written: a name and a UUID count apart). 0 or -ENOMEM. */

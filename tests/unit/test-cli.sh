@@ -94,6 +94,24 @@ expect "doctor with three words" 2 "" "virt-portfwd: unexpected argument 'c' aft
 expect "an unknown option after the command" 2 "" "*" doctor --frobnicate
 expect "--help after the command" 0 "*" "" check --help
 expect "--version after the command" 0 "*" "" status --version
+cat >"$tmp/guest.xml" <<'XML'
+<domain><name>web3</name><uuid>6c1f0d3e-8f5a-4b6e-9a2d-1b2c3d4e5f60</uuid><metadata>
+<portfwd:forwards xmlns:portfwd="https://virt-portfwd.example/xmlns/1">
+<portfwd:forward proto="tcp" host="2224" guest="22"/>
+<portfwd:forward proto="tcp" host="2222" guest="22"/>
+</portfwd:forwards></metadata></domain>
+XML
+expect "check --domain: a clash with the table, with both places" 1 "$good_out" \
+	"virt-portfwd: domain web3 metadata forward 2: host port 2222/tcp is already forwarded at $tmp/good.conf:1:10 (web1): this forward is not installed" \
+	check --domain "$tmp/guest.xml" -c "$tmp/good.conf"
+sed -i '/host="2222"/d' "$tmp/guest.xml"
+expect "check --domain: no clash" 0 "$good_out
+1 forwards in the metadata of web3, no errors" "" check -c "$tmp/good.conf" --domain "$tmp/guest.xml"
+expect "check --domain: not a domain XML" 1 "$good_out" \
+	"virt-portfwd: $tmp/good.conf is not a domain XML that libvirt would pass (Invalid argument)" \
+	check -c "$tmp/good.conf" --domain "$tmp/good.conf"
+expect "--domain with another command: a usage error" 2 "" \
+	"virt-portfwd: --domain is an option of check, not of status" status --domain "$tmp/guest.xml"
 expect "no command" 2 "" "*"
 expect "an unknown command" 2 "" "*" frobnicate
 echo "1..$n"
