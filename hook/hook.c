@@ -2,7 +2,8 @@
 /* The hook roles. libvirt runs us synchronously in its worker: we never call back into libvirt
  * (deadlock), never print on stdout (migrate/restore read it as domain XML), and a non-zero exit
  * from prepare/start/started aborts the guest start and from reconnect kills the guest, so we
- * exit 0 on failure unless the administrator asked otherwise. */
+ * exit 0 on failure unless the administrator asked otherwise. Each call is back within `set
+ * hook-timeout`: one deadline, carried through the engine to every wait (engine.h). */
 #include "hook.h"
 
 #include <errno.h>
@@ -88,6 +89,15 @@ static int without_xml(const struct vp_ctx *c, enum hook_action act, const char 
 	return 0;
 }
 
+/* The deadline of a call that began at t0: `set hook-timeout` after it (the default when the
+ * table has no such line, even a table that does not parse). */
+static void set_deadline(struct vp_ctx *c, long long t0)
+{
+	unsigned secs = c->table.set.hook_timeout;
+
+	c->deadline = t0 + 1000LL * (secs ? secs : VP_HOOK_TIMEOUT_DEFAULT);
+}
+
 int vp_hook_qemu(int argc, char **argv)
 {
 	struct vp_ctx c = {0};
@@ -95,6 +105,7 @@ int vp_hook_qemu(int argc, char **argv)
 	enum hook_action act;
 	char *xml = NULL, uuid[64];
 	size_t len = 0;
+	long long t0 = vp_now_ms();
 	int r;
 	bool abort_start = false;
 
@@ -113,6 +124,7 @@ int vp_hook_qemu(int argc, char **argv)
 		return 0;
 	}
 	vp_ctx_load(&c, NULL, false);
+	set_deadline(&c, t0);
 	switch (without_xml(&c, act, argv[1], uuid, sizeof(uuid))) {
 	case 0:
 		goto out;
@@ -146,14 +158,18 @@ out:
 int vp_hook_network(int argc, char **argv)
 {
 	struct vp_ctx c = {0};
+	long long t0 = vp_now_ms();
 
 	close_inherited_fds();
 	silence_stdout();
 	vp_log_open(true, true, getenv("VIRT_PORTFWD_DEBUG") != NULL);
 	if (argc < 3 || (strcmp(argv[2], "started") && strcmp(argv[2], "updated")))
 		return 0;
-	if (vp_ctx_load(&c, NULL, false) == 0)
+	/* One deadline for every guest of the network: the call, not each guest, is bounded. */
+	if (vp_ctx_load(&c, NULL, false) == 0) {
+		set_deadline(&c, t0);
 		vp_apply_all(&c, argv[1]);
+	}
 	vp_ctx_free(&c);
 	return 0;
 }

@@ -351,8 +351,10 @@ static int xt_apply_nft(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
 }
 
 /* libvirt's chain in nf_tables, where iptables-nft put it. */
-static bool xt_nft_probe(const struct vp_network *net, char *why, size_t whysz)
+static bool xt_nft_probe(const struct vp_network *net, long long deadline, char *why,
+                         size_t whysz)
 {
+	(void)deadline;
 	(void)net;
 	if (!vp_nfnl_chain_exists(AF_INET, "filter", VP_LIBVIRT_CHAIN))
 		return false;
