@@ -8,9 +8,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "domain.h"
@@ -22,6 +26,10 @@
 #include "waiter.h"
 
 enum hook_action { ACT_NONE, ACT_INSTALL, ACT_REMOVE };
+
+/* A contained child still running this long after the deadline is killed (it should never be:
+ * each of its waits ends by the deadline). */
+#define CONTAIN_GRACE_MS 2000
 
 static enum hook_action qemu_action(const char *op)
 {
@@ -98,6 +106,58 @@ static void set_deadline(struct vp_ctx *c, long long t0)
 	c->deadline = t0 + 1000LL * (secs ? secs : VP_HOOK_TIMEOUT_DEFAULT);
 }
 
+/* Wait for the contained child until the deadline and its grace; then it is killed. Its fate
+ * is logged, never returned: it cannot reach libvirt. */
+static void contain_wait(pid_t pid, const char *what, long long deadline)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), status;
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+
+	while (pidfd >= 0) {
+		long long left = deadline + CONTAIN_GRACE_MS - vp_now_ms();
+		int n = left <= 0 ? 0 : poll(&p, 1, (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0) {
+			vp_log(LOG_ERR, "%s: still running past set hook-timeout: killed", what);
+			kill(pid, SIGKILL);
+		}
+		break;
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return;
+	if (WIFSIGNALED(status))
+		vp_log(LOG_ERR, "%s: its work died of signal %d; the guest keeps running, its forwards "
+		       "are put right by the next event or 'virt-portfwd apply'", what, WTERMSIG(status));
+}
+
+/* reconnect (libvirtd restarting) and attach: libvirt kills a running guest whose hook fails,
+ * and a crash is a failure (a library's abort, a fault in a parser). Their work runs in a
+ * child: true in the parent, once the child is done (the call then exits 0, whatever became of
+ * it); false in the child, or when there is none (fork failed: the work runs here). A fork
+ * costs well under a millisecond, and only these two events, only for a guest that needs work,
+ * pay it. */
+static bool contained(const char *name, const char *op, long long deadline)
+{
+	char what[320];
+	pid_t pid;
+
+	if (strcmp(op, "reconnect") && strcmp(op, "attach"))
+		return false;
+	pid = fork();
+	if (pid < 0)
+		vp_log(LOG_WARNING, "%s %s: cannot fork (%s), working in process", op, name,
+		       strerror(errno));
+	if (pid <= 0)
+		return false;
+	snprintf(what, sizeof(what), "%s %s", op, name);
+	contain_wait(pid, what, deadline);
+	return true;
+}
+
 int vp_hook_qemu(int argc, char **argv)
 {
 	struct vp_ctx c = {0};
@@ -132,6 +192,8 @@ int vp_hook_qemu(int argc, char **argv)
 		r = vp_guest_remove(&c, uuid);
 		goto out;
 	}
+	if (act == ACT_INSTALL && contained(argv[1], argv[2], c.deadline))
+		goto out;
 	if (read_domain(xml, len, &d) < 0)
 		goto out;
 	if (act == ACT_INSTALL) {
