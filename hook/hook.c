@@ -132,6 +132,9 @@ static void contain_wait(pid_t pid, const char *what, long long deadline)
 	if (WIFSIGNALED(status))
 		vp_log(LOG_ERR, "%s: its work died of signal %d; the guest keeps running, its forwards "
 		       "are put right by the next event or 'virt-portfwd apply'", what, WTERMSIG(status));
+	else if (WEXITSTATUS(status))   /* never on its own: a sanitizer that caught a crash */
+		vp_log(LOG_ERR, "%s: its work failed (exit status %d); the guest keeps running",
+		       what, WEXITSTATUS(status));
 }
 
 /* reconnect (libvirtd restarting) and attach: libvirt kills a running guest whose hook fails,
