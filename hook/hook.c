@@ -2,14 +2,19 @@
 /* The hook roles. libvirt runs us synchronously in its worker: we never call back into libvirt
  * (deadlock), never print on stdout (migrate/restore read it as domain XML), and a non-zero exit
  * from prepare/start/started aborts the guest start and from reconnect kills the guest, so we
- * exit 0 on failure unless the administrator asked otherwise. */
+ * exit 0 on failure unless the administrator asked otherwise. Each call is back within `set
+ * hook-timeout`: one deadline, carried through the engine to every wait (engine.h). */
 #include "hook.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "domain.h"
@@ -21,6 +26,10 @@
 #include "waiter.h"
 
 enum hook_action { ACT_NONE, ACT_INSTALL, ACT_REMOVE };
+
+/* A contained child still running this long after the deadline is killed (it should never be:
+ * each of its waits ends by the deadline). */
+#define CONTAIN_GRACE_MS 2000
 
 static enum hook_action qemu_action(const char *op)
 {
@@ -104,6 +113,70 @@ static int without_xml(const struct vp_ctx *c, enum hook_action act, const char 
 	return r == 1 || maybe_in_table(c, name) ? -EAGAIN : 0;
 }
 
+/* The deadline of a call that began at t0: `set hook-timeout` after it (the default when the
+ * table has no such line, even a table that does not parse). */
+static void set_deadline(struct vp_ctx *c, long long t0)
+{
+	unsigned secs = c->table.set.hook_timeout;
+
+	c->deadline = t0 + 1000LL * (secs ? secs : VP_HOOK_TIMEOUT_DEFAULT);
+}
+
+/* Wait for the contained child until the deadline and its grace; then it is killed. Its fate
+ * is logged, never returned: it cannot reach libvirt. */
+static void contain_wait(pid_t pid, const char *what, long long deadline)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), status;
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+
+	while (pidfd >= 0) {
+		long long left = deadline + CONTAIN_GRACE_MS - vp_now_ms();
+		int n = left <= 0 ? 0 : poll(&p, 1, (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0) {
+			vp_log(LOG_ERR, "%s: still running past set hook-timeout: killed", what);
+			kill(pid, SIGKILL);
+		}
+		break;
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return;
+	if (WIFSIGNALED(status))
+		vp_log(LOG_ERR, "%s: its work died of signal %d; the guest keeps running, its forwards "
+		       "are put right by the next event or 'virt-portfwd apply'", what, WTERMSIG(status));
+	else if (WEXITSTATUS(status))   /* never on its own: a sanitizer that caught a crash */
+		vp_log(LOG_ERR, "%s: its work failed (exit status %d); the guest keeps running",
+		       what, WEXITSTATUS(status));
+}
+
+/* reconnect (libvirtd restarting) and attach: libvirt kills a running guest whose hook fails,
+ * and a crash is a failure (a library's abort, a fault in a parser). Their work runs in a
+ * child: true in the parent, once the child is done (the call then exits 0, whatever became of
+ * it); false in the child, or when there is none (fork failed: the work runs here). A fork
+ * costs well under a millisecond, and only these two events, only for a guest that needs work,
+ * pay it. */
+static bool contained(const char *name, const char *op, long long deadline)
+{
+	char what[320];
+	pid_t pid;
+
+	if (strcmp(op, "reconnect") && strcmp(op, "attach"))
+		return false;
+	pid = fork();
+	if (pid < 0)
+		vp_log(LOG_WARNING, "%s %s: cannot fork (%s), working in process", op, name,
+		       strerror(errno));
+	if (pid <= 0)
+		return false;
+	snprintf(what, sizeof(what), "%s %s", op, name);
+	contain_wait(pid, what, deadline);
+	return true;
+}
+
 int vp_hook_qemu(int argc, char **argv)
 {
 	struct vp_ctx c = {0};
@@ -111,6 +184,7 @@ int vp_hook_qemu(int argc, char **argv)
 	enum hook_action act;
 	char *xml = NULL, uuid[64];
 	size_t len = 0;
+	long long t0 = vp_now_ms();
 	int r;
 	bool abort_start = false;
 
@@ -129,6 +203,7 @@ int vp_hook_qemu(int argc, char **argv)
 		return 0;
 	}
 	vp_ctx_load(&c, NULL, false);
+	set_deadline(&c, t0);
 	switch (maybe_in_metadata(xml, len) ? -EAGAIN
 	                                    : without_xml(&c, act, argv[1], uuid, sizeof(uuid))) {
 	case 0:
@@ -137,6 +212,8 @@ int vp_hook_qemu(int argc, char **argv)
 		r = vp_guest_remove(&c, uuid);
 		goto out;
 	}
+	if (act == ACT_INSTALL && contained(argv[1], argv[2], c.deadline))
+		goto out;
 	if (read_domain(xml, len, &d) < 0)
 		goto out;
 	if (act == ACT_INSTALL) {
@@ -163,14 +240,18 @@ out:
 int vp_hook_network(int argc, char **argv)
 {
 	struct vp_ctx c = {0};
+	long long t0 = vp_now_ms();
 
 	close_inherited_fds();
 	silence_stdout();
 	vp_log_open(true, true, getenv("VIRT_PORTFWD_DEBUG") != NULL);
 	if (argc < 3 || (strcmp(argv[2], "started") && strcmp(argv[2], "updated")))
 		return 0;
-	if (vp_ctx_load(&c, NULL, false) == 0)
+	/* One deadline for every guest of the network: the call, not each guest, is bounded. */
+	if (vp_ctx_load(&c, NULL, false) == 0) {
+		set_deadline(&c, t0);
 		vp_apply_all(&c, argv[1]);
+	}
 	vp_ctx_free(&c);
 	return 0;
 }

@@ -116,6 +116,12 @@ int vp_apply_all(struct vp_ctx *c, const char *network)
 	for (size_t i = 0; i < g.n; i++) {
 		if (!on_network(&g.d[i], network))
 			continue;
+		if (vp_deadline_passed(c->deadline)) {
+			vp_log(LOG_ERR, "the hook's time (set hook-timeout) is up: %s and the guests "
+			       "after it are left as they are, run 'virt-portfwd apply'", g.d[i].name);
+			failed++;
+			break;
+		}
 		failed += vp_guest_install(c, &g.d[i]) < 0;
 		if (c->pending && !c->dry_run)
 			vp_waiter_start(&g.d[i], g.xml[i], g.len[i], c->table.set.lease_wait);
@@ -129,7 +135,7 @@ int vp_apply_all(struct vp_ctx *c, const char *network)
 	guests_free(&g);
 	/* Rules that no state accounts for: every running guest with forwards has its state now. */
 	if (!network && !c->dry_run)
-		failed += vp_engine_sweep(NULL) < 0;
+		failed += vp_engine_sweep(NULL, c->deadline) < 0;
 	return failed;
 }
 
@@ -142,6 +148,6 @@ int vp_flush_all(struct vp_ctx *c)
 		failed += remove_guest(c, *u);
 	vp_state_list_free(installed);
 	if (!c->dry_run)
-		failed += vp_engine_sweep(NULL) < 0;   /* and what no state knew of */
+		failed += vp_engine_sweep(NULL, c->deadline) < 0;   /* and what no state knew of */
 	return failed;
 }

@@ -62,6 +62,7 @@ void vp_table_init(struct vp_table *t)
 	*t = (struct vp_table){0};
 	t->set.backend = VP_BACKEND_AUTO;
 	t->set.lease_wait = VP_LEASE_WAIT_DEFAULT;
+	t->set.hook_timeout = VP_HOOK_TIMEOUT_DEFAULT;
 }
 
 void vp_forward_free(struct vp_forward *f)
@@ -459,12 +460,16 @@ out:
 
 /* ---- settings ---- */
 
-enum { SET_BACKEND, SET_LEASE_WAIT, SET_ON_ERROR, SET_N };
-static const char *const set_names[SET_N] = {"backend", "lease-wait", "on-error"};
+enum { SET_BACKEND, SET_LEASE_WAIT, SET_ON_ERROR, SET_HOOK_TIMEOUT, SET_N };
+static const char *const set_names[SET_N] = {"backend", "lease-wait", "on-error",
+                                             "hook-timeout"};
 static const char *const set_expect[SET_N] = {
 	"auto, iptables-legacy, iptables-nft or nftables", "0-86400 seconds", "continue or abort",
+	"1-600 seconds",
 };
 _Static_assert(VP_LEASE_WAIT_MAX == 86400, "keep set_expect in step");
+_Static_assert(VP_HOOK_TIMEOUT_MAX == 600, "keep set_expect in step");
+_Static_assert(SET_N <= VP_ARRAY_SIZE(((struct vp_table *)0)->set_line), "one line per setting");
 
 static int set_value(struct ctx *c, int key, const struct tok *v)
 {
@@ -482,6 +487,12 @@ static int set_value(struct ctx *c, int key, const struct tok *v)
 	case SET_LEASE_WAIT:
 		if (vp_parse_uint(v->s, v->len, 0, VP_LEASE_WAIT_MAX, &secs) == 0) {
 			s->lease_wait = (unsigned)secs;
+			return 0;
+		}
+		break;
+	case SET_HOOK_TIMEOUT:
+		if (vp_parse_uint(v->s, v->len, 1, VP_HOOK_TIMEOUT_MAX, &secs) == 0) {
+			s->hook_timeout = (unsigned)secs;
 			return 0;
 		}
 		break;
@@ -503,13 +514,13 @@ static int parse_set(struct ctx *c, const struct tok *tv, size_t n)
 
 	if (n < 2)
 		return perr(c, tv[0].s, "missing setting name after 'set' (expected backend, "
-		            "lease-wait or on-error)");
+		            "lease-wait, on-error or hook-timeout)");
 	for (int i = 0; i < SET_N; i++)
 		if (tok_is(&tv[1], set_names[i]))
 			key = i;
 	if (key < 0)
-		return perr(c, tv[1].s, "unknown setting '%.*s' (expected backend, lease-wait or "
-		            "on-error)", (int)tv[1].len, tv[1].s);
+		return perr(c, tv[1].s, "unknown setting '%.*s' (expected backend, lease-wait, "
+		            "on-error or hook-timeout)", (int)tv[1].len, tv[1].s);
 	if (t->set_seen & (1u << key))
 		return perr(c, tv[1].s, "setting '%s' was already given at %s:%u", set_names[key],
 		            t->set_file[key], t->set_line[key]);

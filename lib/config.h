@@ -28,6 +28,8 @@
 #define VP_DOMAIN_MAX       255u            /* bytes in a domain name */
 #define VP_LEASE_WAIT_DEFAULT 300u
 #define VP_LEASE_WAIT_MAX   86400u
+#define VP_HOOK_TIMEOUT_DEFAULT 20u
+#define VP_HOOK_TIMEOUT_MAX 600u
 
 enum vp_backend_choice {
 	VP_BACKEND_AUTO = 0,
@@ -63,6 +65,8 @@ struct vp_settings {
 	enum vp_backend_choice backend;
 	unsigned lease_wait;      /* seconds, default VP_LEASE_WAIT_DEFAULT */
 	bool on_error_abort;      /* set on-error abort */
+	unsigned hook_timeout;    /* seconds one hook invocation may hold libvirt, default
+	                             VP_HOOK_TIMEOUT_DEFAULT */
 };
 
 struct vp_table {
@@ -70,8 +74,8 @@ struct vp_table {
 	size_t n, cap;
 	struct vp_settings set;
 	unsigned set_seen;        /* bitmask of settings already given (duplicate detection) */
-	unsigned set_line[3];     /* where each was given */
-	const char *set_file[3];
+	unsigned set_line[4];     /* where each was given */
+	const char *set_file[4];
 	char **files;             /* file names, for vp_forward.file */
 	size_t n_files;
 };

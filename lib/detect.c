@@ -9,18 +9,18 @@
 #include "util.h"
 
 /* No backend found libvirt's rules: go by what `iptables` is on this host. */
-static const struct vp_backend *by_iptables_version(void)
+static const struct vp_backend *by_iptables_version(long long deadline)
 {
 	const char *argv[] = {"iptables", "-V", NULL};
 	struct vp_buf out = {0};
-	bool legacy = vp_spawn(argv, NULL, 0, &out, 4096, NULL, -1) == 0 && out.s &&
+	bool legacy = vp_spawn(argv, NULL, 0, &out, 4096, NULL, -1, deadline) == 0 && out.s &&
 	              strstr(out.s, "legacy");
 
 	vp_buf_free(&out);
 	return vp_backend_by_name(legacy ? "iptables-legacy" : "iptables-nft");
 }
 
-int vp_detect(const struct vp_network *net, enum vp_backend_choice forced,
+int vp_detect(const struct vp_network *net, enum vp_backend_choice forced, long long deadline,
               const struct vp_backend **ret, char *why, size_t whysz)
 {
 	if (forced != VP_BACKEND_AUTO) {
@@ -34,11 +34,11 @@ int vp_detect(const struct vp_network *net, enum vp_backend_choice forced,
 		return -EOPNOTSUPP;
 	}
 	for (size_t i = 0; vp_backends[i]; i++)
-		if (vp_backends[i]->probe(net, why, whysz)) {
+		if (vp_backends[i]->probe(net, deadline, why, whysz)) {
 			*ret = vp_backends[i];
 			return 0;
 		}
-	*ret = by_iptables_version();
+	*ret = by_iptables_version(deadline);
 	snprintf(why, whysz, "no libvirt firewall rules found (NAT only?); using %s, as "
 	         "`iptables -V` reports", (*ret)->name);
 	return 0;

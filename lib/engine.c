@@ -19,7 +19,12 @@
 #include "state.h"
 #include "xml.h"
 
-#define LOCK_WAIT_MS VP_LOCK_WAIT_MS
+#define LOCK_WAIT_MS ((unsigned)VP_LOCK_WAIT_MS)
+/* A change cut short by the deadline must still be undone in time: it ends this much before
+ * the deadline (a quarter of the time left, at most ROLLBACK_RESERVE_MAX_MS), kept for the
+ * rollback. */
+#define ROLLBACK_RESERVE_MAX_MS 5000
+
 int vp_ctx_load(struct vp_ctx *c, const char *path, bool any_owner)
 {
 	int r;
@@ -84,14 +89,16 @@ static int backend_apply(int dirfd, const char *uuid, const struct vp_backend *b
 
 /* The guest's rules were installed by another backend (`set backend` changed, or libvirt moved
  * to nftables): take them out of there first, so nothing of ours is left where we no longer look. */
-static int leave_old_backend(int dirfd, int lockfd, const char *uuid, const struct vp_state *old,
-                             const struct vp_backend *b, const char *owner)
+static int leave_old_backend(int dirfd, const struct vp_fw_opts *bounds, const char *uuid,
+                             const struct vp_state *old, const struct vp_backend *b,
+                             const char *owner)
 {
 	const struct vp_backend *ob = vp_backend_by_name(old->backend);
 	struct vp_ruleset none = {0};
-	struct vp_fw_opts o = {.families = old->families, .hold_fd = lockfd};
+	struct vp_fw_opts o = *bounds;
 	int r;
 
+	o.families = old->families;
 	if (!ob || ob == b)
 		return 0;
 	memcpy(none.owner, owner, sizeof(none.owner));
@@ -122,12 +129,44 @@ static bool tagged_in(const struct vp_backend *b, const char *owner)
 	return b->owners && b->owners(find_tag, (void *)owner) != 0;
 }
 
+/* Our lock, waited for until its own bound or the deadline, whichever comes first: the fd, or
+ * -errno after logging why. */
+static int take_lock(int dirfd, long long deadline)
+{
+	unsigned wait_ms = vp_wait_ms(deadline, LOCK_WAIT_MS);
+	int r = vp_lock(dirfd, wait_ms);
+
+	if (r == -ETIMEDOUT)
+		vp_log(LOG_ERR, "our lock " VP_STATE_DIR "/lock is still held by another process "
+		       "after %u ms%s", wait_ms, wait_ms < LOCK_WAIT_MS ? " (set hook-timeout)" : "");
+	else if (r < 0)
+		vp_log(LOG_ERR, "cannot take our lock " VP_STATE_DIR "/lock: %s", strerror(-r));
+	return r;
+}
+
+/* The bounds of a change made under our lock (lockfd) by deadline: an install (which a
+ * failure rolls back) ends early enough to leave its rollback time (ROLLBACK_RESERVE_MAX_MS);
+ * a removal has nothing to undo and takes it all. */
+static struct vp_fw_opts change_bounds(int lockfd, long long deadline, bool install)
+{
+	struct vp_fw_opts o = {.hold_fd = lockfd, .deadline = deadline,
+	                       .rollback_deadline = deadline};
+	long long left = deadline - vp_now_ms();
+
+	if (deadline && install)
+		o.deadline = deadline - (left <= 0 ? 0 : left / 4 < ROLLBACK_RESERVE_MAX_MS ?
+		                         left / 4 : ROLLBACK_RESERVE_MAX_MS);
+	return o;
+}
+
 /* Apply rs under our lock, keeping the state file in step: the intent (old | new families)
  * is recorded before the change, so an interrupted run can still be cleaned up. */
 int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, const char *network,
-                     const struct vp_ruleset *rs, bool (*recheck)(const struct vp_domain *d))
+                     const struct vp_ruleset *rs, bool (*recheck)(const struct vp_domain *d),
+                     long long deadline)
 {
 	struct vp_state old, st;
+	struct vp_fw_opts o;
 	int dirfd, lockfd = -1, r;
 	bool fresh = false;
 
@@ -140,12 +179,17 @@ int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, cons
 	r = b->load ? b->load() : 0;
 	if (r < 0)
 		goto out;
-	lockfd = r = vp_lock(dirfd, LOCK_WAIT_MS);
-	if (r == -ETIMEDOUT)
-		vp_log(LOG_ERR, "our lock " VP_STATE_DIR "/lock is still held by another process "
-		       "after %u ms", LOCK_WAIT_MS);
+	lockfd = r = take_lock(dirfd, deadline);
 	if (r < 0)
 		goto out;
+	/* Nothing is begun that has no time left: the state and the rules stay as they were. */
+	if (vp_deadline_passed(deadline)) {
+		vp_log(LOG_ERR, "%s: the hook's time (set hook-timeout) is up: nothing changed",
+		       d->name);
+		r = -ETIMEDOUT;
+		goto out;
+	}
+	o = change_bounds(lockfd, deadline, rs->n > 0);
 	if (rs->n && recheck && !recheck(d)) {
 		vp_log(LOG_NOTICE, "%s: stopped meanwhile: nothing installed", d->name);
 		r = 1;
@@ -157,7 +201,7 @@ int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, cons
 	snprintf(st.network, sizeof(st.network), "%s", network ? network : "");
 	st.families = ruleset_families(rs);
 	if (vp_state_read(dirfd, d->uuid, &old) == 0) {
-		r = leave_old_backend(dirfd, lockfd, d->uuid, &old, b, rs->owner);
+		r = leave_old_backend(dirfd, &o, d->uuid, &old, b, rs->owner);
 		if (r < 0)
 			goto out;
 		if (!strcmp(old.backend, b->name))
@@ -175,7 +219,7 @@ int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, cons
 		       "from a dump?): reading what is there", d->name, b->name);
 	else if (rs->n && fresh)
 		vp_rules_mark_new(dirfd, d->uuid);
-	struct vp_fw_opts o = {.families = st.families, .hold_fd = lockfd};
+	o.families = st.families;
 	r = backend_apply(dirfd, d->uuid, b, rs, &o);
 	/* After a failure the state stays as it was written above, naming every family that may
 	 * still hold rules (a rollback is best effort, a removal may stop halfway): apply and
@@ -231,7 +275,7 @@ int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d)
 	if (!rs.n && !c->dry_run && !state_exists(d->uuid))
 		goto out;
 	net = vp_pipeline_network(&p);
-	r = vp_detect(net, c->table.set.backend, &b, why, sizeof(why));
+	r = vp_detect(net, c->table.set.backend, c->deadline, &b, why, sizeof(why));
 	if (r < 0) {
 		vp_log(LOG_ERR, "%s: %s", d->name, why);
 		goto out;
@@ -241,7 +285,7 @@ int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d)
 		goto out;
 	}
 	vp_log(LOG_DEBUG, "%s: %zu rules, backend %s (%s)", d->name, rs.n, b->name, why);
-	r = vp_engine_commit(b, d, net ? net->name : NULL, &rs, c->recheck);
+	r = vp_engine_commit(b, d, net ? net->name : NULL, &rs, c->recheck, c->deadline);
 	if (r == 1)
 		r = 0;   /* stopped meanwhile (recheck): nothing to say installed */
 	else if (r == 0)
@@ -255,14 +299,14 @@ out:
 
 /* No state, but a run killed while writing it may have left its temporary files: removed under
  * our lock (its holder may be writing them right now), when there is still no state. */
-static void sweep_debris(int dirfd, const char *uuid)
+static void sweep_debris(int dirfd, const char *uuid, long long deadline)
 {
 	struct vp_state st;
 	int lockfd;
 
 	if (!vp_state_has_debris(dirfd, uuid))
 		return;
-	lockfd = vp_lock(dirfd, LOCK_WAIT_MS);
+	lockfd = take_lock(dirfd, deadline);
 	if (lockfd < 0)
 		return;
 	if (vp_state_read(dirfd, uuid, &st) == -ENOENT)
@@ -273,18 +317,19 @@ static void sweep_debris(int dirfd, const char *uuid)
 /* A state naming a backend this build does not have (written by another version, or damaged):
  * the guest's rules are removed from each backend there is, then the state, so that nothing of
  * it is left unremovable. A backend whose library cannot be loaded is passed over (logged). */
-static int remove_everywhere(const char *uuid, const struct vp_state *st)
+static int remove_everywhere(const char *uuid, const struct vp_state *st, long long deadline)
 {
 	struct vp_ruleset none = {0};
-	struct vp_fw_opts o = {.families = st->families};
+	struct vp_fw_opts o;
 	int dirfd = vp_state_open_dir(), lockfd = -1, r;
 
 	vp_log(LOG_WARNING, "unknown backend '%s' in the state of %s: removing its rules from every "
 	       "backend", st->backend, st->name);
 	r = dirfd < 0 ? dirfd : vp_ruleset_init(&none, uuid);
 	if (r == 0)
-		lockfd = r = vp_lock(dirfd, LOCK_WAIT_MS);
-	o.hold_fd = lockfd;
+		lockfd = r = take_lock(dirfd, deadline);
+	o = change_bounds(lockfd, deadline, false);
+	o.families = st->families;
 	for (size_t i = 0; r >= 0 && vp_backends[i]; i++) {
 		const struct vp_backend *b = vp_backends[i];
 		int rb = b->load ? b->load() : 0;
@@ -310,7 +355,7 @@ int vp_guest_remove_domain(struct vp_ctx *c, const struct vp_domain *d)
 	             (vp_table_has_domain(&c->table, d->name, d->uuid) || vp_domain_has_meta(d));
 	int r = vp_guest_remove(c, d->uuid);
 
-	return r == 0 && stray ? vp_engine_sweep(d->uuid) : r;
+	return r == 0 && stray ? vp_engine_sweep(d->uuid, c->deadline) : r;
 }
 
 int vp_guest_remove(struct vp_ctx *c, const char *uuid)
@@ -325,7 +370,7 @@ int vp_guest_remove(struct vp_ctx *c, const char *uuid)
 		return dirfd;
 	r = vp_state_read(dirfd, uuid, &st);
 	if (r == -ENOENT && !c->dry_run)
-		sweep_debris(dirfd, uuid);
+		sweep_debris(dirfd, uuid, c->deadline);
 	close(dirfd);
 	if (r == -ENOENT)
 		return 0;   /* nothing of this guest is installed */
@@ -338,7 +383,7 @@ int vp_guest_remove(struct vp_ctx *c, const char *uuid)
 		return 0;
 	}
 	if (!b)
-		return remove_everywhere(uuid, &st);
+		return remove_everywhere(uuid, &st, c->deadline);
 	if (c->dry_run) {
 		vp_buf_printf(c->out, "# remove every rule owned by " VP_OWNER_PREFIX "%s (%s)\n", uuid,
 		              b->name);
@@ -349,7 +394,7 @@ int vp_guest_remove(struct vp_ctx *c, const char *uuid)
 		return r;
 	snprintf(d.uuid, sizeof(d.uuid), "%s", uuid);
 	snprintf(d.name, sizeof(d.name), "%s", st.name);
-	r = vp_engine_commit(b, &d, NULL, &rs, NULL);
+	r = vp_engine_commit(b, &d, NULL, &rs, NULL, c->deadline);
 	if (r == 0)
 		vp_log(LOG_INFO, "%s: forwards removed", st.name);
 	return r;

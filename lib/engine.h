@@ -21,6 +21,10 @@ struct vp_ctx {
 	/* Asked under our lock before installing (NULL: not asked): whether the guest still runs.
 	 * The lease waiter's, which works after the hook has returned. */
 	bool (*recheck)(const struct vp_domain *d);
+	/* The instant (vp_now_ms) by which the hook must be back to libvirt (set hook-timeout):
+	 * every wait of every guest of the call ends by it, each also keeping its own bound, and a
+	 * change cut short is rolled back or stays recorded. 0: each wait's own bound only. */
+	long long deadline;
 };
 
 /* Load the forward table through vp_table_open (table.h), the one loader of every caller (path
@@ -40,8 +44,9 @@ int vp_guest_remove(struct vp_ctx *c, const char *uuid);
  * ruleset or a lost state left. */
 int vp_guest_remove_domain(struct vp_ctx *c, const struct vp_domain *d);
 /* Remove the rules of every owner (only: of that uuid) that carry our tag in a backend's tables
- * but have no state of ours (sweep.c). 0, or -errno after logging why. */
-int vp_engine_sweep(const char *only);
+ * but have no state of ours (sweep.c), every wait ending by deadline (0: none). 0, or -errno
+ * after logging why. */
+int vp_engine_sweep(const char *only, long long deadline);
 
 /* Make the rules of guest d exactly rs through backend b, under our lock: the state records the
  * intent first (old | new families), the guest's rules leave a backend they were installed with
@@ -50,6 +55,9 @@ int vp_engine_sweep(const char *only);
  * every family that may hold rules, and the record is "unknown". network: the guest's first
  * network with forwards (for the network hook), may be NULL. recheck (may be NULL), asked under
  * the lock before an install: false means the guest stopped meanwhile, nothing is done, and 1 is
- * returned. Else 0, or -errno after logging why. */
+ * returned. deadline (vp_now_ms, 0: none): every wait ends by it (our lock, the
+ * backend's), nothing is begun once it has passed (-ETIMEDOUT), and a change ends early enough
+ * to leave its rollback time. Else 0, or -errno after logging why. */
 int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, const char *network,
-                     const struct vp_ruleset *rs, bool (*recheck)(const struct vp_domain *d));
+                     const struct vp_ruleset *rs, bool (*recheck)(const struct vp_domain *d),
+                     long long deadline);

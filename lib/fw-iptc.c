@@ -501,7 +501,7 @@ static int iptc_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
 	ret = plan_build(rs, &r);
 	if (ret < 0)
 		goto out;
-	ret = lock_take(wait_ms, &r, &fd);
+	ret = lock_take(vp_wait_ms(o ? o->deadline : 0, wait_ms), &r, &fd);
 	if (ret < 0)
 		goto out;
 	ret = apply_all(&r, o ? o->families : 0, rs->n > 0);
@@ -560,8 +560,10 @@ static int iptc_owners(int (*fn)(const char *owner, void *data), void *data)
 }
 
 /* libvirt's chain in the legacy tables: in process, one atomic get, no xtables lock. */
-static bool iptc_probe(const struct vp_network *net, char *why, size_t whysz)
+static bool iptc_probe(const struct vp_network *net, long long deadline, char *why,
+                       size_t whysz)
 {
+	(void)deadline;
 	(void)net;
 	if (!has_chain("filter", VP_LIBVIRT_CHAIN))
 		return false;

@@ -344,8 +344,10 @@ static int nft_owners(int (*fn)(const char *owner, void *data), void *data)
 
 /* libvirt >= 10.4 with firewall_backend nftables: its network status says so, or (an older
  * status) its own table has the forward chain our accepts go to. */
-static bool nft_probe(const struct vp_network *net, char *why, size_t whysz)
+static bool nft_probe(const struct vp_network *net, long long deadline, char *why,
+                      size_t whysz)
 {
+	(void)deadline;
 	enum vp_libvirt_fw fw = net ? net->fw : VP_LVFW_UNKNOWN;
 
 	if (fw != VP_LVFW_NFTABLES &&

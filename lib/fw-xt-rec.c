@@ -374,8 +374,10 @@ static int xt_nft_owners(int (*fn)(const char *owner, void *data), void *data)
 }
 
 /* libvirt's chain in nf_tables, where iptables-nft put it. */
-static bool xt_nft_probe(const struct vp_network *net, char *why, size_t whysz)
+static bool xt_nft_probe(const struct vp_network *net, long long deadline, char *why,
+                         size_t whysz)
 {
+	(void)deadline;
 	(void)net;
 	if (!vp_nfnl_chain_exists(AF_INET, "filter", VP_LIBVIRT_CHAIN))
 		return false;

@@ -267,7 +267,7 @@ static int xt_save(const struct xt_tools *t, int fi, struct vp_buf *out,
 {
 	const char *argv[] = {t->save[fi], NULL};
 	struct vp_buf err = {0};
-	int r = vp_spawn(argv, NULL, 0, out, VP_SPAWN_OUT_MAX, &err, hold_fd(o));
+	int r = vp_spawn(argv, NULL, 0, out, VP_SPAWN_OUT_MAX, &err, hold_fd(o), o->deadline);
 
 	if (r != 0)
 		log_tool_failure(t->save[fi], r, &err, NULL);
@@ -278,7 +278,8 @@ static int xt_save(const struct xt_tools *t, int fi, struct vp_buf *out,
 int vp_xt_restore(const struct xt_tools *t, int fi, const struct vp_buf *batch,
                   const struct vp_fw_opts *o)
 {
-	unsigned wait_ms = o->lock_wait_ms ? o->lock_wait_ms : LOCK_WAIT_DEFAULT_MS;
+	unsigned wait_ms = vp_wait_ms(o->deadline, o->lock_wait_ms ? o->lock_wait_ms :
+	                                                           LOCK_WAIT_DEFAULT_MS);
 	char wait[32] = "-w";
 	const char *argv[] = {t->restore[fi], wait, "--noflush", NULL};
 	struct vp_buf err = {0};
@@ -288,7 +289,7 @@ int vp_xt_restore(const struct xt_tools *t, int fi, const struct vp_buf *batch,
 	 * (iptables-nft takes no lock and ignores -w). */
 	if (t->locks)
 		snprintf(wait, sizeof(wait), "--wait=%u", (wait_ms + 999) / 1000);
-	r = vp_spawn(argv, batch->s, batch->len, NULL, 0, &err, hold_fd(o));
+	r = vp_spawn(argv, batch->s, batch->len, NULL, 0, &err, hold_fd(o), o->deadline);
 
 	if (r != 0)
 		log_tool_failure(t->restore[fi], r, &err, batch->s);
@@ -365,6 +366,7 @@ int vp_xt_apply(const struct xt_tools *t, const struct vp_xt_shortcut *sc,
 		struct vp_fw_opts all = *o;
 		none.n = 0;
 		all.families = 0;
+		all.deadline = o->rollback_deadline;
 		if (vp_xt_apply(t, NULL, &none, &all) < 0)
 			vp_log(LOG_ERR, "rollback of %s failed: rules may be left, run 'virt-portfwd flush'",
 			       rs->owner);
@@ -382,7 +384,8 @@ static int xt_apply_legacy(const struct vp_ruleset *rs, const struct vp_fw_opts 
 
 /* libvirt's chain in the legacy tables. Never instantiate a legacy table to find out: a table
  * not listed in /proc/net/ip_tables_names does not exist in this namespace. */
-static bool xt_legacy_probe(const struct vp_network *net, char *why, size_t whysz)
+static bool xt_legacy_probe(const struct vp_network *net, long long deadline, char *why,
+                            size_t whysz)
 {
 	char *names = NULL;
 	size_t len;
@@ -401,7 +404,7 @@ static bool xt_legacy_probe(const struct vp_network *net, char *why, size_t whys
 	 * bounded time. */
 	const char *argv[] = {"iptables-legacy-save", "-t", "filter", NULL};
 	struct vp_buf out = {0};
-	found = vp_spawn(argv, NULL, 0, &out, VP_SPAWN_OUT_MAX, NULL, -1) == 0 && out.s &&
+	found = vp_spawn(argv, NULL, 0, &out, VP_SPAWN_OUT_MAX, NULL, -1, deadline) == 0 && out.s &&
 	        strstr(out.s, "\n:" VP_LIBVIRT_CHAIN " ");
 	vp_buf_free(&out);
 	if (found)

@@ -19,6 +19,11 @@ struct vp_fw_opts {
 	                              the ruleset (from our state); 0 = look at both */
 	int hold_fd;               /* our lock, handed down to the programs a backend runs (run.h);
 	                              -1 none (0 is taken for none too: it is never our lock) */
+	long long deadline;        /* vp_now_ms instant by which every wait of the change ends
+	                              (the xtables lock, a program), each also keeping its own
+	                              bound; 0: none */
+	long long rollback_deadline; /* the same for the rollback after a failed change: later, so
+	                              that a change cut short still has time to be undone */
 };
 
 /* libvirt's chain in the iptables filter table: where its own rules are tells the backend. */
@@ -31,8 +36,9 @@ struct vp_backend {
 	 * NULL: the backend runs programs, it needs no library. */
 	int (*load)(void);
 	/* Whether libvirt's own rules for network net (NULL: not known) are in this backend's
-	 * tables; why receives the sentence for the log. Read-only and cheap. */
-	bool (*probe)(const struct vp_network *net, char *why, size_t whysz);
+	 * tables; why receives the sentence for the log. Read-only and cheap; a program it runs
+	 * ends by deadline (run.h). */
+	bool (*probe)(const struct vp_network *net, long long deadline, char *why, size_t whysz);
 	/* The rules of family `family` as this backend would write them, for --dry-run. */
 	void (*render)(const struct vp_ruleset *rs, int family, struct vp_buf *out);
 	/* Make the rules owned by rs->owner exactly rs->r[0..n) (n == 0 removes them all):

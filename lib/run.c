@@ -102,9 +102,8 @@ static int drain(int *fd, struct vp_buf *b, size_t max, int *overflow)
 }
 
 static int pump(struct pipes *p, const char *in, size_t in_len, struct vp_buf *out,
-                size_t out_max, struct vp_buf *err, int *overflow)
+                size_t out_max, struct vp_buf *err, int *overflow, long long deadline)
 {
-	long long deadline = vp_now_ms() + SPAWN_TIMEOUT_MS;
 	size_t off = 0;
 	int dummy = 0, r = 0;
 
@@ -140,7 +139,7 @@ static int pump(struct pipes *p, const char *in, size_t in_len, struct vp_buf *o
 }
 
 int vp_spawn(const char *const argv[], const char *in, size_t in_len, struct vp_buf *out,
-             size_t out_max, struct vp_buf *err, int hold_fd)
+             size_t out_max, struct vp_buf *err, int hold_fd, long long deadline)
 {
 	struct pipes p = {{-1, -1}, {-1, -1}, {-1, -1}};
 	posix_spawn_file_actions_t fa;
@@ -151,6 +150,12 @@ int vp_spawn(const char *const argv[], const char *in, size_t in_len, struct vp_
 
 	if (!in)
 		in_len = 0;
+	/* Its own bound, or the caller's deadline if that comes first; past it, nothing is run. */
+	deadline = vp_now_ms() + vp_wait_ms(deadline, SPAWN_TIMEOUT_MS);
+	if (vp_now_ms() >= deadline) {
+		r = -ETIMEDOUT;
+		goto out;
+	}
 	if (pipe2(p.in, O_CLOEXEC) < 0 || pipe2(p.out, O_CLOEXEC) < 0 || pipe2(p.err, O_CLOEXEC) < 0) {
 		r = -errno;
 		goto out;
@@ -169,7 +174,7 @@ int vp_spawn(const char *const argv[], const char *in, size_t in_len, struct vp_
 	close_fd(&p.out[1]);
 	close_fd(&p.err[1]);
 	fcntl(p.in[1], F_SETFL, O_NONBLOCK);
-	r = pump(&p, in, in_len, out, out_max, err, &overflow);
+	r = pump(&p, in, in_len, out, out_max, err, &overflow, deadline);
 	pipes_close(&p);
 	if (r < 0)
 		kill(pid, SIGKILL);   /* stuck, or we cannot follow it: it must not outlive the call */

@@ -13,9 +13,10 @@
 /* Run argv (argv[0] found by vp_tool_path, never through PATH) with
  * in[0..in_len) on its stdin (NULL: /dev/null), its stdout appended to out (NULL: discarded) up
  * to out_max bytes (-EFBIG beyond), its stderr appended to err (NULL: discarded) up to
- * VP_SPAWN_ERR_MAX. A program still running after 30 s is killed and -ETIMEDOUT returned: nothing
- * we run may hold the hook, and libvirt with it, forever. Returns the exit status (0..255),
- * 128+signal, or -errno when it could not run. */
+ * VP_SPAWN_ERR_MAX. A program still running after 30 s, or at deadline (vp_now_ms; 0: none) if
+ * that comes first, is killed and -ETIMEDOUT returned: nothing we run may hold the hook, and
+ * libvirt with it, forever; past the deadline, nothing is run (-ETIMEDOUT). Returns the exit
+ * status (0..255), 128+signal, or -errno when it could not run. */
 /* hold_fd (our lock, or -1) is handed down to the program: a program outlives a hook that is
  * killed while it runs, and must keep the lock until it is done, so that the next hook cannot
  * change the same rules under it. */
@@ -27,4 +28,4 @@
  * '/' is taken as it is. -ENOENT when no directory has it. */
 int vp_tool_path(const char *name, char *out, size_t outsz);
 int vp_spawn(const char *const argv[], const char *in, size_t in_len, struct vp_buf *out,
-             size_t out_max, struct vp_buf *err, int hold_fd);
+             size_t out_max, struct vp_buf *err, int hold_fd, long long deadline);

@@ -37,10 +37,12 @@ static int collect(const char *owner, void *data)
 }
 
 /* Remove every rule of uuid from b: its apply with nothing wanted and nothing known. */
-static int remove_stray(int lockfd, const struct vp_backend *b, const char *uuid)
+static int remove_stray(int lockfd, long long deadline, const struct vp_backend *b,
+                        const char *uuid)
 {
 	struct vp_ruleset none;
-	struct vp_fw_opts o = {.hold_fd = lockfd};
+	struct vp_fw_opts o = {.hold_fd = lockfd, .deadline = deadline,
+	                       .rollback_deadline = deadline};
 	struct vp_record prev = {.kind = VP_RULES_UNKNOWN}, next = {.kind = VP_RULES_UNKNOWN};
 	int r = vp_ruleset_init(&none, uuid);
 
@@ -55,7 +57,8 @@ static int remove_stray(int lockfd, const struct vp_backend *b, const char *uuid
 	return r;
 }
 
-static int sweep_backend(int dirfd, int lockfd, const struct vp_backend *b, const char *only)
+static int sweep_backend(int dirfd, int lockfd, long long deadline, const struct vp_backend *b,
+                         const char *only)
 {
 	struct tags t = {.only = only};
 	struct vp_state st;
@@ -65,20 +68,20 @@ static int sweep_backend(int dirfd, int lockfd, const struct vp_backend *b, cons
 		vp_log(LOG_ERR, "%s: cannot list our rules: %s", b->name, strerror(-r));
 	for (size_t i = 0; r == 0 && i < t.n; i++)
 		if (vp_state_read(dirfd, t.uuid[i], &st) == -ENOENT)
-			failed |= remove_stray(lockfd, b, t.uuid[i]) < 0;
+			failed |= remove_stray(lockfd, deadline, b, t.uuid[i]) < 0;
 	free(t.uuid);
 	return r < 0 ? r : failed ? -EIO : 0;
 }
 
-int vp_engine_sweep(const char *only)
+int vp_engine_sweep(const char *only, long long deadline)
 {
 	int dirfd = vp_state_open_dir(), lockfd = -1, r = dirfd, failed = 0;
 
 	if (r >= 0)
-		lockfd = r = vp_lock(dirfd, VP_LOCK_WAIT_MS);
+		lockfd = r = vp_lock(dirfd, vp_wait_ms(deadline, VP_LOCK_WAIT_MS));
 	for (size_t i = 0; r >= 0 && vp_backends[i]; i++)
-		if (vp_backends[i]->owners)
-			failed |= sweep_backend(dirfd, lockfd, vp_backends[i], only) < 0;
+		if (vp_backends[i]->owners && !vp_deadline_passed(deadline))
+			failed |= sweep_backend(dirfd, lockfd, deadline, vp_backends[i], only) < 0;
 	if (r < 0)
 		vp_log(LOG_ERR, "looking for rules that no state accounts for: %s", strerror(-r));
 	if (lockfd >= 0)

@@ -207,6 +207,21 @@ long long vp_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+unsigned vp_wait_ms(long long deadline, unsigned own_ms)
+{
+	long long left;
+
+	if (!deadline)
+		return own_ms;
+	left = deadline - vp_now_ms();
+	return left <= 0 ? 0 : left < own_ms ? (unsigned)left : own_ms;
+}
+
+bool vp_deadline_passed(long long deadline)
+{
+	return deadline && vp_now_ms() >= deadline;
+}
+
 int vp_grow(void *arr, size_t *cap, size_t need, size_t elem)
 {
 	void **p = arr, *np;

@@ -51,3 +51,8 @@ void vp_text_sanitize(char *s);
 
 /* CLOCK_MONOTONIC in milliseconds: deadlines that a changed wall clock cannot move. */
 long long vp_now_ms(void);
+/* Deadlines are instants on that clock (ms); 0 is none. What a wait whose own bound is own_ms
+ * may take before deadline: min(own_ms, time left), 0 once it has passed. */
+unsigned vp_wait_ms(long long deadline, unsigned own_ms);
+/* Whether deadline (not 0) has passed. */
+bool vp_deadline_passed(long long deadline);

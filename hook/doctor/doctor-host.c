@@ -121,7 +121,7 @@ static void check_backend(struct doctor *dr, const struct dr_net *n)
 		return;
 	}
 	if (forced != VP_BACKEND_AUTO &&
-	    (vp_detect(&n->in->net, forced, &ours, why, sizeof(why)) < 0 || ours != n->lv)) {
+	    (vp_detect(&n->in->net, forced, 0, &ours, why, sizeof(why)) < 0 || ours != n->lv)) {
 		snprintf(fix, sizeof(fix), "remove `set backend` from the table (or make it %s), then "
 		         "run `virt-portfwd flush` and `virt-portfwd apply`", n->lv->name);
 		dr_report(dr, "host.backend", subj, DR_FAIL, fix, "the table says `set backend %s`, "

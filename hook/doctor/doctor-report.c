@@ -101,7 +101,7 @@ struct dr_net *dr_net_get(struct doctor *dr, const char *name)
 	if (in->r < 0)
 		return n;
 	vp_netinfo_leases(in);
-	n->lv_r = vp_detect(&in->net, VP_BACKEND_AUTO, &n->lv, n->lv_why, sizeof(n->lv_why));
+	n->lv_r = vp_detect(&in->net, VP_BACKEND_AUTO, 0, &n->lv, n->lv_why, sizeof(n->lv_why));
 	return n;
 }
 

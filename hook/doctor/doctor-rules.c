@@ -113,7 +113,7 @@ static void xt_load(struct dr_listing *s, int variant, int fi)
 	s->loaded = true;
 	if (variant == DR_IPT_LEGACY && !legacy_tables(fi))
 		return;
-	r = vp_spawn(argv, NULL, 0, &out, VP_SPAWN_OUT_MAX, &err, -1);
+	r = vp_spawn(argv, NULL, 0, &out, VP_SPAWN_OUT_MAX, &err, -1, 0);
 	if (r != 0) {
 		char *nl = err.s ? strchr(err.s, '\n') : NULL;
 		if (nl)

@@ -205,7 +205,9 @@ static void test_across_buffers(void)
 	int r1, r2, r3, rc;
 
 	vp_table_init(&t);
-	r1 = parse_str(&t, "forwards.conf", "set lease-wait 7\nweb1 tcp 2222 22\n", &d);
+	tap_ok(t.set.hook_timeout == VP_HOOK_TIMEOUT_DEFAULT, "buffers: hook-timeout defaults to 20 s");
+	r1 = parse_str(&t, "forwards.conf", "set lease-wait 7\nweb1 tcp 2222 22\n"
+	               "set hook-timeout 3\n", &d);
 	r2 = parse_str(&t, "forwards.d/10-a.conf", "\n\nset lease-wait 9\nweb2 tcp 2222 22\n", &d);
 	r3 = parse_str(&t, "forwards.d/20-b.conf", "web3 tcp 2222 22 # a comment\n", &d);
 	rc = vp_table_check(&t, &d);
@@ -217,7 +219,7 @@ static void test_across_buffers(void)
 	          "forwards.conf:2:10 (web1)\n"
 	          "forwards.d/20-b.conf:1:10: host port 2222/tcp is already forwarded at "
 	          "forwards.conf:2:10 (web1)\n", "buffers: settings and clashes across files");
-	tap_ok(t.set.lease_wait == 7 && t.n == 3 && !strcmp(t.fwd[2].file, "forwards.d/20-b.conf"),
+	tap_ok(t.set.lease_wait == 7 && t.set.hook_timeout == 3 && t.n == 3 && !strcmp(t.fwd[2].file, "forwards.d/20-b.conf"),
 	       "buffers: the first setting stays, forwards keep their file");
 	free(got);
 	vp_diags_free(&d);

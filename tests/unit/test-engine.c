@@ -28,6 +28,7 @@ static struct seen {
 	char rules_file[64];       /* the rules side file during apply */
 	bool lock_held;            /* our lock could not be taken by someone else during apply */
 	bool hold_fd_ok;           /* o->hold_fd is our locked lock */
+	long long deadline, rollback_deadline;   /* the bounds apply was given */
 	int fail;                  /* what apply returns */
 	const char *body;          /* the record apply returns, NULL none */
 } seen;
@@ -78,6 +79,8 @@ static void observe(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
 	read_side(dirfd, "rules", seen.rules_file, sizeof(seen.rules_file));
 	seen.lock_held = !lock_free();
 	seen.hold_fd_ok = o->hold_fd > 0 && flock(o->hold_fd, LOCK_EX | LOCK_NB) == 0;
+	seen.deadline = o->deadline;
+	seen.rollback_deadline = o->rollback_deadline;
 	close(dirfd);
 }
 
@@ -92,9 +95,10 @@ static int fake_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
 	return 0;
 }
 
-static bool fake_probe(const struct vp_network *net, char *why, size_t whysz)
+static bool fake_probe(const struct vp_network *net, long long deadline, char *why, size_t whysz)
 {
 	(void)net;
+	(void)deadline;
 	snprintf(why, whysz, "fake");
 	return true;
 }
@@ -124,6 +128,8 @@ static void ruleset(struct vp_ruleset *rs, int family, size_t n)
 
 /* false: the guest stopped meanwhile (the lease waiter's recheck). */
 static bool recheck_answer = true;
+/* The deadline commit() passes (0: none). */
+static long long commit_deadline;
 
 static bool said_stopped(const struct vp_domain *d)
 {
@@ -140,7 +146,8 @@ static int commit(const struct vp_backend *b, int family, size_t n)
 	snprintf(d.uuid, sizeof(d.uuid), UUID);
 	snprintf(d.name, sizeof(d.name), "web1");
 	ruleset(&rs, family, n);
-	r = vp_engine_commit(b, &d, "default", &rs, recheck_answer ? NULL : said_stopped);
+	r = vp_engine_commit(b, &d, "default", &rs, recheck_answer ? NULL : said_stopped,
+	                     commit_deadline);
 	vp_ruleset_free(&rs);
 	return r;
 }
@@ -247,6 +254,38 @@ static void test_recheck(void)
 	recheck_answer = true;
 }
 
+/* The hook's deadline: an install ends a quarter of the time left before it, kept for the
+ * rollback; a removal takes it all; past it, nothing is begun. */
+static void test_deadline(void)
+{
+	unsigned fam = 0;
+	long long t0 = vp_now_ms();
+
+	seen = (struct seen){.body = "d1 4\n"};
+	commit_deadline = t0 + 4000;
+	tap_ok(commit(&fake, AF_INET, 1) == 0 && seen.rollback_deadline == commit_deadline &&
+	       seen.deadline >= t0 + 2900 && seen.deadline <= t0 + 3000,
+	       "deadline: an install gets 3/4 of the time left, its rollback all of it");
+	seen = (struct seen){0};
+	commit_deadline = t0 + 400000;
+	tap_ok(commit(&fake, AF_INET, 1) == 0 && seen.deadline >= commit_deadline - 5000 &&
+	       seen.deadline <= commit_deadline - 4900, "deadline: the rollback keeps 5 s at most");
+	seen = (struct seen){.body = "d2 4\n"};
+	commit_deadline = t0 - 1;
+	tap_ok(commit(&fake, AF_INET, 2) == -ETIMEDOUT && seen.calls == 0,
+	       "deadline passed: -ETIMEDOUT, apply is not called");
+	tap_ok(state_exists(&fam) && fam == VP_FAM_V4, "deadline passed: the state is as it was");
+	tap_ok(lock_free(), "deadline passed: the lock is released");
+	commit_deadline = vp_now_ms() + 4000;
+	seen = (struct seen){0};
+	tap_ok(commit(&fake, AF_INET, 0) == 0 && seen.deadline == commit_deadline &&
+	       !state_exists(NULL), "deadline: a removal has nothing to undo and gets all the time");
+	commit_deadline = 0;
+	seen = (struct seen){0};
+	tap_ok(commit(&fake, AF_INET, 0) == 0 && seen.deadline == 0 &&
+	       seen.rollback_deadline == 0, "no deadline: apply is given none");
+}
+
 static void test_norecord(void)
 {
 	seen = (struct seen){.body = "ignored\n"};
@@ -314,6 +353,7 @@ int main(void)
 	test_failure();
 	test_remove();
 	test_recheck();
+	test_deadline();
 	test_norecord();
 	test_pending_reset();
 	test_planted_fifo();

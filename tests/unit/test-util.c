@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The small helpers every file leans on: the text sanitizer of names in logs and output, array
- * growth, and the host side of a forward as a table line writes it. */
+ * growth, the host side of a forward as a table line writes it, deadlines, and a program run
+ * against one. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -95,11 +96,37 @@ static void test_tool_path(void)
 	       p);
 }
 
+/* A wait takes min(its own bound, time left); a program is killed at the deadline when that
+ * comes before its own 30 s, and not run at all once it has passed. */
+static void test_deadline(void)
+{
+	const char *sleeper[] = {"sleep", "10", NULL};
+	long long t0 = vp_now_ms();
+	unsigned w = vp_wait_ms(t0 + 100000, 5000);
+	int r;
+
+	tap_ok(vp_wait_ms(0, 5000) == 5000 && w == 5000, "deadline: far or none, the own bound");
+	w = vp_wait_ms(t0 + 1000, 5000);
+	tap_ok(w > 900 && w <= 1000, "deadline: near, the time left (%u ms)", w);
+	tap_ok(vp_wait_ms(t0 - 1, 5000) == 0 && vp_deadline_passed(t0 - 1) &&
+	       !vp_deadline_passed(0) && !vp_deadline_passed(t0 + 100000),
+	       "deadline: past, no wait at all");
+	t0 = vp_now_ms();
+	r = vp_spawn(sleeper, NULL, 0, NULL, 0, NULL, -1, t0 + 300);
+	t0 = vp_now_ms() - t0;
+	tap_ok(r == -ETIMEDOUT && t0 >= 300 && t0 < 3000,
+	       "deadline: a program still running is killed at it (%lld ms)", t0);
+	t0 = vp_now_ms();
+	r = vp_spawn(sleeper, NULL, 0, NULL, 0, NULL, -1, t0 - 1);
+	tap_ok(r == -ETIMEDOUT && vp_now_ms() - t0 < 100, "deadline: past it, nothing is run");
+}
+
 int main(void)
 {
 	test_sanitize();
 	test_grow();
 	test_forward_host();
 	test_tool_path();
+	test_deadline();
 	return tap_done();
 }

@@ -7,13 +7,6 @@
 # shellcheck source=../lib/faults.sh
 . "$VP_LIB/faults.sh"
 
-network_hook() {  # OP: libvirt's network hook for network default
-	ln -sf "$VP_BIN" "$VP_ROOT/hooks/network"
-	ip netns exec "$VP_HOST" env VIRT_PORTFWD_ROOT="$VP_ROOT" XTABLES_LOCKFILE="$VP_LOCK" \
-		"${FAULTS_BASE_ENV[@]}" "$VP_ROOT/hooks/network" default "$1" begin - </dev/null \
-		>>"$VP_TMP/hook.stdout" 2>>"$VP_TMP/hook.stderr"
-}
-
 # status_broken KIND: guest1 started with the network's status KIND (missing or garbage), then
 # the network started.
 status_broken() {
@@ -32,7 +25,7 @@ status_broken() {
 		<(vp_log_since "$mark")
 	cp "$VP_TMP/network.good" "$net"
 	vp_write_status guest1
-	network_hook started
+	vp_network_hook started "${FAULTS_BASE_ENV[@]}"
 	vp_check_eq "$w, then the network started: 2222 reaches guest1" \
 		"$(vp_tcp_get "$VP_CLIENT" "$VP_HOST_ADDR" 2222)" guest1
 	rm -f "$VP_ROOT/run/libvirt/qemu/guest1.xml"

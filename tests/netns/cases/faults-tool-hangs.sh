@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# faults-tool-hangs: iptables-nft-restore hangs: the hook kills it after its 30 s bound (so this
-# case takes 30 s), says so, exits 0 and leaves no rule of guest1; the next started works.
+# faults-tool-hangs: iptables-nft-restore hangs, with `set hook-timeout 60`: a wait ends at
+# min(its own bound, the hook's time), and here the tool's own is the smaller: the hook kills it
+# after its 30 s bound (so this case takes 30 s), says so, exits 0 and leaves no rule of guest1;
+# the next started works. (faults-hook-timeout: the hook's time the smaller.)
 # kinds: nft
 
 # shellcheck source=../lib/faults.sh
@@ -10,6 +12,7 @@ run() {
 	local rc mark pid took
 	faults_start_g2
 	faults_baseline
+	faults_table "set hook-timeout 60"
 	mark=$(vp_log_mark)
 	echo hang >"$FAULTS_CTL/iptables-nft-restore.plan"
 	vp_timed faults_hook guest1 started
@@ -28,5 +31,6 @@ run() {
 		test -n "$pid" -a ! -e "/proc/$pid"
 	faults_check_g2_only "restore hangs"
 	faults_check_recovers "restore hangs"
+	faults_table
 	faults_stop_g2
 }

@@ -22,13 +22,6 @@ libvirt_reload() {
 	done
 }
 
-network_hook() {  # OP: libvirt's network hook for network "default"
-	ln -sf "$VP_BIN" "$VP_ROOT/hooks/network"
-	ip netns exec "$VP_HOST" env VIRT_PORTFWD_ROOT="$VP_ROOT" XTABLES_LOCKFILE="$VP_LOCK" \
-		"$VP_ROOT/hooks/network" default "$1" begin - </dev/null >>"$VP_TMP/hook.stdout" \
-		2>>"$VP_TMP/hook.stderr"
-}
-
 # The first rule of the chain libvirt's reject hangs off must be ours.
 check_ours_first() {
 	local first
@@ -49,7 +42,7 @@ run() {
 	libvirt_reload
 	vp_check_eq "libvirt reload: our accept is below its reject, 2222 refused" \
 		"$(vp_tcp_get "$VP_CLIENT" "$VP_HOST_ADDR" 2222)" ""
-	network_hook started
+	vp_network_hook started
 	vp_check_eq "network hook 'started': exit 0, nothing on stdout" \
 		"$?:$(cat "$VP_TMP/hook.stdout")" "0:"
 	vp_recon_works "after the network hook"

@@ -262,6 +262,18 @@ vp_hook_env() {
 		<"$VP_FIX/$dom.xml" >>"$VP_TMP/hook.stdout" 2>>"$VP_TMP/hook.stderr"
 }
 
+# vp_network_hook OP [VAR=VALUE ...]: libvirt's network hook for network "default", with more
+# environment; its exit status.
+vp_network_hook() {
+	local op=$1
+	shift
+	ln -sf "$VP_BIN" "$VP_ROOT/hooks/network"
+	echo "--- network default $op $*" >>"$VP_TMP/hook.stderr"
+	ip netns exec "$VP_HOST" env VIRT_PORTFWD_ROOT="$VP_ROOT" XTABLES_LOCKFILE="$VP_LOCK" \
+		"$@" "$VP_ROOT/hooks/network" default "$op" begin - </dev/null \
+		>>"$VP_TMP/hook.stdout" 2>>"$VP_TMP/hook.stderr"
+}
+
 # Microseconds the hook takes for DOMAIN OP, measured inside the host namespace (so the cost of
 # `ip netns exec` is not counted); best of 5 runs, since the machine may be busy.
 vp_hook_us() {

@@ -16,6 +16,8 @@
  *   VP_FAULT_XMLLOG=FILE                a line "xml parsed" is appended to FILE for each
  *                                       document libxml2 is asked to parse (xmlCtxtReadMemory):
  *                                       whether a hook call read its domain XML at all
+ *   VP_FAULT_XMLCRASH=1                 that parse dies of SIGSEGV instead: a library crashing
+ *                                       under the hook
  *
  * The variables and LD_PRELOAD are removed from the environment at load time: the programs the
  * hook runs (and its lease waiter) run unmodified. */
@@ -25,6 +27,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -47,6 +50,7 @@ static size_t n_iptc_faults;
 static unsigned long nft_faults[MAX_FAULTS];
 static size_t n_nft_faults;
 static char execlog[4096], faultlog[4096], xmllog[4096];
+static bool xmlcrash;
 
 /* Next comma-separated item of *p (advanced past it) into item; false at the end. */
 static bool next_item(const char **p, char *item, size_t n)
@@ -99,11 +103,13 @@ __attribute__((constructor)) static void faultinj_init(void)
 		snprintf(faultlog, sizeof(faultlog), "%s", v);
 	if ((v = getenv("VP_FAULT_XMLLOG")))
 		snprintf(xmllog, sizeof(xmllog), "%s", v);
+	xmlcrash = getenv("VP_FAULT_XMLCRASH") != NULL;
 	unsetenv("VP_FAULT_IPTC");
 	unsetenv("VP_FAULT_LOG");
 	unsetenv("VP_FAULT_NFT");
 	unsetenv("VP_FAULT_EXECLOG");
 	unsetenv("VP_FAULT_XMLLOG");
+	unsetenv("VP_FAULT_XMLCRASH");
 	unsetenv("LD_PRELOAD");
 }
 
@@ -179,6 +185,10 @@ void *xmlCtxtReadMemory(void *ctxt, const char *buf, int size, const char *url, 
 		real = (void *(*)(void *, const char *, int, const char *, const char *, int))
 			next_sym("xmlCtxtReadMemory");
 	append_line(xmllog, line, sizeof(line) - 1);
+	if (xmlcrash) {
+		note_fault("xml", "crash", 1);
+		raise(SIGSEGV);
+	}
 	return real(ctxt, buf, size, url, enc, options);
 }
 
