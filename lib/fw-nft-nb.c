@@ -267,8 +267,9 @@ out:
 	return r;
 }
 
-int vp_nft_neighbours(const struct vp_ruleset *rs, const struct vp_fw_opts *o)
+int vp_nft_neighbours(struct vp_nfnl *q, const struct vp_ruleset *rs, const struct vp_fw_opts *o)
 {
+	unsigned use;
 	int r = 0;
 
 	for (size_t fi = 0; r == 0 && fi < N_FAMS; fi++) {
@@ -276,7 +277,7 @@ int vp_nft_neighbours(const struct vp_ruleset *rs, const struct vp_fw_opts *o)
 		if (o->families && !(o->families & f->bit) && !vp_nft_has_family(rs, f->af))
 			continue;
 		/* No iptables-nft filter FORWARD: nothing that drops, and nothing of ours there. */
-		if (vp_nfnl_chain_exists(f->af, NB_TABLE, NB_CHAIN))
+		if (vp_nfnl_chain_use(q, f->af, NB_TABLE, NB_CHAIN, &use) == 0)
 			r = nb_family(rs, fi, o);
 	}
 	return r;

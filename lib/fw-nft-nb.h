@@ -8,6 +8,6 @@
 /* Make the owner's accepts in iptables-nft's `filter FORWARD` (or Docker's DOCKER-USER) of each
  * family concerned (o->families, as apply takes them) exactly what rs needs there: one per
  * forward accept of rs when that chain would drop forwarded traffic, none otherwise (n == 0
- * removes them all). Nothing is read or written in a family without that chain. 0 or -errno,
- * logged. */
-int vp_nft_neighbours(const struct vp_ruleset *rs, const struct vp_fw_opts *o);
+ * removes them all). Nothing is read or written in a family without that chain, which is asked
+ * of the kernel on q, the caller's socket. 0 or -errno, logged. */
+int vp_nft_neighbours(struct vp_nfnl *q, const struct vp_ruleset *rs, const struct vp_fw_opts *o);

@@ -295,9 +295,9 @@ static int nft_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
 
 /* The accepts in iptables-nft's FORWARD (fw-nft-nb.h), after ours in libvirt's table. When they
  * cannot be written the forwards would not work: the owner's rules go everywhere (fw.h). */
-static int neighbours(const struct vp_ruleset *rs, const struct vp_fw_opts *o)
+static int neighbours(struct vp_nfnl *q, const struct vp_ruleset *rs, const struct vp_fw_opts *o)
 {
-	int r = vp_nft_neighbours(rs, o);
+	int r = vp_nft_neighbours(q, rs, o);
 
 	if (r < 0 && rs->n) {
 		struct vp_ruleset none = *rs;
@@ -346,7 +346,7 @@ static int nft_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
 	}
 	/* The other base chains on the forward hook that would drop the forwards (Docker's). */
 	if (r == 0)
-		r = neighbours(rs, o);
+		r = neighbours(&q, rs, o);
 	if (r == 0 && rs->n && rec.n == rs->n)
 		rec_format(&rec, next);
 out:
