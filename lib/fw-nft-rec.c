@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fw-nft-nb.h"
 #include "log.h"
 #include "nfnl.h"
 
@@ -290,6 +291,29 @@ static const bool *lv_now(struct vp_nfnl *q, bool *lv)
 }
 
 static int nft_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
+                     const struct vp_record *prev, struct vp_record *next);
+
+/* The accepts in iptables-nft's FORWARD (fw-nft-nb.h), after ours in libvirt's table. When they
+ * cannot be written the forwards would not work: the owner's rules go everywhere (fw.h). */
+static int neighbours(struct vp_nfnl *q, const struct vp_ruleset *rs, const struct vp_fw_opts *o)
+{
+	int r = vp_nft_neighbours(q, rs, o);
+
+	if (r < 0 && rs->n) {
+		struct vp_ruleset none = *rs;
+		struct vp_fw_opts all = *o;
+		struct vp_record unknown = {.kind = VP_RULES_UNKNOWN}, next = unknown;
+		none.n = 0;
+		all.families = 0;
+		if (nft_apply(&none, &all, &unknown, &next) < 0)
+			vp_log(LOG_ERR, "rollback of %s failed: rules may be left, run 'virt-portfwd "
+			       "flush'", rs->owner);
+		vp_record_free(&next);
+	}
+	return r;
+}
+
+static int nft_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
                      const struct vp_record *prev, struct vp_record *next)
 {
 	struct vp_nfnl q = {.fd = -1};
@@ -320,6 +344,9 @@ static int nft_apply(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
 		if (r == 0 && rs->n && rec_from_heads(&q, rs, lv_now(&q, lv), &rec) < 0)
 			rec_free(&rec);
 	}
+	/* The other base chains on the forward hook that would drop the forwards (Docker's). */
+	if (r == 0)
+		r = neighbours(&q, rs, o);
 	if (r == 0 && rs->n && rec.n == rs->n)
 		rec_format(&rec, next);
 out:

@@ -70,6 +70,7 @@ struct dr_line {
 
 struct dr_chain {
 	const char *table, *name;
+	const char *policy;             /* a built-in chain's ("ACCEPT", "DROP"); else NULL */
 };
 
 struct dr_listing {
@@ -92,6 +93,16 @@ struct dr_where {
 	char *spec;                     /* heap */
 };
 
+/* The base chains on the forward hook, other than libvirt's and ours, that would drop
+ * (doctor-hooks.c), read once per family. */
+struct dr_hook;
+struct dr_hooks {
+	bool loaded;
+	bool native_err;                /* nftables could not be listed */
+	struct dr_hook *c;
+	size_t n, cap;
+};
+
 struct doctor {
 	struct vp_ctx *c;
 	bool json, probe;
@@ -106,7 +117,7 @@ struct doctor {
 	struct vp_netcache cache;
 	struct dr_listing lists[DR_VARIANTS][2]; /* [variant][IPv4, IPv6], read when first needed */
 	unsigned families;              /* VP_FAM_* of the forwards looked at */
-	bool nft_shadow_said;           /* the shadow check's "not on nftables" was said once */
+	struct dr_hooks hooks[2];       /* IPv4, IPv6 */
 };
 
 /* doctor-report.c. One report line. check: the machine name ("rules.accept"); subject: what it is about
@@ -180,6 +191,16 @@ void dr_nft_load(struct dr_listing *s, int family);
  * rule without its "packets N bytes M". 0 or -ENOMEM. */
 int dr_nft_parse(struct dr_listing *s);
 int dr_nft_where(const struct vp_rule *r, const char *owner, struct dr_where *ret);
+
+/* doctor-hooks.c: every other base chain on the forward hook that would drop this forward's
+ * connections, in any table and family, passed by a rule of ours or named with its owner and
+ * the fix. v: the variant our rules are in. Reports nothing on an iptables host without such a
+ * chain (dr_check_shadow reports there). */
+void dr_check_hooks(struct doctor *dr, const struct dr_fwd *fw, int v);
+void dr_hooks_free(struct doctor *dr);
+/* Whether a line of iptables-nft's listing is an accept the nftables backend puts in FORWARD or
+ * DOCKER-USER (fw-nft-nb.c). */
+bool dr_hooks_accept(const struct dr_line *l);
 
 /* doctor-shadow.c: a foreign rule ahead of our jumps in FORWARD or nat PREROUTING that drops
  * or diverts this forward's traffic. tool: the iptables binary, for the fix. */

@@ -10,7 +10,7 @@ int dr_listing_add_chain(struct dr_listing *s, const char *table, const char *na
 {
 	if (vp_grow(&s->c, &s->cap_c, s->n_c + 1, sizeof(*s->c)) < 0)
 		return -ENOMEM;
-	s->c[s->n_c++] = (struct dr_chain){table, name};
+	s->c[s->n_c++] = (struct dr_chain){.table = table, .name = name};
 	return 0;
 }
 

@@ -115,9 +115,11 @@ static bool installed_with(const struct doctor *dr, const char *backend)
 	return false;
 }
 
-/* Rules and chains of ours in one iptables variant's tables, both families. */
-static size_t count_ours(struct doctor *dr, int v, bool *ret_failed)
+/* Rules and chains of ours in one iptables variant's tables, both families; on libvirt's
+ * nftables backend, our accepts in iptables-nft's FORWARD do count there (doctor-hooks.c). */
+static size_t count_ours(struct doctor *dr, int v, int used, bool *ret_failed)
 {
+	bool hook_accepts = v == DR_IPT_NFT && used == DR_NFTABLES;
 	size_t n = 0;
 
 	for (int fi = 0; fi < 2; fi++) {
@@ -125,7 +127,8 @@ static size_t count_ours(struct doctor *dr, int v, bool *ret_failed)
 		*ret_failed |= s->r < 0;
 		for (size_t i = 0; i < s->n; i++)
 			n += !strncmp(s->l[i].chain, "VIRT_PORTFWD_", 13) ||
-			     strstr(s->l[i].spec, VP_TAG) != NULL;
+			     (strstr(s->l[i].spec, VP_TAG) != NULL &&
+			      !(hook_accepts && dr_hooks_accept(&s->l[i])));
 		for (size_t i = 0; i < s->n_c; i++)
 			n += !strncmp(s->c[i].name, "VIRT_PORTFWD_", 13);
 	}
@@ -135,7 +138,7 @@ static size_t count_ours(struct doctor *dr, int v, bool *ret_failed)
 static void check_other(struct doctor *dr, int v, int used)
 {
 	bool failed = false;
-	size_t n = count_ours(dr, v, &failed);
+	size_t n = count_ours(dr, v, used, &failed);
 	char fix[512], subj[64];
 
 	snprintf(subj, sizeof(subj), "%s tables", variant_name[v]);

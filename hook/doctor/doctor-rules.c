@@ -33,11 +33,18 @@ static const char fix_apply[] =
 /* ":CHAIN POLICY [p:b]" */
 static int add_chain(struct dr_listing *s, const char *table, char *line)
 {
-	char *sp = strchr(line, ' ');
+	char *sp = strchr(line, ' '), *end;
+	int r;
 
 	if (sp)
-		*sp = '\0';
-	return dr_listing_add_chain(s, table, line);
+		*sp++ = '\0';
+	r = dr_listing_add_chain(s, table, line);
+	if (r == 0 && sp && *sp != '-') {
+		if ((end = strchr(sp, ' ')))
+			*end = '\0';
+		s->c[s->n_c - 1].policy = sp;
+	}
+	return r;
 }
 
 /* "[pkts:bytes] -A CHAIN SPEC" */
@@ -392,11 +399,7 @@ void dr_check_rules(struct doctor *dr, const struct dr_fwd *fw)
 	v = dr_variant(fw->net->lv);
 	for (enum vp_stage st = 0; st < VP_ST_COUNT; st++)
 		check_stage(dr, fw, s, v, st);
-	if (v == DR_NFTABLES && !dr->nft_shadow_said)
-		dr_report(dr, "rules.shadow", "libvirt_network forward", DR_SKIP, NULL, "foreign "
-		          "rules ahead of ours are looked for on iptables hosts only");
-	if (v == DR_NFTABLES)
-		dr->nft_shadow_said = true;
-	else
+	if (v != DR_NFTABLES)
 		dr_check_shadow(dr, fw, s, xt_tool[v][fw->f->family == AF_INET6]);
+	dr_check_hooks(dr, fw, v);
 }

@@ -220,6 +220,7 @@ void dr_free(struct doctor *dr)
 	guests_free(dr);
 	nets_free(dr);
 	dr_listings_free(dr);
+	dr_hooks_free(dr);
 }
 
 static void run_checks(struct doctor *dr)

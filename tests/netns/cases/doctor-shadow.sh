@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # doctor-shadow: a foreign rule ahead of ours fails rules.shadow, its fix deleting that rule: a
 # DROP in FORWARD (only guest1's 2222 is shadowed), a DNAT in nat PREROUTING; rules that do not
-# touch the forwards' traffic are no finding. The doctor looks for such rules on iptables hosts
-# only (on nftables it reports rules.shadow as skipped).
+# touch the forwards' traffic are no finding. (Other base chains on the forward hook that drop,
+# on every host kind: doctor-forward-hooks, neighbours-*.)
 # kinds: nft legacy
 
 . "$VP_LIB/doctor.sh"
