@@ -24,17 +24,6 @@ talk() {  # NS [SRC]: one datagram from NS to the host's bridge address (from SR
 	echo x | ip netns exec "$1" socat -u - "UDP-SENDTO:$VP_GW:9${2:+,bind=$2}" 2>/dev/null
 }
 
-# Poll up to SECONDS for client -> 2222 to answer EXPECTED; prints the milliseconds it took.
-wait_forward_ms() {  # EXPECTED SECONDS
-	local t0 i
-	t0=$(date +%s%N)
-	for ((i = 0; i < $2 * 10; i++)); do
-		[ "$(vp_tcp_get "$VP_CLIENT" "$VP_HOST_ADDR" 2222)" = "$1" ] && break
-		sleep 0.1
-	done
-	echo $((($(date +%s%N) - t0) / 1000000))
-}
-
 found_when_talking() {
 	local ms mark
 	vp_lease_table
@@ -47,7 +36,7 @@ found_when_talking() {
 		grep -q "no address for guest1" <(vp_log_since "$mark")
 	sleep 1
 	talk "$VP_GUEST1"
-	ms=$(wait_forward_ms guest1 5)
+	ms=$(vp_lease_wait_forward_ms guest1 5)
 	vp_check "guest1 talked: 2222 reaches guest1 within 5 s ($ms ms)" test "$ms" -lt 5000
 	echo "# measured: guest1's first datagram to the forward reaching it: $ms ms"
 	vp_check_eq "guest1 talked: the waiter is gone" "$(vp_lease_waiters_gone 5)" 0
