@@ -18,6 +18,7 @@
 
 #define DUMP_RECV  (16u << 10)   /* one buffer of a dump: ~200 entries */
 #define DUMP_READS 4096u         /* VP_NEIGH_MAX entries fit in far fewer buffers */
+#define DUMP_MS    2000          /* the whole dump; one read waits at most a second */
 
 bool vp_neigh_state_usable(uint16_t state)
 {
@@ -205,6 +206,7 @@ static int dump_request(int fd, int ifindex, int family)
 int vp_neigh_dump(int ifindex, int family, struct vp_neighs *t)
 {
 	struct timeval tv = {.tv_sec = 1};
+	long long until = vp_now_ms() + DUMP_MS;
 	char *buf = NULL;
 	int fd, r;
 
@@ -220,14 +222,15 @@ int vp_neigh_dump(int ifindex, int family, struct vp_neighs *t)
 		r = -ENOMEM;
 	for (unsigned i = 0; r == 0 && i < DUMP_READS; i++) {
 		ssize_t n = recv(fd, buf, DUMP_RECV, MSG_TRUNC);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			r = errno == EAGAIN ? -ETIMEDOUT : -errno;
-		else if ((size_t)n > DUMP_RECV)
+		int e = errno;
+		if (n < 0 && e != EINTR)
+			r = e == EAGAIN ? -ETIMEDOUT : -e;
+		else if (n > 0 && (size_t)n > DUMP_RECV)
 			r = -EMSGSIZE;
-		else
+		else if (n > 0)
 			r = vp_neigh_parse(buf, (size_t)n, ifindex, family, t);
+		if (r == 0 && vp_now_ms() > until)
+			r = -ETIMEDOUT;
 	}
 	free(buf);
 	close(fd);

@@ -58,7 +58,7 @@ int vp_neigh_pick(const struct vp_neighs *t, const char *mac, const struct vp_ne
 
 /* The neighbour entries of family (AF_INET, AF_INET6) on interface ifindex, by one
  * RTM_GETNEIGH dump that the kernel filters by ifindex, appended to t. Each read waits at most
- * a second. 0 or -errno. */
+ * a second, the whole dump two (-ETIMEDOUT). 0 or -errno. */
 int vp_neigh_dump(int ifindex, int family, struct vp_neighs *t);
 /* A non-blocking rtnetlink socket that receives every change of the neighbour tables
  * (RTNLGRP_NEIGH: ARP and NDP both); read it and hand the bytes to vp_neigh_parse. fd or

@@ -112,17 +112,46 @@ static enum vp_skip check_held(struct vp_pipeline *p, time_t now, const struct v
 	return VP_SKIP_HELD;
 }
 
+/* The neighbour table's two ambiguities (vp_neigh_pick's -ENOTUNIQ, -EADDRINUSE): logged, and
+ * nothing is installed. */
+static enum vp_skip neigh_ambiguous(struct vp_pipeline *p, const struct vp_domain *d,
+                                    struct vp_decision *dc, const char *where, int r,
+                                    const struct vp_neigh_pick *pk)
+{
+	const char *br = dc->net->net.bridge;
+	char a[VP_ADDR_STRLEN], b[VP_ADDR_STRLEN];
+
+	dc->addr = pk->addr;
+	dc->src = VP_SRC_NEIGHBOUR;
+	if (r == -ENOTUNIQ) {
+		dc->other = pk->other;
+		SAY(p, LOG_WARNING, "%s: NIC %s of %s answers for two addresses on %s (%s, %s): another "
+		    "guest may be using its MAC; nothing is installed for this forward (a static DHCP "
+		    "host or ip= settles it)", where, dc->nic->mac, d->name, br,
+		    vp_addr_str(&pk->addr, a), vp_addr_str(&pk->other, b));
+		return VP_SKIP_AMBIGUOUS;
+	}
+	snprintf(dc->held, sizeof(dc->held), "the neighbour entry of MAC %s", pk->other_mac);
+	SAY(p, LOG_WARNING, "%s: address %s of NIC %s of %s is also seen for MAC %s on %s: nothing "
+	    "is installed for this forward (a static DHCP host or ip= settles it)", where,
+	    vp_addr_str(&pk->addr, a), dc->nic->mac, d->name, pk->other_mac, br);
+	return VP_SKIP_HELD;
+}
+
 /* The neighbour table's address for dc->nic on its bridge (neigh.h), once libvirt's files gave
- * none: r is 0 with dc->addr set, -ENOENT, or ambiguous (logged, and its skip in *ret_skip). */
+ * none: r is 0 with dc->addr set, -ENOENT or -errno (no address yet), or ambiguous (logged, and
+ * its skip in *ret_skip). */
 static int ask_neighbours(struct vp_pipeline *p, const struct vp_domain *d,
                           struct vp_decision *dc, const char *where, enum vp_skip *ret_skip)
 {
 	const struct vp_network *net = &dc->net->net;
 	struct vp_neighs t = {0};
 	struct vp_neigh_pick pk;
-	char a[VP_ADDR_STRLEN], b[VP_ADDR_STRLEN];
-	int ifindex = (int)if_nametoindex(net->bridge), r;
+	int ifindex, r;
 
+	if (!vp_network_subnet(net, dc->f->family, NULL))
+		return -ENOENT;   /* no subnet of the family: nothing there could be used */
+	ifindex = (int)if_nametoindex(net->bridge);
 	r = ifindex > 0 ? vp_neigh_dump(ifindex, dc->f->family, &t) : -ENODEV;
 	if (r == 0)
 		r = vp_neigh_pick(&t, dc->nic->mac, net, dc->f->family, &pk);
@@ -133,23 +162,8 @@ static int ask_neighbours(struct vp_pipeline *p, const struct vp_domain *d,
 	if (r == 0) {
 		dc->addr = pk.addr;
 		dc->src = VP_SRC_NEIGHBOUR;
-	} else if (r == -ENOTUNIQ) {
-		dc->addr = pk.addr;
-		dc->other = pk.other;
-		dc->src = VP_SRC_NEIGHBOUR;
-		SAY(p, LOG_WARNING, "%s: NIC %s of %s answers for two addresses on %s (%s, %s): another "
-		    "guest may be using its MAC; nothing is installed for this forward (a static DHCP "
-		    "host or ip= settles it)", where, dc->nic->mac, d->name, net->bridge,
-		    vp_addr_str(&pk.addr, a), vp_addr_str(&pk.other, b));
-		*ret_skip = VP_SKIP_AMBIGUOUS;
-	} else if (r == -EADDRINUSE) {
-		dc->addr = pk.addr;
-		dc->src = VP_SRC_NEIGHBOUR;
-		snprintf(dc->held, sizeof(dc->held), "the neighbour entry of MAC %s", pk.other_mac);
-		SAY(p, LOG_WARNING, "%s: address %s of NIC %s of %s is also seen for MAC %s on %s: "
-		    "nothing is installed for this forward (a static DHCP host or ip= settles it)",
-		    where, vp_addr_str(&pk.addr, a), dc->nic->mac, d->name, pk.other_mac, net->bridge);
-		*ret_skip = VP_SKIP_HELD;
+	} else if (r == -ENOTUNIQ || r == -EADDRINUSE) {
+		*ret_skip = neigh_ambiguous(p, d, dc, where, r, &pk);
 	}
 	return r;
 }

@@ -320,7 +320,8 @@ static void check_lease(struct doctor *dr, const struct dr_guest *g, struct dr_f
 		          "has no address to compare with", vp_addr_str(&fw->installed, a));
 	} else if (vp_addr_equal(&fw->installed, &fw->addr)) {
 		dr_report(dr, "guest.lease", fw->label, DR_OK, NULL, "our rules send to %s, the "
-		          "address libvirt gives", vp_addr_str(&fw->addr, a));
+		          "address %s gives", vp_addr_str(&fw->addr, a),
+		          fw->src == VP_SRC_NEIGHBOUR ? "the neighbour table" : "libvirt");
 	} else {
 		dr_report(dr, "guest.lease", fw->label, DR_FAIL, "run `virt-portfwd apply`: the hook "
 		          "learns the address when the guest starts, a lease that changes while it "

@@ -43,8 +43,12 @@ found_when_talking() {
 	vp_write_status guest1
 	vp_check_eq "status: the address came from the neighbour table" \
 		"$(vp_cli status | grep -c "$VP_G1_IP:22 (neighbour, default)")" 1
-	vp_check "doctor: names the neighbour table" \
-		grep -q "from the host's neighbour table on virbr0" <(vp_cli doctor guest1)
+	vp_cli doctor guest1 >"$VP_TMP/doctor.out"
+	vp_check "doctor: the address is from the neighbour table" \
+		grep -q "$VP_G1_IP, from the host's neighbour table on virbr0" "$VP_TMP/doctor.out"
+	vp_check "doctor: our rules send to it" \
+		grep -q "our rules send to $VP_G1_IP, the address the neighbour table gives" \
+		"$VP_TMP/doctor.out"
 	rm -f "$VP_ROOT/run/libvirt/qemu/guest1.xml"
 	vp_hook_ok guest1 stopped end
 }
