@@ -230,13 +230,13 @@ static void lease_files_of(const char *uuid, struct lease_files *lf)
 		close(dirfd);
 	}
 	if (r == 0 && vp_domain_parse(xml, len, &d) == 0) {
-		for (size_t i = 0; i < d.n_nics && lf->n < 8; i++) {
+		for (size_t i = 0; i < d.n_nics; i++) {
 			if (d.nics[i].type != VP_NIC_NETWORK)
 				continue;
-			if (d.nics[i].bridge[0])
+			if (d.nics[i].bridge[0] && lf->n < 8)
 				snprintf(lf->name[lf->n++], sizeof(lf->name[0]), "%s.status",
 				         d.nics[i].bridge);
-			if (d.nics[i].mac[0])
+			if (d.nics[i].mac[0] && lf->n_mac < 8)
 				memcpy(lf->mac[lf->n_mac++], d.nics[i].mac, VP_MAC_STRLEN);
 		}
 		vp_domain_free(&d);
