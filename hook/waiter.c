@@ -10,12 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "engine.h"
 #include "log.h"
+#include "neigh.h"
 #include "state.h"
 #include "util.h"
 
@@ -206,10 +208,13 @@ static int watch_leases(void)
 }
 
 /* The lease files this guest's address can come from, "<bridge>.status" of each of its NICs on
- * a libvirt network (from the domain XML the hook left); none known: every file counts. */
+ * a libvirt network (from the domain XML the hook left); none known: every file counts. And
+ * those NICs' MACs, whose neighbour entries can give it too. */
 struct lease_files {
 	char name[8][VP_NAME_MAX + 8];
 	size_t n;
+	char mac[8][VP_MAC_STRLEN];
+	size_t n_mac;
 };
 
 static void lease_files_of(const char *uuid, struct lease_files *lf)
@@ -219,16 +224,21 @@ static void lease_files_of(const char *uuid, struct lease_files *lf)
 	size_t len;
 	int dirfd = vp_state_open_dir(), r = dirfd;
 
-	lf->n = 0;
+	lf->n = lf->n_mac = 0;
 	if (dirfd >= 0) {
 		r = vp_state_get(dirfd, uuid, "xml", VP_DOMAIN_XML_MAX, &xml, &len);
 		close(dirfd);
 	}
 	if (r == 0 && vp_domain_parse(xml, len, &d) == 0) {
-		for (size_t i = 0; i < d.n_nics && lf->n < 8; i++)
-			if (d.nics[i].type == VP_NIC_NETWORK && d.nics[i].bridge[0])
+		for (size_t i = 0; i < d.n_nics; i++) {
+			if (d.nics[i].type != VP_NIC_NETWORK)
+				continue;
+			if (d.nics[i].bridge[0] && lf->n < 8)
 				snprintf(lf->name[lf->n++], sizeof(lf->name[0]), "%s.status",
 				         d.nics[i].bridge);
+			if (d.nics[i].mac[0] && lf->n_mac < 8)
+				memcpy(lf->mac[lf->n_mac++], d.nics[i].mac, VP_MAC_STRLEN);
+		}
 		vp_domain_free(&d);
 	}
 	free(xml);
@@ -242,28 +252,63 @@ static bool concerns(const struct lease_files *lf, const char *name)
 	return lf->n == 0;
 }
 
-/* Up to ms for a change of one of this guest's lease files. */
-static void wait_event(int ifd, const struct lease_files *lf, long long ms)
+/* Whether the inotify events waiting on ifd name one of this guest's lease files. */
+static bool lease_event(int ifd, const struct lease_files *lf)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	struct pollfd pf = {.fd = ifd, .events = POLLIN};
-	long long until = vp_now_ms() + ms;
 	bool mine = false;
 	ssize_t n;
 
+	while ((n = read(ifd, buf, sizeof(buf))) > 0)
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *e = (const struct inotify_event *)p;
+			mine |= e->len && concerns(lf, e->name);
+			p += sizeof(*e) + e->len;
+		}
+	return mine;
+}
+
+/* Whether the neighbour events waiting on nfd show one of this guest's MACs with an entry to
+ * believe: the guest talked, and its address may be known now. Events lost to a full socket
+ * buffer (ENOBUFS) may have held ours: then yes. */
+static bool neigh_event(int nfd, const struct lease_files *lf)
+{
+	char buf[8192] __attribute__((aligned(8)));
+	struct vp_neighs t = {0};
+	bool mine = false;
+	ssize_t n;
+
+	while (!mine && ((n = recv(nfd, buf, sizeof(buf), 0)) > 0 || (n < 0 && errno == ENOBUFS))) {
+		mine = n < 0;
+		if (n > 0 && vp_neigh_parse(buf, (size_t)n, 0, AF_UNSPEC, &t) < 0)
+			mine = false;   /* not ours to judge: the next retry comes anyway */
+		for (size_t i = 0; i < t.n && !mine; i++)
+			for (size_t j = 0; j < lf->n_mac && !mine; j++)
+				mine = vp_neigh_state_usable(t.e[i].state) && !strcmp(t.e[i].mac, lf->mac[j]);
+		vp_neighs_free(&t);
+	}
+	return mine;
+}
+
+/* Up to ms for a change of one of this guest's lease files (ifd) or neighbour entries (nfd);
+ * either may be -1. */
+static void wait_event(int ifd, int nfd, const struct lease_files *lf, long long ms)
+{
+	struct pollfd pf[2] = {{.fd = ifd, .events = POLLIN}, {.fd = nfd, .events = POLLIN}};
+	long long until = vp_now_ms() + ms;
+	bool mine = false;
+
 	for (long long left = ms; !mine && left > 0; left = until - vp_now_ms()) {
-		if (ifd < 0) {
+		if (ifd < 0 && nfd < 0) {
 			poll(NULL, 0, (int)(left < 1000 ? left : 1000));
 			return;
 		}
-		if (poll(&pf, 1, (int)left) <= 0)
+		if (poll(pf, 2, (int)left) <= 0)   /* a negative fd is passed over */
 			return;
-		while ((n = read(ifd, buf, sizeof(buf))) > 0)
-			for (char *p = buf; p < buf + n;) {
-				const struct inotify_event *e = (const struct inotify_event *)p;
-				mine |= e->len && concerns(lf, e->name);
-				p += sizeof(*e) + e->len;
-			}
+		if (pf[0].revents)
+			mine |= lease_event(ifd, lf);
+		if (pf[1].revents)
+			mine |= neigh_event(nfd, lf);
 	}
 }
 
@@ -272,7 +317,7 @@ int vp_waiter_main(const char *uuid, const char *seconds)
 	unsigned long secs;
 	long long deadline, left;
 	struct lease_files lf;
-	int ifd, r;
+	int ifd, nfd, r;
 
 	syscall(SYS_close_range, 3U, ~0U, 0U);   /* nothing inherited survives */
 	vp_log_open(true, false, getenv("VIRT_PORTFWD_DEBUG") != NULL);
@@ -284,16 +329,20 @@ int vp_waiter_main(const char *uuid, const char *seconds)
 	if (!wait_registered(uuid))
 		return 0;
 	ifd = watch_leases();
+	nfd = vp_neigh_events_open();   /* none: the 5 s retries still see the table */
 	lease_files_of(uuid, &lf);
-	/* Retry on every change of this guest's lease files, and every 5 s anyway (a lease can also
-	 * come from a static host added to the network meanwhile). */
+	/* Retry on every change of this guest's lease files, on every neighbour entry of its MACs
+	 * (a guest with its own static address or SLAAC is found the moment it talks), and every
+	 * 5 s anyway (a lease can also come from a static host added to the network meanwhile). */
 	while ((r = attempt(uuid)) > 0 && (left = deadline - vp_now_ms()) > 0)
-		wait_event(ifd, &lf, left < 5000 ? left : 5000);
+		wait_event(ifd, nfd, &lf, left < 5000 ? left : 5000);
 	if (r > 0)
 		vp_log(LOG_WARNING, "gave up waiting %lu s for the address of guest %s: "
 		       "%d forwards not installed (set lease-wait, or ip= in the table)", secs, uuid, r);
 	if (ifd >= 0)
 		close(ifd);
+	if (nfd >= 0)
+		close(nfd);
 	int dirfd = vp_state_open_dir();
 	if (dirfd >= 0) {
 		if (read_pid(dirfd, uuid) == getpid()) {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The lease waiter: at 'started' a new guest usually has no DHCP lease yet. Instead of blocking
  * libvirt, the hook leaves a fully detached process (own session, stdio on /dev/null, no other
- * fd, no libvirt calls) that watches the lease directory with inotify and installs the forwards
+ * fd, no libvirt calls) that watches the lease directory with inotify and the neighbour table
+ * with rtnetlink (RTNLGRP_NEIGH: a guest without DHCP shows there once it talks), and installs the forwards
  * once the address is known, for at most `set lease-wait` seconds. One waiter per guest. */
 #pragma once
 

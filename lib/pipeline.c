@@ -4,6 +4,7 @@
 #include "pipeline.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "log.h"
 #include "metadata.h"
+#include "neigh.h"
 #include "util.h"
 
 /* A log line, unless the caller decides without logging (status, the doctor). */
@@ -105,15 +107,72 @@ static enum vp_skip check_held(struct vp_pipeline *p, time_t now, const struct v
 {
 	char a[VP_ADDR_STRLEN];
 
-	if (dc->src != VP_SRC_LEASE ||
+	if ((dc->src != VP_SRC_LEASE && dc->src != VP_SRC_NEIGHBOUR) ||
 	    (!vp_addr_held(dc->nic, &dc->net->net, vp_netinfo_leases(dc->net), now, &dc->addr,
 	                   dc->held, sizeof(dc->held)) &&
 	     !held_by_option(p->table, d, &dc->addr, dc->held, sizeof(dc->held))))
 		return VP_SKIP_NONE;
-	SAY(p, LOG_WARNING, "%s: NIC %s of %s has a DHCP lease for %s, held by %s: another guest "
+	SAY(p, LOG_WARNING, "%s: NIC %s of %s has a %s for %s, held by %s: another guest "
 	    "may be using its MAC; nothing is installed for this forward (a static DHCP host or ip= "
-	    "settles it)", where, dc->nic->mac, d->name, vp_addr_str(&dc->addr, a), dc->held);
+	    "settles it)", where, dc->nic->mac, d->name, dc->src == VP_SRC_LEASE ? "DHCP lease" :
+	    "neighbour entry", vp_addr_str(&dc->addr, a), dc->held);
 	return VP_SKIP_HELD;
+}
+
+/* The neighbour table's two ambiguities (vp_neigh_pick's -ENOTUNIQ, -EADDRINUSE): logged, and
+ * nothing is installed. */
+static enum vp_skip neigh_ambiguous(struct vp_pipeline *p, const struct vp_domain *d,
+                                    struct vp_decision *dc, const char *where, int r,
+                                    const struct vp_neigh_pick *pk)
+{
+	const char *br = dc->net->net.bridge;
+	char a[VP_ADDR_STRLEN], b[VP_ADDR_STRLEN];
+
+	dc->addr = pk->addr;
+	dc->src = VP_SRC_NEIGHBOUR;
+	if (r == -ENOTUNIQ) {
+		dc->other = pk->other;
+		SAY(p, LOG_WARNING, "%s: NIC %s of %s answers for two addresses on %s (%s, %s): another "
+		    "guest may be using its MAC; nothing is installed for this forward (a static DHCP "
+		    "host or ip= settles it)", where, dc->nic->mac, d->name, br,
+		    vp_addr_str(&pk->addr, a), vp_addr_str(&pk->other, b));
+		return VP_SKIP_AMBIGUOUS;
+	}
+	snprintf(dc->held, sizeof(dc->held), "the neighbour entry of MAC %s", pk->other_mac);
+	SAY(p, LOG_WARNING, "%s: address %s of NIC %s of %s is also seen for MAC %s on %s: nothing "
+	    "is installed for this forward (a static DHCP host or ip= settles it)", where,
+	    vp_addr_str(&pk->addr, a), dc->nic->mac, d->name, pk->other_mac, br);
+	return VP_SKIP_HELD;
+}
+
+/* The neighbour table's address for dc->nic on its bridge (neigh.h), once libvirt's files gave
+ * none: r is 0 with dc->addr set, -ENOENT or -errno (no address yet), or ambiguous (logged, and
+ * its skip in *ret_skip). */
+static int ask_neighbours(struct vp_pipeline *p, const struct vp_domain *d,
+                          struct vp_decision *dc, const char *where, enum vp_skip *ret_skip)
+{
+	const struct vp_network *net = &dc->net->net;
+	struct vp_neighs t = {0};
+	struct vp_neigh_pick pk;
+	int ifindex, r;
+
+	if (!vp_network_subnet(net, dc->f->family, NULL))
+		return -ENOENT;   /* no subnet of the family: nothing there could be used */
+	ifindex = (int)if_nametoindex(net->bridge);
+	r = ifindex > 0 ? vp_neigh_dump(ifindex, dc->f->family, &t) : -ENODEV;
+	if (r == 0)
+		r = vp_neigh_pick(&t, dc->nic->mac, net, dc->f->family, &pk);
+	else if (r != -ENODEV)
+		SAY(p, LOG_WARNING, "%s: cannot read the neighbour table of %s (%s)", where,
+		    net->bridge, strerror(-r));
+	vp_neighs_free(&t);
+	if (r == 0) {
+		dc->addr = pk.addr;
+		dc->src = VP_SRC_NEIGHBOUR;
+	} else if (r == -ENOTUNIQ || r == -EADDRINUSE) {
+		*ret_skip = neigh_ambiguous(p, d, dc, where, r, &pk);
+	}
+	return r;
 }
 
 /* The guest's address for dc->f on its network: VP_SKIP_NONE when it is known and inside. */
@@ -133,11 +192,19 @@ static enum vp_skip find_address(struct vp_pipeline *p, time_t now, const struct
 		    vp_addr_str(&dc->addr, a), vp_addr_str(&dc->other, b), n->name);
 		return VP_SKIP_AMBIGUOUS;
 	}
+	/* ip= of the other family means no address here, not "ask the neighbours" */
+	if (r == -ENOENT && !dc->f->ip.family) {
+		enum vp_skip skip = VP_SKIP_NONE;
+		r = ask_neighbours(p, d, dc, where, &skip);
+		if (skip != VP_SKIP_NONE)
+			return skip;
+	}
 	if (r < 0) {
 		if (dc->f->family == AF_INET6)
-			SAY(p, LOG_NOTICE, "%s: no IPv6 address for %s (NIC %s on %s) yet: no DHCPv6 lease "
-			       "or static host; a guest using SLAAC only is not in libvirt's files, give "
-			       "its address with ip=", where, d->name, dc->nic->mac, n->name);
+			SAY(p, LOG_NOTICE, "%s: no IPv6 address for %s (NIC %s on %s) yet: no DHCPv6 lease, "
+			       "static host or neighbour entry; a guest using SLAAC is found once it "
+			       "talks, or give its address with ip=", where, d->name, dc->nic->mac,
+			       n->name);
 		else
 			SAY(p, LOG_NOTICE, "%s: no address for %s (NIC %s on %s) yet", where, d->name,
 			       dc->nic->mac, n->name);

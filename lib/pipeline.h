@@ -34,8 +34,10 @@ struct vp_decision {
 	const struct vp_nic *nic;          /* NULL: none matched */
 	struct vp_netinfo *net;            /* its network (in nets), NULL when not reached */
 	struct vp_addr addr;               /* the guest's address, when found */
-	struct vp_addr other;              /* VP_SKIP_AMBIGUOUS: another address leased to the MAC */
-	char held[160];                    /* VP_SKIP_HELD: whose the address is */
+	struct vp_addr other;              /* VP_SKIP_AMBIGUOUS: another address of the MAC (its
+	                                      leases; its neighbour entries when src says so) */
+	char held[160];                    /* VP_SKIP_HELD: whose the address is (or another MAC
+	                                      seen with it in the neighbour table) */
 	enum vp_addr_source src;           /* ... and where it came from */
 	enum vp_skip skip;
 	size_t target;                     /* its index in targets; SIZE_MAX when skipped */

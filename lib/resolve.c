@@ -231,6 +231,8 @@ const char *vp_addr_source_name(enum vp_addr_source s)
 		return "static host";
 	case VP_SRC_LEASE:
 		return "lease";
+	case VP_SRC_NEIGHBOUR:
+		return "neighbour";
 	case VP_SRC_NONE:
 		break;
 	}

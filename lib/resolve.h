@@ -9,7 +9,11 @@
 #include "leases.h"
 #include "network.h"
 
-enum vp_addr_source { VP_SRC_NONE = 0, VP_SRC_OPTION, VP_SRC_STATIC, VP_SRC_LEASE };
+/* Where a guest's address came from. VP_SRC_NEIGHBOUR: the host's neighbour table (ARP, NDP),
+ * asked by the pipeline only when none of the others gives one (neigh.h). */
+enum vp_addr_source {
+	VP_SRC_NONE = 0, VP_SRC_OPTION, VP_SRC_STATIC, VP_SRC_LEASE, VP_SRC_NEIGHBOUR
+};
 
 /* nic=MAC picks that NIC; else network=NAME the first NIC on that network; else the first
  * NIC of type network. NULL when none fits. */

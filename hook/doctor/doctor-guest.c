@@ -175,6 +175,11 @@ static void report_address(struct doctor *dr, const struct dr_fwd *fw)
 		dr_report(dr, "guest.address", fw->label, DR_OK, NULL, "%s, from the static host "
 		          "entry of network %s", a, fw->net->in->name);
 		break;
+	case VP_SRC_NEIGHBOUR:
+		dr_report(dr, "guest.address", fw->label, DR_OK, NULL, "%s, from the host's neighbour "
+		          "table on %s (no ip=, static host or lease names it: the guest's own "
+		          "address, seen when it talked)", a, fw->net->in->net.bridge);
+		break;
 	case VP_SRC_LEASE:
 	case VP_SRC_NONE:
 		l = lease_of(fw, &fw->addr);
@@ -194,8 +199,9 @@ static void report_no_address(struct doctor *dr, const struct dr_fwd *fw)
 	char a[VP_ADDR_STRLEN], d[32], fix[768];
 	struct vp_buf why = {0};
 
-	vp_buf_printf(&why, "no %s address: no ip=, no static host for %s, no unexpired lease for it",
-	              fw->f->family == AF_INET6 ? "IPv6" : "IPv4", mac);
+	vp_buf_printf(&why, "no %s address: no ip=, no static host for %s, no unexpired lease for it, "
+	              "no neighbour entry for it on %s", fw->f->family == AF_INET6 ? "IPv6" : "IPv4",
+	              mac, fw->net ? fw->net->in->net.bridge : "its bridge");
 	if (old && old->expiry) {
 		fmt_duration(d, sizeof(d), (long long)((int64_t)dr->c->now - old->expiry));
 		vp_buf_printf(&why, " (its last lease, %s, expired %s ago)", vp_addr_str(&old->ip, a), d);
@@ -214,14 +220,16 @@ static void report_ambiguous(struct doctor *dr, const struct dr_fwd *fw,
                              const struct vp_decision *dc)
 {
 	char a[VP_ADDR_STRLEN], b[VP_ADDR_STRLEN], fix[768];
+	bool neigh = dc->src == VP_SRC_NEIGHBOUR;
 
 	snprintf(fix, sizeof(fix), "find the guest that took MAC %s; give this one a reservation: "
 	         "`virsh net-update %s add ip-dhcp-host \"<host mac='%s' ip='ADDRESS'/>\" --live "
 	         "--config`, or ip=ADDRESS on the forward", fw->nic->mac, fw->net->in->name,
 	         fw->nic->mac);
-	dr_report(dr, "guest.address", fw->label, DR_FAIL, fix, "NIC %s has unexpired DHCP leases "
-	          "with different addresses (%s, %s): another guest may be using its MAC, and the "
-	          "hook installs nothing for this forward", fw->nic->mac, vp_addr_str(&dc->addr, a),
+	dr_report(dr, "guest.address", fw->label, DR_FAIL, fix, "NIC %s has %s with different "
+	          "addresses (%s, %s): another guest may be using its MAC, and the hook installs "
+	          "nothing for this forward", fw->nic->mac, neigh ? "neighbour entries on the "
+	          "bridge" : "unexpired DHCP leases", vp_addr_str(&dc->addr, a),
 	          vp_addr_str(&dc->other, b));
 }
 
@@ -249,8 +257,9 @@ static void check_address(struct doctor *dr, struct dr_fwd *fw, const struct vp_
 	case VP_SKIP_HELD:
 		dr_report(dr, "guest.address", fw->label, DR_FAIL, "find the guest that took MAC of this "
 		          "NIC; give this one a static DHCP host or ip=ADDRESS on the forward", "NIC %s "
-		          "has a DHCP lease for %s, held by %s: another guest may be using its MAC, "
-		          "and the hook installs nothing for this forward", fw->nic->mac,
+		          "has a %s for %s, held by %s: another guest may be using its MAC, and the "
+		          "hook installs nothing for this forward", fw->nic->mac,
+		          dc->src == VP_SRC_NEIGHBOUR ? "neighbour entry" : "DHCP lease",
 		          vp_addr_str(&dc->addr, a), dc->held);
 		return;
 	case VP_SKIP_OUTSIDE:
@@ -311,7 +320,8 @@ static void check_lease(struct doctor *dr, const struct dr_guest *g, struct dr_f
 		          "has no address to compare with", vp_addr_str(&fw->installed, a));
 	} else if (vp_addr_equal(&fw->installed, &fw->addr)) {
 		dr_report(dr, "guest.lease", fw->label, DR_OK, NULL, "our rules send to %s, the "
-		          "address libvirt gives", vp_addr_str(&fw->addr, a));
+		          "address %s gives", vp_addr_str(&fw->addr, a),
+		          fw->src == VP_SRC_NEIGHBOUR ? "the neighbour table" : "libvirt");
 	} else {
 		dr_report(dr, "guest.lease", fw->label, DR_FAIL, "run `virt-portfwd apply`: the hook "
 		          "learns the address when the guest starts, a lease that changes while it "

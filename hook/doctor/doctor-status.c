@@ -42,9 +42,11 @@ static void address_line(struct vp_buf *o, const struct dr_fwd *fw)
 		vp_buf_printf(o, "-%u", f->guest_port_end);
 	if (fw->resolved)
 		vp_buf_printf(o, " (%s, %s)\n", vp_addr_source_name(fw->src), fw->net->in->name);
-	else   /* SLAAC addresses leave no trace in libvirt's files: only ip= can name them. */
+	else   /* SLAAC addresses leave no trace in libvirt's files: the neighbour table has them
+	        * once the guest talks, else only ip= can name them. */
 		vp_buf_printf(o, " (no address yet on %s%s)\n", fw->net->in->name, v6 ? "; no DHCPv6 "
-		              "lease or static host: a guest using SLAAC only needs ip= in the table" : "");
+		              "lease, static host or neighbour entry: a guest using SLAAC is found "
+		              "once it talks, or give ip= in the table" : "");
 }
 
 /* "      packets: dnat 12, local 0, hairpin 0, accept 12", and what is missing. */

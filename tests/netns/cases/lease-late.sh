@@ -21,17 +21,6 @@ measure_baseline() {
 	echo "# measured: baseline, guest1 started with its lease: $BASE_MS ms (best of 3)"
 }
 
-# Poll up to SECONDS for client -> 2222 to answer EXPECTED; prints the milliseconds it took.
-wait_forward_ms() {  # EXPECTED SECONDS
-	local t0 i
-	t0=$(date +%s%N)
-	for ((i = 0; i < $2 * 10; i++)); do
-		[ "$(vp_tcp_get "$VP_CLIENT" "$VP_HOST_ADDR" 2222)" = "$1" ] && break
-		sleep 0.1
-	done
-	echo $((($(date +%s%N) - t0) / 1000000))
-}
-
 fds_of() {  # PID: what its file descriptors point to, one a line
 	local f
 	for f in "/proc/$1/fd"/*; do
@@ -65,7 +54,7 @@ run() {
 	# libvirt's leases helper writes the lease a few seconds into the guest's boot.
 	sleep 5
 	vp_lease_came
-	ms=$(wait_forward_ms guest1 30)
+	ms=$(vp_lease_wait_forward_ms guest1 30)
 	vp_check_ratio "lease appeared: 2222 reaches guest1 (in ms, polled every 100 ms)" \
 		"$ms" "$BASE_MS" 20 300
 	vp_check_eq "lease appeared: the waiter is gone" "$(vp_lease_waiters_gone 5)" 0
