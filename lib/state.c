@@ -113,12 +113,13 @@ static void put_field(struct vp_buf *b, const char *key, const char *val)
 	vp_buf_append(b, "\n", 1);
 }
 
-/* Write the file tmp (replacing it). */
-static int write_tmp(int dirfd, const char *tmp, const char *buf, size_t len)
+/* Write the file tmp: replacing it, or with excl only as a new file (-EEXIST). */
+static int write_tmp(int dirfd, const char *tmp, const char *buf, size_t len, bool excl)
 {
 	int fd, r = 0;
 
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | (excl ? O_EXCL : O_TRUNC) | O_NOFOLLOW |
+	            O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	errno = 0;
@@ -131,14 +132,22 @@ static int write_tmp(int dirfd, const char *tmp, const char *buf, size_t len)
 	return r;
 }
 
-/* Write name atomically (temporary file, then rename). */
-static int put_file(int dirfd, const char *name, const char *buf, size_t len)
+/* Write name atomically (temporary file, then rename). Under our lock the temporary name is
+ * fixed (a run killed halfway leaves it where vp_state_sweep looks); outside it (unlocked: the
+ * waiter's files, the doctor's counters) two writers may meet, and each has a file of its own,
+ * made with O_EXCL: one left by a dead process of the same pid is replaced once. */
+static int put_file_as(int dirfd, const char *name, const char *buf, size_t len, bool unlocked)
 {
-	char tmp[128];
+	char tmp[160];
 	int r;
 
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	r = write_tmp(dirfd, tmp, buf, len);
+	if (unlocked)
+		snprintf(tmp, sizeof(tmp), ".%s.%d.tmp", name, (int)getpid());
+	else
+		snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	r = write_tmp(dirfd, tmp, buf, len, unlocked);
+	if (r == -EEXIST && unlinkat(dirfd, tmp, 0) == 0)
+		r = write_tmp(dirfd, tmp, buf, len, true);
 	if (!r && renameat(dirfd, tmp, dirfd, name) < 0) {
 		r = -errno;
 		unlinkat(dirfd, tmp, 0);
@@ -183,7 +192,7 @@ static int put_state(int dirfd, const char *uuid, const char *name, const char *
 
 	snprintf(tmp, sizeof(tmp), ".%s.tmp", uuid);
 	snprintf(itmp, sizeof(itmp), ".%s.idx", uuid);
-	if ((r = write_tmp(dirfd, tmp, buf, len)) < 0)
+	if ((r = write_tmp(dirfd, tmp, buf, len, false)) < 0)
 		return r;
 	if (index_name(name, idx, sizeof(idx)) == 0) {
 		unlinkat(dirfd, itmp, 0);
@@ -229,7 +238,7 @@ int vp_state_put(int dirfd, const char *uuid, const char *kind, const char *buf,
 {
 	char name[96];
 	int r = side_name(uuid, kind, name, sizeof(name));
-	return r < 0 ? r : put_file(dirfd, name, buf, len);
+	return r < 0 ? r : put_file_as(dirfd, name, buf, len, true);
 }
 
 int vp_state_get(int dirfd, const char *uuid, const char *kind, size_t max, char **ret_buf,
@@ -270,6 +279,11 @@ int vp_state_remove(int dirfd, const char *uuid)
 	if (r == 0)
 		vp_state_sweep(dirfd, uuid);   /* a write of it killed halfway, earlier */
 	return r;
+}
+
+static int put_file(int dirfd, const char *name, const char *buf, size_t len)
+{
+	return put_file_as(dirfd, name, buf, len, false);
 }
 
 static DIR *open_dir(int dirfd);
