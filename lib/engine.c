@@ -163,7 +163,7 @@ static struct vp_fw_opts change_bounds(int lockfd, long long deadline, bool inst
  * is recorded before the change, so an interrupted run can still be cleaned up. */
 int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, const char *network,
                      const struct vp_ruleset *rs, bool (*recheck)(const struct vp_domain *d),
-                     long long deadline)
+                     long long deadline, const struct vp_state_addr *addr, size_t n_addr)
 {
 	struct vp_state old, st;
 	struct vp_fw_opts o;
@@ -198,6 +198,9 @@ int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, cons
 	memset(&st, 0, sizeof(st));
 	snprintf(st.backend, sizeof(st.backend), "%s", b->name);
 	snprintf(st.name, sizeof(st.name), "%s", d->name);
+	st.n_addr = n_addr < VP_STATE_ADDR_MAX ? n_addr : VP_STATE_ADDR_MAX;
+	if (st.n_addr)
+		memcpy(st.addr, addr, st.n_addr * sizeof(*addr));
 	snprintf(st.network, sizeof(st.network), "%s", network ? network : "");
 	st.families = ruleset_families(rs);
 	if (vp_state_read(dirfd, d->uuid, &old) == 0) {
@@ -251,12 +254,25 @@ static bool state_exists(const char *uuid)
 	return r == 0;
 }
 
+void vp_guest_installed(const char *uuid, struct vp_state *st)
+{
+	int dirfd = vp_state_open_dir();
+
+	if (dirfd < 0 || vp_state_read(dirfd, uuid, st) < 0)
+		st->n_addr = 0;
+	if (dirfd >= 0)
+		close(dirfd);
+}
+
 int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d)
 {
 	struct vp_pipeline p = {0};
 	struct vp_ruleset rs = {0};
 	const struct vp_backend *b = NULL;
 	const struct vp_network *net = NULL;
+	struct vp_state old;
+	struct vp_state_addr addr[VP_STATE_ADDR_MAX];
+	size_t n_addr;
 	char why[256] = "";
 	int r;
 
@@ -266,6 +282,9 @@ int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d)
 	if (!vp_table_has_domain(&c->table, d->name, d->uuid) && !vp_domain_has_meta(d) &&
 	    !c->dry_run && !state_exists(d->uuid))
 		return 0;   /* not ours: no firewall I/O at all */
+	vp_guest_installed(d->uuid, &old);
+	p.installed = old.addr;
+	p.n_installed = old.n_addr;
 	r = vp_pipeline_run(&p, &c->table, c->now, d, &rs);
 	c->pending = p.pending;
 	if (r < 0)
@@ -285,7 +304,8 @@ int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d)
 		goto out;
 	}
 	vp_log(LOG_DEBUG, "%s: %zu rules, backend %s (%s)", d->name, rs.n, b->name, why);
-	r = vp_engine_commit(b, d, net ? net->name : NULL, &rs, c->recheck, c->deadline);
+	n_addr = vp_pipeline_addrs(&p, addr, VP_STATE_ADDR_MAX);
+	r = vp_engine_commit(b, d, net ? net->name : NULL, &rs, c->recheck, c->deadline, addr, n_addr);
 	if (r == 1)
 		r = 0;   /* stopped meanwhile (recheck): nothing to say installed */
 	else if (r == 0)
@@ -394,7 +414,7 @@ int vp_guest_remove(struct vp_ctx *c, const char *uuid)
 		return r;
 	snprintf(d.uuid, sizeof(d.uuid), "%s", uuid);
 	snprintf(d.name, sizeof(d.name), "%s", st.name);
-	r = vp_engine_commit(b, &d, NULL, &rs, NULL, c->deadline);
+	r = vp_engine_commit(b, &d, NULL, &rs, NULL, c->deadline, NULL, 0);
 	if (r == 0)
 		vp_log(LOG_INFO, "%s: forwards removed", st.name);
 	return r;

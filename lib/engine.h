@@ -8,6 +8,7 @@
 
 #include "domain.h"
 #include "fw.h"
+#include "state.h"
 #include "table.h"
 #include "util.h"
 
@@ -36,6 +37,9 @@ void vp_ctx_free(struct vp_ctx *c);
 /* Install (idempotently) the forwards of a running guest; removes what it had that the table no
  * longer lists. 0, or -errno after logging why. */
 int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d);
+/* The guest's state into st; without one, st->n_addr is 0 (the addresses our rules send to,
+ * which the pipeline keeps while their leases are valid: vp_pipeline.installed). */
+void vp_guest_installed(const char *uuid, struct vp_state *st);
 /* Remove every rule owned by the guest (by owner tag), whatever the table says now. */
 int vp_guest_remove(struct vp_ctx *c, const char *uuid);
 
@@ -58,6 +62,8 @@ int vp_engine_sweep(const char *only, long long deadline);
  * returned. deadline (vp_now_ms, 0: none): every wait ends by it (our lock, the
  * backend's), nothing is begun once it has passed (-ETIMEDOUT), and a change ends early enough
  * to leave its rollback time. Else 0, or -errno after logging why. */
+/* addr[0..n_addr): the guest addresses rs sends to, by NIC, kept in the state (the pipeline's
+ * next run keeps an installed address while its lease is valid). */
 int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, const char *network,
                      const struct vp_ruleset *rs, bool (*recheck)(const struct vp_domain *d),
-                     long long deadline);
+                     long long deadline, const struct vp_state_addr *addr, size_t n_addr);

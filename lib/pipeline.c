@@ -176,6 +176,32 @@ static int ask_neighbours(struct vp_pipeline *p, const struct vp_domain *d,
 }
 
 /* The guest's address for dc->f on its network: VP_SKIP_NONE when it is known and inside. */
+/* Leases of the NIC's MAC that disagree: the address our rules send to now stays while its
+ * lease is valid (a neighbour claiming the MAC gets the newer lease, the owner keeps its own);
+ * true when it does (dc->addr is it). */
+static bool keep_installed(struct vp_pipeline *p, time_t now, const struct vp_domain *d,
+                           struct vp_decision *dc, const char *where)
+{
+	char a[VP_ADDR_STRLEN], b[VP_ADDR_STRLEN];
+
+	for (size_t i = 0; i < p->n_installed; i++) {
+		const struct vp_state_addr *in = &p->installed[i];
+		if (strcasecmp(in->mac, dc->nic->mac) || in->ip.family != dc->f->family ||
+		    !vp_lease_holds(dc->nic, &dc->net->net, vp_netinfo_leases(dc->net), now, &in->ip))
+			continue;
+		dc->other = vp_addr_equal(&dc->addr, &in->ip) ? dc->other : dc->addr;
+		dc->addr = in->ip;
+		dc->src = VP_SRC_LEASE;
+		SAY(p, LOG_WARNING, "%s: NIC %s of %s has unexpired DHCP leases with different "
+		    "addresses (%s, %s on %s): another guest may be using its MAC; the forward stays on "
+		    "%s, where it is installed, while that lease is valid", where, dc->nic->mac, d->name,
+		    vp_addr_str(&dc->addr, a), vp_addr_str(&dc->other, b), dc->net->name,
+		    vp_addr_str(&dc->addr, a));
+		return true;
+	}
+	return false;
+}
+
 static enum vp_skip find_address(struct vp_pipeline *p, time_t now, const struct vp_domain *d,
                                  struct vp_decision *dc, const char *where)
 {
@@ -185,6 +211,8 @@ static enum vp_skip find_address(struct vp_pipeline *p, time_t now, const struct
 	int r = vp_resolve(dc->f, d, dc->nic, &n->net, leases_get(p, n), now, &dc->addr, &dc->src,
 	                   &dc->other);
 
+	if (r == -ENOTUNIQ && keep_installed(p, now, d, dc, where))
+		r = 0;
 	if (r == -ENOTUNIQ) {
 		SAY(p, LOG_WARNING, "%s: NIC %s of %s has unexpired DHCP leases with different addresses "
 		    "(%s, %s on %s): another guest may be using its MAC; nothing is installed for this "
@@ -281,6 +309,25 @@ int vp_pipeline_run(struct vp_pipeline *p, const struct vp_table *t, time_t now,
 	if (r < 0)
 		SAY(p, LOG_ERR, "planning the forwards of %s failed: %s", d->name, strerror(-r));
 	return r;
+}
+
+size_t vp_pipeline_addrs(const struct vp_pipeline *p, struct vp_state_addr *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n_dec; i++) {
+		const struct vp_decision *dc = &p->dec[i];
+		bool seen = false;
+		if (dc->target == SIZE_MAX || !dc->nic || !dc->nic->mac[0])
+			continue;
+		for (size_t j = 0; j < n && !seen; j++)
+			seen = !strcmp(out[j].mac, dc->nic->mac) && vp_addr_equal(&out[j].ip, &dc->addr);
+		if (!seen && n < max) {
+			snprintf(out[n].mac, sizeof(out[n].mac), "%s", dc->nic->mac);
+			out[n++].ip = dc->addr;
+		}
+	}
+	return n;
 }
 
 const struct vp_network *vp_pipeline_network(const struct vp_pipeline *p)

@@ -12,6 +12,7 @@
 #include "inputs.h"
 #include "plan.h"
 #include "resolve.h"
+#include "state.h"
 
 /* Why a forward is left out of the rules. */
 enum vp_skip {
@@ -49,6 +50,8 @@ struct vp_pipeline {
 	struct vp_netcache *cache;  /* the networks, read through this cache; NULL: nets */
 	bool quiet;                 /* decide without logging (status, the doctor) */
 	const struct vp_table *table;   /* set by vp_pipeline_run: the table it decides from */
+	const struct vp_state_addr *installed;   /* set by the caller: what our rules send to now */
+	size_t n_installed;
 	struct vp_table meta;       /* the guest's metadata forwards that joined the table's */
 	struct vp_netcache nets;
 	struct vp_target *targets;
@@ -65,5 +68,8 @@ struct vp_pipeline {
 int vp_pipeline_run(struct vp_pipeline *p, const struct vp_table *t, time_t now,
                     const struct vp_domain *d, struct vp_ruleset *rs);
 /* The network of the first resolved forward (whose firewall tells the backend), or NULL. */
+/* The guest address of each planned forward's NIC, once each (for the state), into
+ * out[0..max); how many. */
+size_t vp_pipeline_addrs(const struct vp_pipeline *p, struct vp_state_addr *out, size_t max);
 const struct vp_network *vp_pipeline_network(const struct vp_pipeline *p);
 void vp_pipeline_free(struct vp_pipeline *p);

@@ -191,6 +191,19 @@ int vp_resolve(const struct vp_forward *f, const struct vp_domain *d, const stru
 	return 0;
 }
 
+bool vp_lease_holds(const struct vp_nic *nic, const struct vp_network *net,
+                    const struct vp_leases *leases, time_t now, const struct vp_addr *a)
+{
+	for (size_t i = 0; leases && nic->mac[0] && i < leases->n; i++) {
+		const struct vp_lease *l = &leases->l[i];
+		if (vp_addr_equal(&l->ip, a) && strcasecmp(l->mac, nic->mac) == 0 &&
+		    (l->expiry == 0 || l->expiry > (int64_t)now) &&
+		    (!net || vp_network_subnet(net, a->family, a)))
+			return true;
+	}
+	return false;
+}
+
 static bool host_of_other(const struct vp_host *h, const struct vp_nic *nic)
 {
 	if (h->ip.family == AF_INET)

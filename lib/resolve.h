@@ -33,6 +33,9 @@ const char *vp_addr_source_name(enum vp_addr_source s);
  * host reserving it for another MAC (IPv6: another DUID's MAC), or an unexpired lease of another
  * MAC. Then a lease of ours for it is not to be trusted (a guest claiming a neighbour's MAC in
  * DHCP), and by says whose it is ("the static host of MAC ..", "the lease of MAC .."). */
+/* Whether the NIC's MAC has an unexpired lease for address a (inside the network's subnets). */
+bool vp_lease_holds(const struct vp_nic *nic, const struct vp_network *net,
+                    const struct vp_leases *leases, time_t now, const struct vp_addr *a);
 bool vp_addr_held(const struct vp_nic *nic, const struct vp_network *net,
                   const struct vp_leases *leases, time_t now, const struct vp_addr *a, char *by,
                   size_t bysz);  /* "ip=", "static host", "lease" */

@@ -58,6 +58,20 @@ static bool safe_name(const char *uuid)
 	return n > 0 && n < 64 && strspn(uuid, "0123456789abcdef-") == n;
 }
 
+/* "addr <mac> <address>": a MAC of 17 characters and an address; anything else is dropped. */
+static void parse_addr(struct vp_state *s, const char *val)
+{
+	struct vp_state_addr *a = &s->addr[s->n_addr];
+	const char *ip = val + 18;
+
+	if (s->n_addr >= VP_STATE_ADDR_MAX || strlen(val) < 19 || val[17] != ' ')
+		return;
+	memcpy(a->mac, val, 17);
+	a->mac[17] = '\0';
+	if (strspn(a->mac, "0123456789abcdef:") == 17 && vp_addr_parse(ip, strlen(ip), &a->ip) == 0)
+		s->n_addr++;
+}
+
 static void parse_line(struct vp_state *s, char *line)
 {
 	char *val = strchr(line, ' ');
@@ -74,6 +88,8 @@ static void parse_line(struct vp_state *s, char *line)
 		snprintf(s->network, sizeof(s->network), "%s", val);
 	else if (!strcmp(line, "families") && vp_parse_uint(val, strlen(val), 0, 3, &v) == 0)
 		s->families = (unsigned)v;
+	else if (!strcmp(line, "addr"))
+		parse_addr(s, val);
 }
 
 int vp_state_read(int dirfd, const char *uuid, struct vp_state *ret)
@@ -220,6 +236,10 @@ int vp_state_write(int dirfd, const char *uuid, const struct vp_state *s)
 	vp_buf_printf(&b, "families %u\n", s->families);
 	put_field(&b, "name", s->name);
 	put_field(&b, "network", s->network);
+	for (size_t i = 0; i < s->n_addr && i < VP_STATE_ADDR_MAX; i++) {
+		char a[VP_ADDR_STRLEN];
+		vp_buf_printf(&b, "addr %.17s %s\n", s->addr[i].mac, vp_addr_str(&s->addr[i].ip, a));
+	}
 	r = b.err ? b.err : put_state(dirfd, uuid, s->name, b.s, b.len);
 	vp_buf_free(&b);
 	return r;

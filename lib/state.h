@@ -8,16 +8,26 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "addr.h"
 #include "domain.h"
 #include "record.h"
 
 #define VP_STATE_DIR "/run/virt-portfwd"
+
+/* A guest address our rules send to, and the MAC of the NIC it was found for. */
+#define VP_STATE_ADDR_MAX 16
+struct vp_state_addr {
+	char mac[18];
+	struct vp_addr ip;
+};
 
 struct vp_state {
 	char backend[32];          /* vp_backend.name */
 	unsigned families;         /* VP_FAM_* that may hold rules */
 	char name[VP_NAME_MAX];    /* domain name, for status output */
 	char network[VP_NAME_MAX]; /* first network with forwards, for the network hook */
+	struct vp_state_addr addr[VP_STATE_ADDR_MAX];   /* the addresses installed ("addr" lines) */
+	size_t n_addr;
 };
 
 /* Open (creating 0700 if needed) the state directory; refuse it when it is a symlink, not ours

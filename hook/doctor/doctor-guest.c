@@ -354,7 +354,10 @@ int dr_check_guest(struct doctor *dr, struct dr_guest *g)
 	if (!check_running(dr, g, subj))
 		return 0;
 	/* What the hook decides for each forward: the doctor judges that, it decides nothing. */
-	struct vp_pipeline p = {.cache = &dr->cache, .quiet = true};
+	struct vp_state st;
+	vp_guest_installed(g->d.uuid, &st);
+	struct vp_pipeline p = {.cache = &dr->cache, .quiet = true, .installed = st.addr,
+	                        .n_installed = st.n_addr};
 	struct vp_ruleset rs = {0};
 	r = vp_pipeline_run(&p, &dr->c->table, dr->c->now, &g->d, &rs);
 	for (size_t i = 0; r == 0 && i < g->n_fw; i++) {

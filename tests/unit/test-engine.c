@@ -147,7 +147,7 @@ static int commit(const struct vp_backend *b, int family, size_t n)
 	snprintf(d.name, sizeof(d.name), "web1");
 	ruleset(&rs, family, n);
 	r = vp_engine_commit(b, &d, "default", &rs, recheck_answer ? NULL : said_stopped,
-	                     commit_deadline);
+	                     commit_deadline, NULL, 0);
 	vp_ruleset_free(&rs);
 	return r;
 }
