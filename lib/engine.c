@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ct-follow.h"
 #include "detect.h"
 #include "fw.h"
 #include "lock.h"
@@ -160,6 +161,8 @@ int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, cons
 		vp_rules_mark_new(dirfd, d->uuid);
 	struct vp_fw_opts o = {.families = st.families, .hold_fd = lockfd};
 	r = backend_apply(dirfd, d->uuid, b, rs, &o);
+	if (r == 0)
+		vp_ct_follow(dirfd, d->uuid, d->name, rs);   /* flows of removed DNATs end */
 	/* After a failure the state stays as it was written above, naming every family that may
 	 * still hold rules (a rollback is best effort, a removal may stop halfway): apply and
 	 * flush find the guest there and finish the job. */
@@ -276,9 +279,10 @@ static int remove_everywhere(const char *uuid, const struct vp_state *st)
 		if (rb < 0 && rb != -ELIBACC)
 			r = rb;
 	}
-	if (r >= 0)
+	if (r >= 0) {
+		vp_ct_follow(dirfd, uuid, st->name, &none);
 		drop_guest(dirfd, uuid);
-	else
+	} else
 		vp_log(LOG_ERR, "removing the rules of %s failed: %s", st->name, strerror(-r));
 	if (lockfd >= 0)
 		close(lockfd);
