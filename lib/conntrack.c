@@ -151,7 +151,7 @@ int vp_ct_build_delete(void *buf, size_t cap, uint32_t seq, const struct vp_ct_e
 #define TB_MAX 32   /* above every attribute number we look at */
 
 /* The attributes in p[0..len) into tb[0..TB_MAX); a repeated one keeps the last. */
-static int attrs(const char *p, size_t len, const struct nlattr **tb)
+static int attrs(const char *p, size_t len, const char **tb)
 {
 	memset(tb, 0, TB_MAX * sizeof(*tb));
 	for (size_t off = 0; off + NLA_HDRLEN <= len;) {
@@ -160,41 +160,41 @@ static int attrs(const char *p, size_t len, const struct nlattr **tb)
 		if (a.nla_len < NLA_HDRLEN || a.nla_len > len - off)
 			return -EBADMSG;
 		if ((a.nla_type & NLA_TYPE_MASK) < TB_MAX)
-			tb[a.nla_type & NLA_TYPE_MASK] = (const struct nlattr *)(p + off);
+			tb[a.nla_type & NLA_TYPE_MASK] = p + off;
 		off += NLA_ALIGN(a.nla_len);
 	}
 	return 0;
 }
 
 /* An attribute's length, read without assuming the buffer is aligned (a fuzzer's is not). */
-static size_t alen(const struct nlattr *a)
+static size_t alen(const char *a)
 {
 	uint16_t n;
 	memcpy(&n, a, sizeof(n));   /* nla_len comes first */
 	return n;
 }
 
-static int nested(const struct nlattr *a, const struct nlattr **tb)
+static int nested(const char *a, const char **tb)
 {
 	if (!a)
 		return -EBADMSG;
-	return attrs((const char *)a + NLA_HDRLEN, alen(a) - NLA_HDRLEN, tb);
+	return attrs(a + NLA_HDRLEN, alen(a) - NLA_HDRLEN, tb);
 }
 
 /* The payload of a, exactly n bytes, into out. */
-static int fixed(const struct nlattr *a, void *out, size_t n)
+static int fixed(const char *a, void *out, size_t n)
 {
 	if (!a || alen(a) != NLA_HDRLEN + n)
 		return -EBADMSG;
-	memcpy(out, (const char *)a + NLA_HDRLEN, n);
+	memcpy(out, a + NLA_HDRLEN, n);
 	return 0;
 }
 
 /* One tuple: the address src or dst, the port src or dst and the protocol. */
-static int tuple(const struct nlattr *t, int family, bool want_src, struct vp_addr *addr,
+static int tuple(const char *t, int family, bool want_src, struct vp_addr *addr,
                  uint16_t *port, uint8_t *proto)
 {
-	const struct nlattr *tb[TB_MAX], *ip[TB_MAX], *pr[TB_MAX];
+	const char *tb[TB_MAX], *ip[TB_MAX], *pr[TB_MAX];
 	bool v6 = family == AF_INET6;
 	uint16_t be;
 	int r = nested(t, tb);
@@ -217,7 +217,7 @@ static int tuple(const struct nlattr *t, int family, bool want_src, struct vp_ad
 	return r;
 }
 
-static int entry(const struct nlattr **tb, int family, struct vp_ct_entry *e)
+static int entry(const char **tb, int family, struct vp_ct_entry *e)
 {
 	uint8_t reply_proto;
 	uint32_t status = 0;
@@ -244,7 +244,7 @@ static int entry(const struct nlattr **tb, int family, struct vp_ct_entry *e)
 int vp_ct_parse(const void *msg, size_t len, struct vp_ct_entry *ret)
 {
 	const size_t hl = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg));
-	const struct nlattr *tb[TB_MAX];
+	const char *tb[TB_MAX];
 	struct nlmsghdr h;
 	struct nfgenmsg g;
 	int r;
