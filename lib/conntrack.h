@@ -79,6 +79,7 @@ int vp_ct_build_delete(void *buf, size_t cap, uint32_t seq, const struct vp_ct_e
 
 /* Delete every entry of the kernel's table that s selects (vp_ct_selected; s->local is filled
  * here when added needs it). Nothing gone nor added: no I/O. Else one netlink socket, a dump per
- * family concerned, a deletion per entry; an entry that ended meanwhile is not an error. 0 and
+ * family concerned (of IPv4, when only entries of gone are wanted and they share one guest
+ * address, only those whose reply comes from it), a deletion per entry; an entry that ended meanwhile is not an error. 0 and
  * the number deleted in *ret_deleted (may be NULL), or -errno (what was deleted stays deleted). */
 int vp_ct_flush(const struct vp_ct_sel *s, unsigned *ret_deleted);

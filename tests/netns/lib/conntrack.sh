@@ -6,17 +6,21 @@
 # from the client, written to on demand, that record their own end. Which sink grows and which
 # connection ends are the outcomes checked, never rule text.
 
-# vp_ct_sink NS PORT NAME: every datagram to NS's UDP PORT appended to $VP_TMP/NAME.sink.
+# vp_ct_sink NS PORT NAME [6]: every datagram to NS's UDP PORT (IPv6 with 6) appended to
+# $VP_TMP/NAME.sink.
 vp_ct_sink() {
 	: >"$VP_TMP/$3.sink"
-	vp_bg "$1" socat -u "UDP-RECV:$2,reuseaddr" "OPEN:$VP_TMP/$3.sink,append"
+	vp_bg "$1" socat -u "UDP${4:-}-RECV:$2,reuseaddr" "OPEN:$VP_TMP/$3.sink,append"
 }
 
-# vp_ct_stream PORT SPORT: the client sends a datagram to the host's PORT every 100 ms, always
-# from its source port SPORT (one conntrack entry for as long as it sends).
+# vp_ct_stream PORT SPORT [6]: the client sends a datagram to the host's PORT (its IPv6 address
+# with 6) every 100 ms, always from its source port SPORT (one conntrack entry for as long as it
+# sends; unconnected, so that an ICMP error while no forward has the port does not stop it).
 vp_ct_stream() {
+	local to=$VP_HOST_ADDR
+	[ -z "${3:-}" ] || to="[$VP6_HOST_ADDR]"
 	vp_bg "$VP_CLIENT" bash -c "while :; do echo tick; sleep 0.1; done |
-		socat -u - UDP-SENDTO:$VP_HOST_ADDR:$1,sourceport=$2"
+		socat -u - UDP${3:-}-SENDTO:$to:$1,sourceport=$2"
 }
 
 vp_ct_size() { stat -c %s "$VP_TMP/$1.sink"; }
@@ -94,9 +98,9 @@ vp_ct_timestamps() {
 }
 
 # vp_ct_age SPORT: the age in seconds of the host's conntrack entry of the client's flow from
-# SPORT (vp_ct_timestamps first); empty if there is none.
+# SPORT, IPv4 or IPv6 (vp_ct_timestamps first); empty if there is none.
 vp_ct_age() {
 	ip netns exec "$VP_HOST" cat /proc/net/nf_conntrack |
-		grep "src=$VP_CLIENT_ADDR .* sport=$1 " | sed -n 's/.*delta-time=\([0-9]*\).*/\1/p' |
+		grep " sport=$1 " | sed -n 's/.*delta-time=\([0-9]*\).*/\1/p' |
 		head -n 1
 }
