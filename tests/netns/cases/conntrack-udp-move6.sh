@@ -27,19 +27,7 @@ table() {  # GUEST-OF-5000
 }
 
 run() {
-	vp_ct_sink "$VP_GUEST1" 5001 g1-moved 6
-	vp_ct_sink "$VP_GUEST2" 5001 g2-moved 6
-	vp_ct_sink "$VP_GUEST1" 5002 g1-other 6
-	table guest1
-	vp_hook_ok guest1 started
-	vp_hook_ok guest2 started
-	vp_write_status guest1
-	vp_write_status guest2
-	vp_ct_timestamps
-	vp_ct_stream 5000 40000 6
-	vp_ct_stream 5002 40002 6
-	vp_check "before: the stream to [::]:5000 reaches guest1" vp_ct_grows g1-moved 30
-	vp_check "before: the stream to [::]:5002 reaches guest1" vp_ct_grows g1-other 30
+	vp_ct_move_start 6
 	table guest2
 	local mark
 	mark=$(vp_log_mark)

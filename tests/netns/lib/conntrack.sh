@@ -104,3 +104,25 @@ vp_ct_age() {
 		grep " sport=$1 " | sed -n 's/.*delta-time=\([0-9]*\).*/\1/p' |
 		head -n 1
 }
+
+# vp_ct_move_start 4|6: the start of conntrack-udp-move(6): sinks on guest1's 5001 (g1-moved),
+# guest2's 5001 (g2-moved) and guest1's 5002 (g1-other); the case's `table guest1`; both guests
+# started with their status files; streams from source ports 40000 to 5000 and 40002 to 5002,
+# both reaching guest1.
+vp_ct_move_start() {
+	local v=
+	[ "$1" = 4 ] || v=$1
+	vp_ct_sink "$VP_GUEST1" 5001 g1-moved "$v"
+	vp_ct_sink "$VP_GUEST2" 5001 g2-moved "$v"
+	vp_ct_sink "$VP_GUEST1" 5002 g1-other "$v"
+	table guest1
+	vp_hook_ok guest1 started
+	vp_hook_ok guest2 started
+	vp_write_status guest1
+	vp_write_status guest2
+	vp_ct_timestamps
+	vp_ct_stream 5000 40000 "$v"
+	vp_ct_stream 5002 40002 "$v"
+	vp_check "before: the stream to 5000 reaches guest1" vp_ct_grows g1-moved 30
+	vp_check "before: the stream to 5002 reaches guest1" vp_ct_grows g1-other 30
+}
