@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ct-follow.h"
 #include "detect.h"
 #include "fw.h"
 #include "lock.h"
@@ -224,6 +225,9 @@ int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, cons
 		vp_rules_mark_new(dirfd, d->uuid);
 	o.families = st.families;
 	r = backend_apply(dirfd, d->uuid, b, rs, &o);
+	/* Flows of removed DNATs end; not once the hook's time is up (the next change does it). */
+	if (r == 0 && !vp_deadline_passed(deadline))
+		vp_ct_follow(dirfd, d->uuid, d->name, rs);
 	/* After a failure the state stays as it was written above, naming every family that may
 	 * still hold rules (a rollback is best effort, a removal may stop halfway): apply and
 	 * flush find the guest there and finish the job. */
@@ -358,9 +362,10 @@ static int remove_everywhere(const char *uuid, const struct vp_state *st, long l
 		if (rb < 0 && rb != -ELIBACC)
 			r = rb;
 	}
-	if (r >= 0)
+	if (r >= 0) {
+		vp_ct_follow(dirfd, uuid, st->name, &none);
 		drop_guest(dirfd, uuid);
-	else
+	} else
 		vp_log(LOG_ERR, "removing the rules of %s failed: %s", st->name, strerror(-r));
 	if (lockfd >= 0)
 		close(lockfd);

@@ -248,7 +248,8 @@ int vp_state_write(int dirfd, const char *uuid, const struct vp_state *s)
 static int side_name(const char *uuid, const char *kind, char *out, size_t n)
 {
 	if (!safe_name(uuid) || (strcmp(kind, "xml") && strcmp(kind, "waiter") &&
-	                         strcmp(kind, "rules") && strcmp(kind, "doctor")))
+	                         strcmp(kind, "rules") && strcmp(kind, "doctor") &&
+	                         strcmp(kind, "dnat")))
 		return -EINVAL;
 	snprintf(out, n, "%s.%s", uuid, kind);
 	return 0;
@@ -312,7 +313,7 @@ static DIR *open_dir(int dirfd);
  * (put_state, put_file), in the order it makes them. */
 static int debris_name(const char *uuid, unsigned i, char *out, size_t n)
 {
-	static const char *const suffix[] = {"tmp", "idx", "rules.tmp"};
+	static const char *const suffix[] = {"tmp", "idx", "rules.tmp", "dnat.tmp"};
 
 	if (i >= sizeof(suffix) / sizeof(suffix[0]))
 		return -ENOENT;

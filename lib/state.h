@@ -56,8 +56,9 @@ void vp_state_list_free(char **list);
 
 /* Side files of a guest: "<uuid>.xml" (the domain XML a lease waiter works from),
  * "<uuid>.waiter" (the waiter's pid), "<uuid>.rules" (what a backend knows it installed,
- * see vp_rules_kind) and "<uuid>.doctor" (the packet counters the doctor saw last). kind is
- * "xml", "waiter", "rules" or "doctor". */
+ * see vp_rules_kind), "<uuid>.doctor" (the packet counters the doctor saw last) and
+ * "<uuid>.dnat" (the DNATs installed, whose flows follow them: ct-follow.h). kind is "xml",
+ * "waiter", "rules", "doctor" or "dnat". */
 int vp_state_put(int dirfd, const char *uuid, const char *kind, const char *buf, size_t len);
 int vp_state_get(int dirfd, const char *uuid, const char *kind, size_t max, char **ret_buf,
                  size_t *ret_len);
