@@ -259,7 +259,9 @@ int vp_state_put(int dirfd, const char *uuid, const char *kind, const char *buf,
 {
 	char name[96];
 	int r = side_name(uuid, kind, name, sizeof(name));
-	return r < 0 ? r : put_file_as(dirfd, name, buf, len, true);
+	/* "dnat" is written by the engine under our lock, with the name vp_state_sweep knows; the
+	 * waiter's files and the doctor's counters are written without it. */
+	return r < 0 ? r : put_file_as(dirfd, name, buf, len, strcmp(kind, "dnat") != 0);
 }
 
 int vp_state_get(int dirfd, const char *uuid, const char *kind, size_t max, char **ret_buf,
