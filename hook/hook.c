@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -122,6 +123,41 @@ static void set_deadline(struct vp_ctx *c, long long t0)
 	c->deadline = t0 + 1000LL * (secs ? secs : VP_HOOK_TIMEOUT_DEFAULT);
 }
 
+/* How the contained child ended, logged. */
+static void contain_said(const char *what, int status)
+{
+	if (WIFSIGNALED(status))
+		vp_log(LOG_ERR, "%s: its work died of signal %d; the guest keeps running, its forwards "
+		       "are put right by the next event or 'virt-portfwd apply'", what, WTERMSIG(status));
+	else if (WEXITSTATUS(status))   /* never on its own: a sanitizer that caught a crash */
+		vp_log(LOG_ERR, "%s: its work failed (exit status %d); the guest keeps running",
+		       what, WEXITSTATUS(status));
+}
+
+/* No pidfd (a kernel before 5.3; valgrind 3.19 does not know the call): the child is polled
+ * every 5 ms until the deadline and its grace, then killed. true when it was reaped here (its
+ * fate logged) or cannot be waited for; false: killed, to be reaped by the caller. */
+static bool poll_child(pid_t pid, const char *what, long long deadline, int *status)
+{
+	const struct timespec tick = {0, 5000000};
+
+	for (;;) {
+		pid_t w = waitpid(pid, status, WNOHANG);
+		if (w == pid) {
+			contain_said(what, *status);
+			return true;
+		}
+		if (w < 0 && errno != EINTR)
+			return true;
+		if (vp_now_ms() >= deadline + CONTAIN_GRACE_MS) {
+			vp_log(LOG_ERR, "%s: still running past set hook-timeout: killed", what);
+			kill(pid, SIGKILL);
+			return false;
+		}
+		nanosleep(&tick, NULL);
+	}
+}
+
 /* Wait for the contained child until the deadline and its grace; then it is killed. Its fate
  * is logged, never returned: it cannot reach libvirt. */
 static void contain_wait(pid_t pid, const char *what, long long deadline)
@@ -142,15 +178,12 @@ static void contain_wait(pid_t pid, const char *what, long long deadline)
 	}
 	if (pidfd >= 0)
 		close(pidfd);
+	else if (poll_child(pid, what, deadline, &status))
+		return;   /* reaped there, or lost */
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return;
-	if (WIFSIGNALED(status))
-		vp_log(LOG_ERR, "%s: its work died of signal %d; the guest keeps running, its forwards "
-		       "are put right by the next event or 'virt-portfwd apply'", what, WTERMSIG(status));
-	else if (WEXITSTATUS(status))   /* never on its own: a sanitizer that caught a crash */
-		vp_log(LOG_ERR, "%s: its work failed (exit status %d); the guest keeps running",
-		       what, WEXITSTATUS(status));
+	contain_said(what, status);
 }
 
 /* reconnect (libvirtd restarting) and attach: libvirt kills a running guest whose hook fails,

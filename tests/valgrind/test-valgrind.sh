@@ -64,6 +64,14 @@ GUEST_IP=192.168.122.10
 # if any); record whether valgrind found nothing and whether CMD exited WANT-RC. Leaves
 # NAME.out, NAME.err, NAME.vg in $TMP.
 VG_WRAP=()
+
+# vg_known_gaps LOG: drop valgrind's notice of a system call it does not know, for
+# pidfd_open (434) only: valgrind 3.19 predates it and fails it with ENOSYS, which the hook takes
+# as an old kernel (hook.c polls its child instead). Anything else stays and fails the check.
+vg_known_gaps() {
+	sed -i -E '/^--[0-9]+-- WARNING: unhandled amd64-linux syscall: 434$/,+4d' "$1"
+}
+
 vg() {
 	local name=$1 want=$2 in=$3 rc
 	shift 3
@@ -72,6 +80,7 @@ vg() {
 		--log-file="$TMP/$name.vg" \
 		"$@" <"$in" >"$TMP/$name.out" 2>"$TMP/$name.err"
 	rc=$?
+	vg_known_gaps "$TMP/$name.vg"
 	if [ "$rc" -ne $VG_ERR ] && [ ! -s "$TMP/$name.vg" ]; then
 		ok "$name: valgrind-clean"
 	else
