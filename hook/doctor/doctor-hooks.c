@@ -213,6 +213,8 @@ static void native_hooks(struct doctor *dr, int family, struct dr_hooks *h)
 	struct nft_ctx *ctx = NULL;
 	json_object *root = NULL, *items, *c;
 
+	if (dr->offline)
+		return;
 	if (vp_dl_nft() < 0 || !(ctx = sym_nft_ctx_new(NFT_CTX_DEFAULT)) ||
 	    sym_nft_ctx_buffer_output(ctx) || sym_nft_ctx_buffer_error(ctx)) {
 		h->native_err = true;

@@ -118,6 +118,8 @@ struct doctor {
 	struct dr_listing lists[DR_VARIANTS][2]; /* [variant][IPv4, IPv6], read when first needed */
 	unsigned families;              /* VP_FAM_* of the forwards looked at */
 	struct dr_hooks hooks[2];       /* IPv4, IPv6 */
+	bool offline;                   /* the listings are given (the fuzz harness): no other
+	                                   table is read, nor a native one listed */
 };
 
 /* doctor-report.c. One report line. check: the machine name ("rules.accept"); subject: what it is about
