@@ -12,6 +12,13 @@
 # without duplicate address detection or router advertisements so that it is usable at once and
 # is its only global address. Both listeners serve IPv4 and IPv6.
 #
+# One more mode, off unless the command line asks:
+#  - vpclaim=MAC: the attack of issue 15. Once the guest has its own lease it swaps eth0's MAC
+#    for MAC, asks for a lease under a client id of its own (so dnsmasq records a second lease
+#    for MAC, with another address), swaps back, keeps that address as a second one (its HTTP
+#    answers there too) and prints "VP-CLAIMED NAME MAC IP". Its udhcpc stays: GET
+#    /cgi-bin/release makes it send the DHCPRELEASE that takes the claimed lease away.
+#
 # The result is cached: OUTDIR/key holds a hash of every input (this script, udp-echo.c, the
 # kernel and busybox package versions); an image with the same key is reused.
 set -euo pipefail
@@ -110,7 +117,8 @@ gcc -static -O2 -s -o "$ROOT/bin/udp-echo" "$HERE/udp-echo.c"
 cat >"$ROOT/init" <<'EOF'
 #!/bin/sh
 # Test guest init: network up by DHCP (and a static IPv6 address when the command line gives
-# one), HTTP on 22 naming the guest, UDP echo on 27015.
+# one), HTTP on 22 naming the guest, UDP echo on 27015; the claim of another's MAC when the
+# command line asks.
 export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -118,14 +126,37 @@ mount -t devtmpfs devtmpfs /dev
 name=unnamed
 ip6=
 gw6=
+claim=
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	vpname=*) name=${arg#vpname=} ;;
 	vpip6=*) ip6=${arg#vpip6=} ;;
 	vpgw6=*) gw6=${arg#vpgw6=} ;;
+	vpclaim=*) claim=${arg#vpclaim=} ;;
 	esac
 done
 hostname "$name"
+
+# vpclaim=MAC (issue 15): a DHCP request with MAC as chaddr, from eth0 with MAC swapped in, and
+# a client id of our own, so that dnsmasq gives a second lease under MAC rather than renewing
+# its owner's. The udhcpc that got it stays (release: SIGUSR2, see /cgi-bin/release).
+claim_mac() {
+	own=$(cat /sys/class/net/eth0/address)
+	rm -f /tmp/claim-ip
+	ip link set eth0 address "$1" || { echo "VP-ERROR cannot set the MAC $1"; return; }
+	udhcpc -f -i eth0 -s /etc/udhcpc-claim.sh -t 5 -T 1 -A 1 -x 0x3d:ff76706d6163 \
+		>/dev/null 2>&1 &
+	echo $! >/tmp/claim.pid
+	i=0
+	while [ ! -s /tmp/claim-ip ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	ip link set eth0 address "$own"
+	[ -s /tmp/claim-ip ] || { echo "VP-ERROR no lease under $1"; return; }
+	ip addr add "$(cat /tmp/claim-ip)/24" dev eth0
+	# The host's neighbour entry for that address names MAC (dnsmasq set it for its offer).
+	arping -q -U -c 1 -I eth0 "$(cat /tmp/claim-ip)"
+	echo "VP-CLAIMED $name $1 $(cat /tmp/claim-ip)"
+}
+
 for m in $(cat /lib/modules/order); do
 	insmod "/lib/modules/$m.ko" || echo "VP-ERROR insmod $m failed"
 done
@@ -153,6 +184,7 @@ until udhcpc -i eth0 -s /etc/udhcpc.sh -q -n -t 5 -T 1 -A 1 -x "hostname:$name" 
 	echo "VP-WAIT no DHCP lease yet"
 done
 echo "VP-READY $name $(cat /tmp/ip)${ip6:+ ${ip6%/*}}"
+[ -n "$claim" ] && claim_mac "$claim"
 while :; do sleep 3600; done
 EOF
 
@@ -174,6 +206,32 @@ esac
 exit 0
 EOF
 
+cat >"$ROOT/etc/udhcpc-claim.sh" <<'EOF'
+#!/bin/sh
+# udhcpc event script of vpclaim: the claimed address is only recorded (init adds it once the
+# MAC is eth0's own again); a release takes it away.
+case "$1" in
+bound | renew) echo "$ip" >/tmp/claim-ip ;;
+deconfig)
+	[ -s /tmp/claim-ip ] && ip addr del "$(cat /tmp/claim-ip)/24" dev "$interface" 2>/dev/null
+	rm -f /tmp/claim-ip
+	;;
+esac
+exit 0
+EOF
+
+cat >"$ROOT/www/cgi-bin/release" <<'EOF'
+#!/bin/sh
+# GET /cgi-bin/release -> vpclaim's udhcpc sends a DHCPRELEASE for the claimed lease.
+printf 'Content-Type: text/plain\r\n\r\n'
+pid=$(cat /tmp/claim.pid 2>/dev/null)
+if [ -n "$pid" ] && kill -USR2 "$pid" 2>/dev/null; then
+	echo "release-sent"
+else
+	echo "release-error no claim"
+fi
+EOF
+
 cat >"$ROOT/www/cgi-bin/probe" <<'EOF'
 #!/bin/sh
 # GET /cgi-bin/probe?IP:PORT -> the guest connects to IP:PORT, sends an HTTP request and
@@ -188,7 +246,8 @@ esac
 reply=$(printf 'GET / HTTP/1.0\r\n\r\n' | timeout 8 nc -w 5 "$target" "$port" 2>&1 | tail -n 1)
 echo "probe-result ${reply:-none}"
 EOF
-chmod 0755 "$ROOT/init" "$ROOT/etc/udhcpc.sh" "$ROOT/www/cgi-bin/probe"
+chmod 0755 "$ROOT/init" "$ROOT/etc/udhcpc.sh" "$ROOT/etc/udhcpc-claim.sh" "$ROOT/www/cgi-bin/probe" \
+	"$ROOT/www/cgi-bin/release"
 
 mkdir -p "$OUT"
 (cd "$ROOT" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet) | gzip -6 >"$WORK/initrd.gz"
