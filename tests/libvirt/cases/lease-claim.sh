@@ -78,17 +78,21 @@ claim_attack() {
 	claim_holds "the claim"
 }
 
-# claim_holds WHAT: host:2236 reaches g6 and never g8, and g6's rules send to V_IP, none to
-# C_IP. A liveness wait (60 s): while g8 sent with g6's MAC the bridge learned that MAC on g8's
-# port, and frames for g6 go there (g8 drops them) until g6 sends again.
+# claim_holds WHAT: host:2236 reaches g6 and never g8 (three more connections once g6 answered),
+# and g6's rules send to V_IP, none to C_IP. A liveness wait (60 s): while g8 sent with g6's MAC
+# the bridge learned that MAC on g8's port, and frames for g6 go there (g8 drops them) until g6
+# sends again.
 claim_holds() {
-	local r="" seen="" rules t_end
+	local r="" seen="" rules t_end _
 	t_end=$(($(date +%s) + 60))
 	while [ "$(date +%s)" -lt "$t_end" ]; do
 		r=$(vp_http "$VP_CNS" "$HOST" 2236)
 		seen+="${r:+ $r}"
 		[ "$r" = g6 ] || [ "$r" = g8 ] && break
 		sleep 1
+	done
+	for _ in 1 2 3; do
+		[ "$r" = g6 ] && r=$(vp_http "$VP_CNS" "$HOST" 2236) && seen+=" ${r:-none}"
 	done
 	rules=$(rules_of "$UUID6")
 	[ "$r" = g6 ] && [[ "$seen" != *g8* ]] && grep -qwF -- "$V_IP" <<<"$rules" &&
