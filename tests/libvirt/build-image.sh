@@ -12,8 +12,19 @@
 # without duplicate address detection or router advertisements so that it is usable at once and
 # is its only global address. Both listeners serve IPv4 and IPv6.
 #
+# Two more modes, off unless the command line asks:
+#  - vpsshkey=BASE64 (an ssh-ed25519 public key's blob): dropbear (Debian's dropbear-bin, with
+#    the shared libraries ldd names) serves SSH on port 2022, root logs in with that key only;
+#    /etc/vpname holds the guest's name. The host key is made when the image is built.
+#  - vpclaim=MAC: the attack of issue 15. Once the guest has its own lease it swaps eth0's MAC
+#    for MAC, asks for a lease under a client id of its own (so dnsmasq records a second lease
+#    for MAC, with another address), swaps back, keeps that address as a second one (its HTTP
+#    answers there too) and prints "VP-CLAIMED NAME MAC IP". Its udhcpc stays: GET
+#    /cgi-bin/release makes it send the DHCPRELEASE that takes the claimed lease away.
+#
 # The result is cached: OUTDIR/key holds a hash of every input (this script, udp-echo.c, the
-# kernel and busybox package versions); an image with the same key is reused.
+# kernel, busybox and dropbear package versions, the libraries dropbear is linked with); an image
+# with the same key is reused.
 set -euo pipefail
 
 say() { printf 'build-image: %s\n' "$*" >&2; }
@@ -24,10 +35,12 @@ OUT=$1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net"
 
-for tool in apt-cache apt-get dpkg-deb cpio gzip gcc sha256sum; do
+for tool in apt-cache apt-get dpkg-deb cpio gzip gcc sha256sum ldd dropbearkey; do
 	command -v "$tool" >/dev/null || die "missing $tool (run tests/libvirt/install-deps.sh)"
 done
 [ -x /bin/busybox ] || die "missing /bin/busybox (busybox-static)"
+DROPBEAR=/usr/sbin/dropbear
+[ -x "$DROPBEAR" ] || die "missing $DROPBEAR (dropbear-bin)"
 case "$(LC_ALL=C ldd /bin/busybox 2>&1 || true)" in
 *"not a dynamic"*) ;;
 *) die "/bin/busybox is not static: install busybox-static" ;;
@@ -39,6 +52,11 @@ kernel_pkg() {
 		awk '/Depends: linux-image-[0-9]/ { print $2; exit }'
 }
 
+# The shared libraries dropbear needs, as resolved on this machine (the loader included).
+dropbear_libs() {
+	LC_ALL=C ldd "$DROPBEAR" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
+}
+
 input_key() {
 	local kpkg=$1 kver
 	kver=$(apt-cache policy "$kpkg" 2>/dev/null | awk '/Candidate:/ { print $2; exit }')
@@ -46,6 +64,9 @@ input_key() {
 		printf 'kernel %s %s\n' "$kpkg" "$kver"
 		printf 'busybox %s\n' "$(dpkg-query -W -f='${Version}' busybox-static)"
 		printf 'gcc %s\n' "$(gcc -dumpfullversion)"
+		printf 'dropbear %s\n' "$(dpkg-query -W -f='${Version}' dropbear-bin)"
+		# shellcheck disable=SC2046 # one path per word
+		sha256sum "$DROPBEAR" $(dropbear_libs)
 		cat "$HERE/build-image.sh" "$HERE/udp-echo.c"
 	} | sha256sum | cut -d' ' -f1
 }
@@ -83,7 +104,7 @@ KVER=$(ls "$WORK/kernel/lib/modules")
 [ -n "$KVER" ] || die "$KPKG has no modules directory"
 
 ROOT=$WORK/root
-mkdir -p "$ROOT"/{bin,dev,proc,sys,tmp,etc,lib/modules,www/cgi-bin}
+mkdir -p "$ROOT"/{bin,dev,proc,sys,tmp,etc/dropbear,lib/modules,root,www/cgi-bin}
 
 # Modules: copy flat; decompress if this kernel ships them compressed.
 for m in $MODULES; do
@@ -107,10 +128,26 @@ for applet in $(/bin/busybox --list); do
 done
 gcc -static -O2 -s -o "$ROOT/bin/udp-echo" "$HERE/udp-echo.c"
 
+# dropbear and its libraries at the paths the loader looks them up at; root in /etc/passwd
+# (glibc's files lookup is built in), a host key of this image.
+cp "$DROPBEAR" "$ROOT/bin/dropbear"
+for lib in $(dropbear_libs); do
+	mkdir -p "$ROOT${lib%/*}"
+	cp -L "$lib" "$ROOT$lib"
+done
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$ROOT/etc/passwd"
+printf 'root:x:0:\n' >"$ROOT/etc/group"
+printf '/bin/sh\n' >"$ROOT/etc/shells"
+printf 'passwd: files\ngroup: files\nshadow: files\n' >"$ROOT/etc/nsswitch.conf"
+dropbearkey -t ed25519 -f "$ROOT/etc/dropbear/dropbear_ed25519_host_key" >/dev/null 2>&1 ||
+	die "dropbearkey failed"
+chmod 0700 "$ROOT/root"
+
 cat >"$ROOT/init" <<'EOF'
 #!/bin/sh
 # Test guest init: network up by DHCP (and a static IPv6 address when the command line gives
-# one), HTTP on 22 naming the guest, UDP echo on 27015.
+# one), HTTP on 22 naming the guest, UDP echo on 27015; SSH on 2022 and the claim of another's
+# MAC when the command line asks.
 export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -118,14 +155,50 @@ mount -t devtmpfs devtmpfs /dev
 name=unnamed
 ip6=
 gw6=
+claim=
+sshkey=
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	vpname=*) name=${arg#vpname=} ;;
 	vpip6=*) ip6=${arg#vpip6=} ;;
 	vpgw6=*) gw6=${arg#vpgw6=} ;;
+	vpclaim=*) claim=${arg#vpclaim=} ;;
+	vpsshkey=*) sshkey=${arg#vpsshkey=} ;;
 	esac
 done
 hostname "$name"
+echo "$name" >/etc/vpname
+
+# SSH on 2022 for root with the key from the command line only (no password logins).
+ssh_up() {
+	mkdir -p /root/.ssh
+	chmod 0700 /root/.ssh
+	echo "ssh-ed25519 $1 vp-e2e" >/root/.ssh/authorized_keys
+	chmod 0600 /root/.ssh/authorized_keys
+	dropbear -s -j -k -p 2022 -r /etc/dropbear/dropbear_ed25519_host_key ||
+		echo "VP-ERROR dropbear did not start"
+}
+
+# vpclaim=MAC (issue 15): a DHCP request with MAC as chaddr, from eth0 with MAC swapped in, and
+# a client id of our own, so that dnsmasq gives a second lease under MAC rather than renewing
+# its owner's. The udhcpc that got it stays (release: SIGUSR2, see /cgi-bin/release).
+claim_mac() {
+	own=$(cat /sys/class/net/eth0/address)
+	rm -f /tmp/claim-ip
+	ip link set eth0 address "$1" || { echo "VP-ERROR cannot set the MAC $1"; return; }
+	udhcpc -f -i eth0 -s /etc/udhcpc-claim.sh -t 5 -T 1 -A 1 -x 0x3d:ff76706d6163 \
+		>/dev/null 2>&1 &
+	echo $! >/tmp/claim.pid
+	i=0
+	while [ ! -s /tmp/claim-ip ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	ip link set eth0 address "$own"
+	[ -s /tmp/claim-ip ] || { echo "VP-ERROR no lease under $1"; return; }
+	ip addr add "$(cat /tmp/claim-ip)/24" dev eth0
+	# The host's neighbour entry for that address names MAC (dnsmasq set it for its offer).
+	arping -q -U -c 1 -I eth0 "$(cat /tmp/claim-ip)"
+	echo "VP-CLAIMED $name $1 $(cat /tmp/claim-ip)"
+}
+
 for m in $(cat /lib/modules/order); do
 	insmod "/lib/modules/$m.ko" || echo "VP-ERROR insmod $m failed"
 done
@@ -152,7 +225,9 @@ udp-echo "$name" 27015 &
 until udhcpc -i eth0 -s /etc/udhcpc.sh -q -n -t 5 -T 1 -A 1 -x "hostname:$name" >/dev/null 2>&1; do
 	echo "VP-WAIT no DHCP lease yet"
 done
+[ -n "$sshkey" ] && ssh_up "$sshkey"
 echo "VP-READY $name $(cat /tmp/ip)${ip6:+ ${ip6%/*}}"
+[ -n "$claim" ] && claim_mac "$claim"
 while :; do sleep 3600; done
 EOF
 
@@ -174,6 +249,32 @@ esac
 exit 0
 EOF
 
+cat >"$ROOT/etc/udhcpc-claim.sh" <<'EOF'
+#!/bin/sh
+# udhcpc event script of vpclaim: the claimed address is only recorded (init adds it once the
+# MAC is eth0's own again); a release takes it away.
+case "$1" in
+bound | renew) echo "$ip" >/tmp/claim-ip ;;
+deconfig)
+	[ -s /tmp/claim-ip ] && ip addr del "$(cat /tmp/claim-ip)/24" dev "$interface" 2>/dev/null
+	rm -f /tmp/claim-ip
+	;;
+esac
+exit 0
+EOF
+
+cat >"$ROOT/www/cgi-bin/release" <<'EOF'
+#!/bin/sh
+# GET /cgi-bin/release -> vpclaim's udhcpc sends a DHCPRELEASE for the claimed lease.
+printf 'Content-Type: text/plain\r\n\r\n'
+pid=$(cat /tmp/claim.pid 2>/dev/null)
+if [ -n "$pid" ] && kill -USR2 "$pid" 2>/dev/null; then
+	echo "release-sent"
+else
+	echo "release-error no claim"
+fi
+EOF
+
 cat >"$ROOT/www/cgi-bin/probe" <<'EOF'
 #!/bin/sh
 # GET /cgi-bin/probe?IP:PORT -> the guest connects to IP:PORT, sends an HTTP request and
@@ -188,7 +289,8 @@ esac
 reply=$(printf 'GET / HTTP/1.0\r\n\r\n' | timeout 8 nc -w 5 "$target" "$port" 2>&1 | tail -n 1)
 echo "probe-result ${reply:-none}"
 EOF
-chmod 0755 "$ROOT/init" "$ROOT/etc/udhcpc.sh" "$ROOT/www/cgi-bin/probe"
+chmod 0755 "$ROOT/init" "$ROOT/etc/udhcpc.sh" "$ROOT/etc/udhcpc-claim.sh" "$ROOT/www/cgi-bin/probe" \
+	"$ROOT/www/cgi-bin/release"
 
 mkdir -p "$OUT"
 (cd "$ROOT" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet) | gzip -6 >"$WORK/initrd.gz"

@@ -27,7 +27,7 @@ APT=(apt-get -y -q -o DPkg::Lock::Timeout=600)
 LIBVIRT_PKGS=(libvirt-daemon-system libvirt-daemon libvirt-daemon-driver-qemu
 	libvirt-daemon-driver-network libvirt-clients)
 OTHER_PKGS=(qemu-system-x86 dnsmasq-base busybox-static cpio socat gzip xz-utils iproute2
-	iptables nftables gcc libc6-dev jq)
+	iptables nftables gcc libc6-dev jq dropbear-bin openssh-client)
 
 # Mirror of the main suite, taken from the machine's own Debian source (deb822 or one-line).
 find_mirror() {

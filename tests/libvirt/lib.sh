@@ -259,9 +259,10 @@ vp_define_network() {
 	vp_virsh net-define "$VP_RUN/net-default.xml" >/dev/null && vp_virsh net-start default >/dev/null
 }
 
-# vp_define_guest N [NAME]: NAME defaults to gN; the MAC is always vp_mac N.
+# vp_define_guest N [NAME [OPTIONS]]: NAME defaults to gN; the MAC is always vp_mac N. OPTIONS
+# are more kernel command line words for the guest's init (vpclaim=, vpsshkey=: build-image.sh).
 vp_define_guest() {
-	local n=$1 name=${2:-g$1} v6=""
+	local n=$1 name=${2:-g$1} v6="" more=${3:+ $3}
 	vp_in_list "$n" "$VP_V6_GUESTS" && v6=" vpip6=$(vp_gip6 "$n")/64 vpgw6=$VP_NET6_PREFIX::1"
 	cat >"$VP_RUN/$name.xml" <<-EOF
 	<domain type='qemu'>
@@ -272,7 +273,7 @@ vp_define_guest() {
 	    <type arch='x86_64' machine='pc'>hvm</type>
 	    <kernel>$VP_IMAGE/vmlinuz</kernel>
 	    <initrd>$VP_IMAGE/initrd.gz</initrd>
-	    <cmdline>console=ttyS0 quiet panic=-1 vpname=$name$v6</cmdline>
+	    <cmdline>console=ttyS0 quiet panic=-1 vpname=$name$v6$more</cmdline>
 	  </os>
 	  <on_poweroff>destroy</on_poweroff>
 	  <on_reboot>destroy</on_reboot>

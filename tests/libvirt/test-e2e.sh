@@ -61,7 +61,8 @@ DIAG_PER_CASE=$VP_DIAG_LEFT
 preflight() {
 	local c missing=""
 	for c in libvirtd virtlogd virsh qemu-system-x86_64 dnsmasq socat unshare ip nft \
-		iptables-nft-save iptables-legacy-save xtables-nft-multi xtables-legacy-multi jq; do
+		iptables-nft-save iptables-legacy-save xtables-nft-multi xtables-legacy-multi jq ssh \
+		ssh-keygen; do
 		command -v "$c" >/dev/null || missing+=" $c"
 	done
 	[ -z "$missing" ] || vp_die "missing:$missing (run tests/libvirt/install-deps.sh)"
