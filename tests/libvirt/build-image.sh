@@ -12,7 +12,11 @@
 # without duplicate address detection or router advertisements so that it is usable at once and
 # is its only global address. Both listeners serve IPv4 and IPv6.
 #
-# Two more modes, off unless the command line asks:
+# More modes, off unless the command line asks:
+#  - vpip4=ADDR/PREFIX vpgw4=ROUTER: an IPv4 address set inside the guest, no DHCP (issue 17);
+#    the guest pings ROUTER once, its first word on the network.
+#  - vpslaac=1 vpgw6=ROUTER: IPv6 by the kernel's SLAAC from libvirt's router advertisements;
+#    the first global address is the one VP-READY prints; the guest pings ROUTER once from it.
 #  - vpsshkey=BASE64 (an ssh-ed25519 public key's blob): dropbear (Debian's dropbear-bin, with
 #    the shared libraries ldd names) serves SSH on port 2022, root logs in with that key only;
 #    /etc/vpname holds the guest's name. The host key is made when the image is built.
@@ -146,8 +150,8 @@ chmod 0700 "$ROOT/root"
 cat >"$ROOT/init" <<'EOF'
 #!/bin/sh
 # Test guest init: network up by DHCP (and a static IPv6 address when the command line gives
-# one), HTTP on 22 naming the guest, UDP echo on 27015; SSH on 2022 and the claim of another's
-# MAC when the command line asks.
+# one), HTTP on 22 naming the guest, UDP echo on 27015; SSH on 2022, the claim of another's
+# MAC, an IPv4 address without DHCP and IPv6 by SLAAC when the command line asks.
 export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -157,6 +161,9 @@ ip6=
 gw6=
 claim=
 sshkey=
+ip4=
+gw4=
+slaac=
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	vpname=*) name=${arg#vpname=} ;;
@@ -164,6 +171,9 @@ for arg in $(cat /proc/cmdline); do
 	vpgw6=*) gw6=${arg#vpgw6=} ;;
 	vpclaim=*) claim=${arg#vpclaim=} ;;
 	vpsshkey=*) sshkey=${arg#vpsshkey=} ;;
+	vpip4=*) ip4=${arg#vpip4=} ;;
+	vpgw4=*) gw4=${arg#vpgw4=} ;;
+	vpslaac=1) slaac=1 ;;
 	esac
 done
 hostname "$name"
@@ -222,9 +232,31 @@ fi
 echo "$name" >/www/index.html
 httpd -p 22 -h /www
 udp-echo "$name" 27015 &
-until udhcpc -i eth0 -s /etc/udhcpc.sh -q -n -t 5 -T 1 -A 1 -x "hostname:$name" >/dev/null 2>&1; do
-	echo "VP-WAIT no DHCP lease yet"
-done
+if [ -n "$ip4" ]; then
+	# vpip4=ADDR/PREFIX vpgw4=ROUTER (issue 17): an address set inside the guest, no DHCP. One
+	# ping of the router is the guest's first word: the host learns its MAC then (ARP).
+	ip addr add "$ip4" dev eth0 || echo "VP-ERROR ip addr add $ip4 failed"
+	[ -n "$gw4" ] && ip route add default via "$gw4" dev eth0
+	echo "${ip4%/*}" >/tmp/ip
+	[ -n "$gw4" ] && ping -c 1 -W 2 "$gw4" >/dev/null 2>&1
+else
+	until udhcpc -i eth0 -s /etc/udhcpc.sh -q -n -t 5 -T 1 -A 1 -x "hostname:$name" >/dev/null 2>&1; do
+		echo "VP-WAIT no DHCP lease yet"
+	done
+fi
+if [ -n "$slaac" ]; then
+	# vpslaac=1 vpgw6=ROUTER (issue 17): IPv6 from the router advertisements only (the kernel's
+	# SLAAC), then one ping of the router from it, for the host to learn it (NDP).
+	i=0
+	while [ $i -lt 200 ]; do
+		ip6=$(ip -6 addr show dev eth0 scope global | awk '/inet6/ && !/tentative/ { print $2; exit }')
+		[ -n "$ip6" ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -n "$ip6" ] || echo "VP-ERROR no SLAAC address"
+	[ -n "$gw6" ] && ping -6 -c 1 -W 2 "$gw6" >/dev/null 2>&1
+fi
 [ -n "$sshkey" ] && ssh_up "$sshkey"
 echo "VP-READY $name $(cat /tmp/ip)${ip6:+ ${ip6%/*}}"
 [ -n "$claim" ] && claim_mac "$claim"
