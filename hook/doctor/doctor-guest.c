@@ -233,6 +233,25 @@ static void report_ambiguous(struct doctor *dr, const struct dr_fwd *fw,
 	          vp_addr_str(&dc->other, b));
 }
 
+/* A lease of the NIC's MAC that the hook passed over, keeping the forward where it is installed:
+ * the forward works, but another guest may be using the MAC (what the hook logs on each run). */
+static bool report_kept(struct doctor *dr, const struct dr_fwd *fw, const struct vp_decision *dc)
+{
+	char a[VP_ADDR_STRLEN], b[VP_ADDR_STRLEN], fix[768];
+
+	if (dc->src != VP_SRC_LEASE || !dc->other.family || vp_addr_equal(&dc->other, &dc->addr))
+		return false;
+	snprintf(fix, sizeof(fix), "find the guest that took MAC %s; give this one a reservation: "
+	         "`virsh net-update %s add ip-dhcp-host \"<host mac='%s' ip='%s'/>\" --live "
+	         "--config`, or ip=%s on the forward", fw->nic->mac, fw->net->in->name,
+	         fw->nic->mac, vp_addr_str(&dc->addr, a), a);
+	dr_report(dr, "guest.address", fw->label, DR_FAIL, fix, "NIC %s has unexpired DHCP leases "
+	          "with different addresses (%s, %s): another guest may be using its MAC; the hook "
+	          "keeps the forward on %s, where it is installed, while that lease is valid",
+	          fw->nic->mac, a, vp_addr_str(&dc->other, b), a);
+	return true;
+}
+
 static void check_address(struct doctor *dr, struct dr_fwd *fw, const struct vp_decision *dc)
 {
 	char a[VP_ADDR_STRLEN];
@@ -273,7 +292,8 @@ static void check_address(struct doctor *dr, struct dr_fwd *fw, const struct vp_
 	fw->resolved = true;
 	fw->addr = dc->addr;
 	fw->src = dc->src;
-	report_address(dr, fw);
+	if (!report_kept(dr, fw, dc))
+		report_address(dr, fw);
 }
 
 /* The forward's rules, for guest address a. false when they cannot be planned. */

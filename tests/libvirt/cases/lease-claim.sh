@@ -8,7 +8,7 @@
 # The attack is proven in dnsmasq's status file. Then host:2236 still reaches g6, never g8,
 # after `virt-portfwd apply`, the hook's reconnect run by hand, the network hook (a live
 # net-update) and a libvirtd restart (reconnect from libvirtd), each logging that the forward
-# stays where it is installed. g6 restarted while both leases are valid gets no forward at all
+# stays where it is installed, and the doctor failing the address, naming both leases. g6 restarted while both leases are valid gets no forward at all
 # (the product refuses the ambiguous address: 2236 reaches no one, the doctor names it); once
 # g8 released its claim, apply installs g6's forward again.
 
@@ -135,10 +135,12 @@ claim_stays() {
 	vp_in_host libvirtd -d && vp_wait_libvirtd && wait_reconnect g6 "$n"
 	vp_ok $? "[15] libvirtd restarted and ran the hook's reconnect for g6 ($(($(vp_ms) - t0)) ms)"
 	claim_holds "the libvirtd restart"
-	vp_doctor --json
-	vp_note "doctor on g6's forward while both leases are valid:" \
-		"$(vp_doctor_field guest.address "g6 tcp 2236" ok)" \
-		"$(vp_doctor_field guest.address "g6 tcp 2236" detail)"
+	vp_doctor_expect "[15] both leases valid, the forward kept on g6" guest.address \
+		"find the guest that took MAC"
+	vp_doctor_field guest.address "g6 tcp 2236" detail |
+		grep -F "($V_IP, $C_IP)" | grep -qF "keeps the forward on $V_IP"
+	vp_ok $? "[15] the doctor names both leases and where the forward stays:" \
+		"$(vp_doctor_field guest.address "g6 tcp 2236" detail | cut -c1-160)"
 }
 
 # g6 restarted: nothing is installed at 'started' (two leases with different addresses, none

@@ -27,6 +27,10 @@ installed_stays() {
 		"$(vp_tcp_get "$C" "$HA" 2222)" guest1
 	vp_check "a newer lease under guest1's MAC: the log says it stays" \
 		grep -q "the forward stays on $VP_G1_IP, where it is installed" <(vp_log_since "$mark")
+	vp_cli doctor guest1 >"$VP_TMP/doctor.out"
+	vp_check "a newer lease under guest1's MAC: the doctor fails the address, naming both" \
+		grep -q "^FAIL .*guest1 tcp 2222: NIC .* leases with different addresses ($VP_G1_IP, $VP_G2_IP).*keeps the forward on $VP_G1_IP" \
+		"$VP_TMP/doctor.out"
 	vp_hook_ok guest1 reconnect
 	vp_check_eq "a newer lease under guest1's MAC: reconnect keeps 2222 on guest1" \
 		"$(vp_tcp_get "$C" "$HA" 2222)" guest1
