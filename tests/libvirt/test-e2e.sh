@@ -40,7 +40,7 @@ esac
 VP_LIBVIRT=${VP_LIBVIRT:-}
 case "$VP_LIBVIRT/$SETUP" in
 /* | 9.0/nft | 9.0/legacy) ;;
-9.0/*) echo "test-e2e.sh: libvirt 9.0 has no $SETUP firewall backend (it came with 10.x)" >&2; exit 2 ;;
+9.0/*) echo "test-e2e.sh: libvirt 9.0 has no $SETUP firewall backend (it came with 10.4)" >&2; exit 2 ;;
 *) echo "test-e2e.sh: VP_LIBVIRT is empty (the installed libvirt) or 9.0" >&2; exit 2 ;;
 esac
 CASES=("$@")
