@@ -4,6 +4,8 @@
 # libvirt 11.3 comes from bookworm-backports: it has both firewall backends (iptables and
 # nftables) selectable in network.conf, which the suite exercises. The backports suite is added
 # with the same mirror and keyring as the machine's main Debian source, so no new trust is needed.
+# libvirt 9.0, Debian 12's own, is never installed: the suite's VP_LIBVIRT=9.0 run fetches its
+# packages into the build dir (fetch-libvirt.sh).
 set -euo pipefail
 
 say() { printf 'install-deps: %s\n' "$*"; }

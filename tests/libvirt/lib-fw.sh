@@ -20,6 +20,10 @@ vp_fw_setup() {
 	esac
 	for p in iptables ip6tables iptables-save ip6tables-save iptables-restore ip6tables-restore; do
 		ln -sf "/usr/sbin/xtables-$variant-multi" "$VP_FWBIN/$p"
+		# libvirt 9.0 runs /usr/sbin/iptables and ip6tables by the path it was built with, not
+		# through PATH: in the private /etc, Debian's alternatives name the setup's flavour, as
+		# `update-alternatives --set iptables /usr/sbin/iptables-legacy` does on a real host.
+		[ -z "${VP_LIBVIRT:-}" ] || ln -sfn "/usr/sbin/${p/tables/tables-$variant}" "/etc/alternatives/$p"
 	done
 	if [ "$VP_SETUP" = nftables ]; then
 		# libvirt's nftables backend adds a `tc ... action csum` filter; this kernel may lack

@@ -79,9 +79,19 @@ vp_overlay() {
 		-o "lowerdir=$dir,upperdir=$VP_RUN/ov/$tag/up,workdir=$VP_RUN/ov/$tag/work" "$dir"
 }
 
+# VP_LIBVIRT=SERIES (test-e2e.sh fetched its tree into VP_LIBVIRT_TREE): that libvirt's /usr laid
+# read-only over the machine's, so that every libvirt program, library, helper and driver module
+# is the series' own. Before the /usr/local overlay, which would be hidden under it.
+vp_libvirt_overlay() {
+	[ -n "${VP_LIBVIRT:-}" ] || return 0
+	mount -t overlay vp-e2e-libvirt -o "lowerdir=$VP_LIBVIRT_TREE/usr:/usr" /usr ||
+		vp_die "cannot lay libvirt $VP_LIBVIRT ($VP_LIBVIRT_TREE) over /usr"
+}
+
 vp_mount_private() {
 	mount -t tmpfs -o mode=0755 vp-e2e-run /run || vp_die "cannot mount a private /run"
 	mkdir -p "$VP_RUN" /run/lock /run/libvirt
+	vp_libvirt_overlay
 	local d
 	for d in /etc /usr/local /var/lib/libvirt /var/log/libvirt /var/cache/libvirt; do
 		vp_overlay "$d" || vp_die "cannot overlay $d"
@@ -262,8 +272,12 @@ vp_define_network() {
 # vp_define_guest N [NAME [OPTIONS]]: NAME defaults to gN; the MAC is always vp_mac N. OPTIONS
 # are more kernel command line words for the guest's init (vpclaim=, vpsshkey=: build-image.sh).
 vp_define_guest() {
-	local n=$1 name=${2:-g$1} v6="" more=${3:+ $3}
+	local n=$1 name=${2:-g$1} v6="" more=${3:+ $3} features=""
 	vp_in_list "$n" "$VP_V6_GUESTS" && v6=" vpip6=$(vp_gip6 "$n")/64 vpgw6=$VP_NET6_PREFIX::1"
+	# libvirt 9.0 starts a guest without <acpi/> with `-no-acpi`, which the QEMU installed beside
+	# libvirt 11.3 (10.0, bookworm-backports) refuses: "-no-acpi: invalid option". 11.3's guests
+	# stay as they were.
+	[ "${VP_LIBVIRT:-}" = 9.0 ] && features="<features><acpi/></features>"
 	cat >"$VP_RUN/$name.xml" <<-EOF
 	<domain type='qemu'>
 	  <name>$name</name>
@@ -275,6 +289,7 @@ vp_define_guest() {
 	    <initrd>$VP_IMAGE/initrd.gz</initrd>
 	    <cmdline>console=ttyS0 quiet panic=-1 vpname=$name$v6$more</cmdline>
 	  </os>
+	  $features
 	  <on_poweroff>destroy</on_poweroff>
 	  <on_reboot>destroy</on_reboot>
 	  <on_crash>destroy</on_crash>

@@ -25,6 +25,10 @@
 # Environment: VP_BIN (the built virt-portfwd), VP_BUILDDIR (guest image cache: guest-image/),
 # VP_SRCDIR; VP_KEEP=1 keeps the environment running at the end for debugging; VP_APPLY=hook
 # applies the edited table with the hook's reconnect instead of `virt-portfwd apply` (case edit).
+# VP_LIBVIRT=9.0 runs libvirt 9.0, Debian 12's own, instead of the installed one (11.3): its
+# packages are fetched into VP_BUILDDIR/libvirt-9.0/ (fetch-libvirt.sh) and laid over /usr in the
+# private mount namespace. Setups nft and legacy only (9.0 has no nftables backend); every case
+# runs on both.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,6 +36,12 @@ SETUP=${1:-}
 case "$SETUP" in
 nft | legacy | nftables) shift ;;
 *) echo "usage: test-e2e.sh nft|legacy|nftables [CASE ...]" >&2; exit 2 ;;
+esac
+VP_LIBVIRT=${VP_LIBVIRT:-}
+case "$VP_LIBVIRT/$SETUP" in
+/* | 9.0/nft | 9.0/legacy) ;;
+9.0/*) echo "test-e2e.sh: libvirt 9.0 has no $SETUP firewall backend (it came with 10.4)" >&2; exit 2 ;;
+*) echo "test-e2e.sh: VP_LIBVIRT is empty (the installed libvirt) or 9.0" >&2; exit 2 ;;
 esac
 CASES=("$@")
 if [ ${#CASES[@]} -eq 0 ]; then
@@ -51,6 +61,7 @@ export VP_SRCDIR=${VP_SRCDIR:-$(cd "$HERE/../.." && pwd)}
 export VP_BUILDDIR=${VP_BUILDDIR:-$VP_SRCDIR/build}
 export VP_BIN=${VP_BIN:-$VP_BUILDDIR/virt-portfwd}
 export VP_IMAGE=$VP_BUILDDIR/guest-image
+export VP_LIBVIRT VP_LIBVIRT_TREE=$VP_BUILDDIR/libvirt-$VP_LIBVIRT
 VP_SETUP=$SETUP
 . "$HERE/lib.sh"
 . "$HERE/lib-case.sh"
@@ -74,6 +85,11 @@ preflight() {
 		vp_die "no guest image in $VP_IMAGE"
 	fi
 	vp_note "timing: guest image ready in $(($(vp_ms) - t0)) ms"
+	[ -n "$VP_LIBVIRT" ] || return 0
+	t0=$(vp_ms)
+	"$HERE/fetch-libvirt.sh" "$VP_LIBVIRT" "$VP_LIBVIRT_TREE" 2>&1 | sed 's/^/# /'
+	[ -x "$VP_LIBVIRT_TREE/usr/sbin/libvirtd" ] || vp_die "no libvirt $VP_LIBVIRT in $VP_LIBVIRT_TREE"
+	vp_note "timing: libvirt $VP_LIBVIRT ready in $(($(vp_ms) - t0)) ms"
 }
 
 write_table() {
@@ -116,12 +132,25 @@ setup_environment() {
 	vp_note "timing: network default started in $(($(vp_ms) - t0)) ms"
 	vp_ok 0 "environment: libvirt $(vp_virsh version | awk '/libvirt/ {print $NF; exit}')," \
 		"network default active ($SETUP)"
+	libvirt_is_asked
 	expect=$SETUP
 	loc=$(vp_libvirt_fw_location)
 	[ "$loc" = "$expect" ]
 	vp_ok $? "libvirt's own rules are where the $SETUP setup puts them (found: $loc)"
 	S0=$(vp_ruleset)
 	vp_fw_save || vp_die "cannot save the initial ruleset"
+}
+
+# The libvirt running is the one asked for (VP_LIBVIRT, or the installed one): daemon, virsh and
+# the library virsh loaded.
+libvirt_is_asked() {
+	local daemon lib ask=${VP_LIBVIRT:-$(dpkg-query -W -f='${Version}' libvirt-daemon | cut -d. -f1,2)}
+	daemon=$(vp_virsh version --daemon | awk '/daemon/ { print $NF }')
+	lib=$(vp_virsh version | awk '/Using library/ { print $NF }')
+	[[ "$daemon." == "$ask".* && "$lib." == "$ask".* ]] &&
+		[[ "$(libvirtd --version)" == *" $ask".* ]]
+	vp_ok $? "libvirt is $ask${VP_LIBVIRT:+ (VP_LIBVIRT)}: daemon $daemon, virsh's library $lib," \
+		"$(libvirtd --version)"
 }
 
 # State files of ours (the lock file is created once and stays, like libvirt's own).
