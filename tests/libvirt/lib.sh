@@ -270,7 +270,8 @@ vp_define_network() {
 }
 
 # vp_define_guest N [NAME [OPTIONS]]: NAME defaults to gN; the MAC is always vp_mac N. OPTIONS
-# are more kernel command line words for the guest's init (vpclaim=, vpsshkey=: build-image.sh).
+# are more kernel command line words for the guest's init (vpclaim=, vpsshkey=, vpip4=, vpslaac=:
+# build-image.sh).
 vp_define_guest() {
 	local n=$1 name=${2:-g$1} v6="" more=${3:+ $3} features=""
 	vp_in_list "$n" "$VP_V6_GUESTS" && v6=" vpip6=$(vp_gip6 "$n")/64 vpgw6=$VP_NET6_PREFIX::1"
