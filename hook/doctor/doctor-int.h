@@ -7,7 +7,7 @@
  * doctor-host.c: sysctls, libvirt's backend, firewalld, the probe;
  * doctor-rules.c: listings and each rule; doctor-nft.c: libvirt's nftables tables;
  * doctor-order.c: our accept above libvirt's reject, nothing of ours elsewhere;
- * doctor-shadow.c: foreign rules ahead of ours; doctor-traffic.c: counters;
+ * doctor-shadow.c: foreign rules ahead of ours; doctor-conflicts.c: other tools' DNATs; doctor-traffic.c: counters;
  * doctor-status.c: `virt-portfwd status`, from the same data.
  * Everything reads; only the counters file is written. */
 #pragma once
@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "conflicts.h"
 #include "doctor.h"
 #include "fw.h"
 #include "inputs.h"
@@ -25,6 +26,7 @@
 #include "state.h"
 
 #define DR_MAX_NETS 16
+#define DR_OTHER_FAMS 3   /* other tools' nftables tables: ip, ip6, inet */
 
 enum dr_status { DR_OK = 0, DR_FAIL, DR_SKIP };
 
@@ -120,6 +122,10 @@ struct doctor {
 	struct dr_hooks hooks[2];       /* IPv4, IPv6 */
 	bool offline;                   /* the listings are given (the fuzz harness): no other
 	                                   table is read, nor a native one listed */
+	struct dr_listing others[DR_OTHER_FAMS];  /* Docker's, netavark's, firewalld's tables */
+	struct vp_dnats dnats;          /* their DNATs and the iptables listings' (conflicts.h) */
+	bool dnats_loaded;
+	int dnats_r;
 };
 
 /* doctor-report.c. One report line. check: the machine name ("rules.accept"); subject: what it is about
@@ -139,6 +145,7 @@ int dr_variant(const struct vp_backend *b);
 int dr_listing_add_chain(struct dr_listing *s, const char *table, const char *name);
 int dr_listing_add(struct dr_listing *s, const char *table, const char *chain, const char *spec,
                    uint64_t pkts);
+void dr_listing_free(struct dr_listing *s);
 const struct dr_line *dr_find(const struct dr_listing *s, const char *table, const char *chain,
                              const char *spec);
 /* The first rule of table/chain whose target is `target` (-j TARGET). */
@@ -189,6 +196,10 @@ bool dr_counters_get(const char *text, const char *key, uint64_t *ret);
 /* doctor-nft.c (libnftables builds): libvirt's nftables tables and ours, and where a rule is
  * in them. */
 void dr_nft_load(struct dr_listing *s, int family);
+/* The tables names[0..n) of family ("ip", "ip6", "inet") listed into s, a missing one being
+ * empty (dr_nft_load: ours and libvirt's). */
+void dr_nft_load_tables(struct dr_listing *s, const char *family, const char *const *names,
+                        size_t n);
 /* The nft listing of our table and libvirt's in s->text into s's lines and chains, in place, each
  * rule without its "packets N bytes M". 0 or -ENOMEM. */
 int dr_nft_parse(struct dr_listing *s);
@@ -203,6 +214,11 @@ void dr_hooks_free(struct doctor *dr);
 /* Whether a line of iptables-nft's listing is an accept the nftables backend puts in FORWARD or
  * DOCKER-USER (fw-nft-nb.c). */
 bool dr_hooks_accept(const struct dr_line *l);
+
+/* doctor-conflicts.c: another tool's DNAT (Docker, netavark, firewalld) on the forward's host
+ * port, named with where it is and the fix; nothing when there is none. */
+void dr_check_conflicts(struct doctor *dr, const struct dr_fwd *fw);
+void dr_conflicts_free(struct doctor *dr);
 
 /* doctor-shadow.c: a foreign rule ahead of our jumps in FORWARD or nat PREROUTING that drops
  * or diverts this forward's traffic. tool: the iptables binary, for the fix. */
