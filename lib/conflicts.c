@@ -259,7 +259,7 @@ static void nft_words(struct rule *r)
 /* ------------------------------------------------------------------------------------------- */
 
 /* "iptables-nft nat DOCKER rule 3", "nftables inet netavark nv_1_dnat rule 2" */
-static void where(const struct vp_dnat_src *src, char *out, size_t n)
+static void where(const struct vp_other_src *src, char *out, size_t n)
 {
 	const char *fam = "";
 
@@ -268,7 +268,8 @@ static void where(const struct vp_dnat_src *src, char *out, size_t n)
 	snprintf(out, n, "%s %s%s %s rule %u", src->listing, fam, src->table, src->chain, src->pos);
 }
 
-static int add_found(struct vp_dnats *out, const struct vp_dnat_src *src, const struct rule *r)
+static int add_found(struct vp_other_dnats *out, const struct vp_other_src *src,
+                     const struct rule *r)
 {
 	int added = 0;
 
@@ -276,11 +277,11 @@ static int add_found(struct vp_dnats *out, const struct vp_dnat_src *src, const 
 		return 0;
 	for (size_t p = 0; p < VP_ARRAY_SIZE(r->protos) && r->protos[p]; p++)
 		for (size_t i = 0; i < r->n_ports; i++) {
-			struct vp_dnat *d;
+			struct vp_other_dnat *d;
 			if (vp_grow(&out->d, &out->cap, out->n + 1, sizeof(*out->d)) < 0)
 				return -ENOMEM;
 			d = &out->d[out->n++];
-			*d = (struct vp_dnat){.tool = r->tool, .proto = r->protos[p], .family = r->family,
+			*d = (struct vp_other_dnat){.tool = r->tool, .proto = r->protos[p], .family = r->family,
 			                      .addr = r->addr, .port = r->lo[i], .port_end = r->hi[i]};
 			if (d->addr.family && !d->family)
 				d->family = d->addr.family;
@@ -290,7 +291,7 @@ static int add_found(struct vp_dnats *out, const struct vp_dnat_src *src, const 
 	return added;
 }
 
-int vp_dnat_xt(struct vp_dnats *out, const struct vp_dnat_src *src, const char *spec)
+int vp_other_dnat_xt(struct vp_other_dnats *out, const struct vp_other_src *src, const char *spec)
 {
 	struct rule r = {0};
 
@@ -302,7 +303,7 @@ int vp_dnat_xt(struct vp_dnats *out, const struct vp_dnat_src *src, const char *
 	return add_found(out, src, &r);
 }
 
-int vp_dnat_nft(struct vp_dnats *out, const struct vp_dnat_src *src, const char *rule)
+int vp_other_dnat_nft(struct vp_other_dnats *out, const struct vp_other_src *src, const char *rule)
 {
 	struct rule r = {0};
 
@@ -321,10 +322,11 @@ static bool is_loopback(const struct vp_addr *a)
 	return a->family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&a->v6);
 }
 
-const struct vp_dnat *vp_dnat_conflict(const struct vp_dnats *d, const struct vp_forward *f)
+const struct vp_other_dnat *vp_other_dnat_conflict(const struct vp_other_dnats *d,
+                                                   const struct vp_forward *f)
 {
 	for (size_t i = 0; i < d->n; i++) {
-		const struct vp_dnat *x = &d->d[i];
+		const struct vp_other_dnat *x = &d->d[i];
 		if (x->proto != f->proto || (x->family && x->family != f->family) ||
 		    x->port_end < f->host_port || x->port > f->host_port_end)
 			continue;
@@ -337,7 +339,7 @@ const struct vp_dnat *vp_dnat_conflict(const struct vp_dnats *d, const struct vp
 	return NULL;
 }
 
-const char *vp_dnat_ports_str(const struct vp_dnat *d, char *out, size_t n)
+const char *vp_other_dnat_ports_str(const struct vp_other_dnat *d, char *out, size_t n)
 {
 	char a[VP_ADDR_STRLEN];
 	int len;
@@ -352,8 +354,8 @@ const char *vp_dnat_ports_str(const struct vp_dnat *d, char *out, size_t n)
 	return out;
 }
 
-void vp_dnats_free(struct vp_dnats *d)
+void vp_other_dnats_free(struct vp_other_dnats *d)
 {
 	free(d->d);
-	*d = (struct vp_dnats){0};
+	*d = (struct vp_other_dnats){0};
 }

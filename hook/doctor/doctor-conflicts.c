@@ -30,15 +30,15 @@ static const struct {
 	{"ip", AF_INET, ip_tables}, {"ip6", AF_INET6, ip_tables}, {"inet", 0, inet_tables},
 };
 
-static int from_listing(struct vp_dnats *out, const struct dr_listing *s, const char *listing,
+static int from_listing(struct vp_other_dnats *out, const struct dr_listing *s, const char *listing,
                         int family, bool nft)
 {
 	int r = 0;
 
 	for (size_t i = 0; s->r == 0 && r >= 0 && i < s->n; i++) {
 		const struct dr_line *l = &s->l[i];
-		struct vp_dnat_src src = {listing, family, l->table, l->chain, l->pos};
-		r = nft ? vp_dnat_nft(out, &src, l->spec) : vp_dnat_xt(out, &src, l->spec);
+		struct vp_other_src src = {listing, family, l->table, l->chain, l->pos};
+		r = nft ? vp_other_dnat_nft(out, &src, l->spec) : vp_other_dnat_xt(out, &src, l->spec);
 	}
 	return r < 0 ? r : 0;
 }
@@ -72,12 +72,12 @@ void dr_conflicts_free(struct doctor *dr)
 {
 	for (size_t f = 0; f < DR_OTHER_FAMS; f++)
 		dr_listing_free(&dr->others[f]);
-	vp_dnats_free(&dr->dnats);
+	vp_other_dnats_free(&dr->dnats);
 	dr->dnats_loaded = false;
 }
 
 /* How to undo the other tool's side. */
-static const char *undo_of(const struct vp_dnat *x)
+static const char *undo_of(const struct vp_other_dnat *x)
 {
 	if (!strcmp(x->tool, "Docker"))
 		return "stop publishing it from the container (`docker run -p`, compose's ports:)";
@@ -89,12 +89,12 @@ static const char *undo_of(const struct vp_dnat *x)
 
 void dr_check_conflicts(struct doctor *dr, const struct dr_fwd *fw)
 {
-	const struct vp_dnat *x;
+	const struct vp_other_dnat *x;
 	char ports[128], place[512], fix[1024];
 
-	if (load(dr) < 0 || !(x = vp_dnat_conflict(&dr->dnats, fw->f)))
+	if (load(dr) < 0 || !(x = vp_other_dnat_conflict(&dr->dnats, fw->f)))
 		return;   /* no finding is no line: nothing is said of what was not seen */
-	vp_dnat_ports_str(x, ports, sizeof(ports));
+	vp_other_dnat_ports_str(x, ports, sizeof(ports));
 	vp_forward_where(fw->f, place, sizeof(place));
 	snprintf(fix, sizeof(fix), "one port, one DNAT: pick another host port for this forward "
 	         "(%s), or %s", place, undo_of(x));
@@ -103,15 +103,15 @@ void dr_check_conflicts(struct doctor *dr, const struct dr_fwd *fw)
 	          x->where, x->tool);
 }
 
-int vp_host_dnats(struct vp_dnats *ret)
+int vp_host_dnats(struct vp_other_dnats *ret)
 {
 	struct doctor dr = {0};
 	int r = load(&dr);
 
 	*ret = dr.dnats;
-	dr.dnats = (struct vp_dnats){0};
+	dr.dnats = (struct vp_other_dnats){0};
 	if (r < 0)
-		vp_dnats_free(ret);
+		vp_other_dnats_free(ret);
 	dr_conflicts_free(&dr);
 	dr_listings_free(&dr);
 	return r;
@@ -119,7 +119,7 @@ int vp_host_dnats(struct vp_dnats *ret)
 
 int vp_lint_dnats(const struct vp_table *t, struct vp_diags *w)
 {
-	struct vp_dnats d = {0};
+	struct vp_other_dnats d = {0};
 	int r;
 
 	if (!t->n)
@@ -127,14 +127,14 @@ int vp_lint_dnats(const struct vp_table *t, struct vp_diags *w)
 	r = vp_host_dnats(&d);
 	for (size_t i = 0; r == 0 && i < t->n; i++) {
 		const struct vp_forward *f = &t->fwd[i];
-		const struct vp_dnat *x = vp_dnat_conflict(&d, f);
+		const struct vp_other_dnat *x = vp_other_dnat_conflict(&d, f);
 		char ports[128];
 		if (!x)
 			continue;
 		vp_diags_add(w, "%s:%u:%u: warning: %s DNATs %s too (%s): a connection goes to "
 		             "whichever rule it meets first", f->file, f->line, f->col, x->tool,
-		             vp_dnat_ports_str(x, ports, sizeof(ports)), x->where);
+		             vp_other_dnat_ports_str(x, ports, sizeof(ports)), x->where);
 	}
-	vp_dnats_free(&d);
+	vp_other_dnats_free(&d);
 	return r;
 }

@@ -7,7 +7,8 @@
  * doctor-host.c: sysctls, libvirt's backend, firewalld, the probe;
  * doctor-rules.c: listings and each rule; doctor-nft.c: libvirt's nftables tables;
  * doctor-order.c: our accept above libvirt's reject, nothing of ours elsewhere;
- * doctor-shadow.c: foreign rules ahead of ours; doctor-conflicts.c: other tools' DNATs; doctor-traffic.c: counters;
+ * doctor-shadow.c: foreign rules ahead of ours; doctor-traffic.c: counters;
+ * doctor-conflicts.c: other tools' DNATs on our host ports;
  * doctor-status.c: `virt-portfwd status`, from the same data.
  * Everything reads; only the counters file is written. */
 #pragma once
@@ -123,7 +124,7 @@ struct doctor {
 	bool offline;                   /* the listings are given (the fuzz harness): no other
 	                                   table is read, nor a native one listed */
 	struct dr_listing others[DR_OTHER_FAMS];  /* Docker's, netavark's, firewalld's tables */
-	struct vp_dnats dnats;          /* their DNATs and the iptables listings' (conflicts.h) */
+	struct vp_other_dnats dnats;          /* their DNATs and the iptables listings' (conflicts.h) */
 	bool dnats_loaded;
 	int dnats_r;
 };

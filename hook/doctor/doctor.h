@@ -24,10 +24,10 @@ int vp_doctor(struct vp_ctx *c, bool probe, bool json, int argc, char *const *ar
 
 /* Other tools' DNATs on this host's ports (conflicts.h: Docker, netavark, firewalld), from the
  * listings the doctor reads: both iptables variants of both families, and those tools' nftables
- * tables. For `add`: vp_dnat_conflict(ret, forward) says whether a new forward would fight one.
- * *ret is set here (vp_dnats_free() it after 0). 0; -EPERM when not root (nothing read; say
- * so once); -ENOMEM. */
-int vp_host_dnats(struct vp_dnats *ret);
+ * tables. For `add`: vp_other_dnat_conflict(ret, forward) says whether a new forward would
+ * fight one. *ret is set here (vp_other_dnats_free() it after 0). 0; -EPERM when not root
+ * (nothing read; say so once); -ENOMEM. */
+int vp_host_dnats(struct vp_other_dnats *ret);
 
 /* check's warning, "file:line:col: warning: ...", for each forward of t whose host port another
  * tool DNATs (at most one per forward), into w. 0, -EPERM (not root: nothing read), -ENOMEM. */

@@ -12,18 +12,18 @@
 #include "conflicts.h"
 #include "tap.h"
 
-static struct vp_dnats found;
+static struct vp_other_dnats found;
 
 static int xt(const char *listing, int family, const char *chain, const char *spec)
 {
-	struct vp_dnat_src src = {listing, family, "nat", chain, 1};
-	return vp_dnat_xt(&found, &src, spec);
+	struct vp_other_src src = {listing, family, "nat", chain, 1};
+	return vp_other_dnat_xt(&found, &src, spec);
 }
 
 static int nft(int family, const char *table, const char *chain, const char *rule)
 {
-	struct vp_dnat_src src = {"nftables", family, table, chain, 2};
-	return vp_dnat_nft(&found, &src, rule);
+	struct vp_other_src src = {"nftables", family, table, chain, 2};
+	return vp_other_dnat_nft(&found, &src, rule);
 }
 
 /* The last finding as "TOOL PROTO FAMILY ADDR PORT-END WHERE". */
@@ -31,7 +31,7 @@ static const char *last(void)
 {
 	static char s[512];
 	char a[VP_ADDR_STRLEN] = "any";
-	const struct vp_dnat *d = found.n ? &found.d[found.n - 1] : NULL;
+	const struct vp_other_dnat *d = found.n ? &found.d[found.n - 1] : NULL;
 
 	if (!d)
 		return "none";
@@ -110,7 +110,8 @@ static void netavark(void)
 	           "dport 8080 ct mark set meta mark | 0x00001000 dnat ip to 10.88.0.14:8080") == 1,
 	       "netavark nftables: its dnat chain");
 	tap_streq(last(), "netavark tcp 4 192.168.188.25 8080-8080 nftables inet netavark "
-	          "nv_2f259bab_10_88_0_0_nm16_dnat rule 2", "netavark nftables: inet, family by address");
+	          "nv_2f259bab_10_88_0_0_nm16_dnat rule 2",
+	          "netavark nftables: inet, family by address");
 	nft(0, "netavark", "nv_2f259bab_fd10_88_a__nm64_dnat", "tcp dport 9090 ct mark set meta mark "
 	    "| 0x00001000 dnat ip6 to [fd10:88:a::2]:90");
 	tap_streq(last(), "netavark tcp 6 any 9090-9090 nftables inet netavark "
@@ -160,35 +161,37 @@ static void conflicts(void)
 {
 	struct vp_forward f;
 
-	vp_dnats_free(&found);
+	vp_other_dnats_free(&found);
 	xt("iptables-nft", AF_INET, "DOCKER", "-p tcp -m tcp --dport 8000:8010 -j DNAT "
 	   "--to-destination 172.17.0.3:8000-8010");
 	xt("iptables-nft", AF_INET, "DOCKER", "-d 127.0.0.1/32 -p tcp -m tcp --dport 9000 -j DNAT "
 	   "--to-destination 172.17.0.3:80");
 	nft(0, "netavark", "nv_x_dnat", "ip daddr 192.0.2.5 udp dport 7000 dnat ip to 10.88.0.2:7");
 	f = fwd(IPPROTO_TCP, AF_INET, NULL, 7990, 8000);
-	tap_ok(vp_dnat_conflict(&found, &f) == &found.d[0], "a range overlapping Docker's by one port");
+	tap_ok(vp_other_dnat_conflict(&found, &f) == &found.d[0],
+	       "a range overlapping Docker's by one port");
 	f = fwd(IPPROTO_TCP, AF_INET, NULL, 8011, 8020);
-	tap_ok(!vp_dnat_conflict(&found, &f), "a range just after Docker's: none");
+	tap_ok(!vp_other_dnat_conflict(&found, &f), "a range just after Docker's: none");
 	f = fwd(IPPROTO_UDP, AF_INET, NULL, 8005, 8005);
-	tap_ok(!vp_dnat_conflict(&found, &f), "the other protocol: none");
+	tap_ok(!vp_other_dnat_conflict(&found, &f), "the other protocol: none");
 	f = fwd(IPPROTO_TCP, AF_INET6, NULL, 8005, 8005);
-	tap_ok(!vp_dnat_conflict(&found, &f), "the other family: none");
+	tap_ok(!vp_other_dnat_conflict(&found, &f), "the other family: none");
 	f = fwd(IPPROTO_TCP, AF_INET, "198.51.100.1", 8005, 8005);
-	tap_ok(vp_dnat_conflict(&found, &f) != NULL, "an ADDR: forward, Docker on any address");
+	tap_ok(vp_other_dnat_conflict(&found, &f) != NULL, "an ADDR: forward, Docker on any address");
 	f = fwd(IPPROTO_UDP, AF_INET, "198.51.100.1", 7000, 7000);
-	tap_ok(!vp_dnat_conflict(&found, &f), "two different addresses: none");
+	tap_ok(!vp_other_dnat_conflict(&found, &f), "two different addresses: none");
 	f = fwd(IPPROTO_UDP, AF_INET, NULL, 7000, 7000);
-	tap_ok(vp_dnat_conflict(&found, &f) == &found.d[2], "any address vs netavark's on 192.0.2.5");
+	tap_ok(vp_other_dnat_conflict(&found, &f) == &found.d[2],
+	       "any address vs netavark's on 192.0.2.5");
 	f = fwd(IPPROTO_TCP, AF_INET, NULL, 9000, 9000);
-	tap_ok(vp_dnat_conflict(&found, &f) == &found.d[1], "Docker on 127.0.0.1, local=yes");
+	tap_ok(vp_other_dnat_conflict(&found, &f) == &found.d[1], "Docker on 127.0.0.1, local=yes");
 	f.local = false;
-	tap_ok(!vp_dnat_conflict(&found, &f), "Docker on 127.0.0.1, local=no: none");
+	tap_ok(!vp_other_dnat_conflict(&found, &f), "Docker on 127.0.0.1, local=no: none");
 	{
 		char s[128];
-		tap_streq(vp_dnat_ports_str(&found.d[0], s, sizeof(s)), "tcp ports 8000-8010",
+		tap_streq(vp_other_dnat_ports_str(&found.d[0], s, sizeof(s)), "tcp ports 8000-8010",
 		          "a range, said");
-		tap_streq(vp_dnat_ports_str(&found.d[1], s, sizeof(s)), "tcp port 9000 on 127.0.0.1",
+		tap_streq(vp_other_dnat_ports_str(&found.d[1], s, sizeof(s)), "tcp port 9000 on 127.0.0.1",
 		          "one port on an address, said");
 	}
 }
@@ -200,8 +203,8 @@ int main(void)
 	netavark();
 	firewalld();
 	conflicts();
-	vp_dnats_free(&found);
-	vp_dnats_free(&found);
-	tap_ok(found.n == 0 && !found.d, "vp_dnats_free twice: safe");
+	vp_other_dnats_free(&found);
+	vp_other_dnats_free(&found);
+	tap_ok(found.n == 0 && !found.d, "vp_other_dnats_free twice: safe");
 	return tap_done();
 }
