@@ -275,6 +275,8 @@ static int add_found(struct vp_other_dnats *out, const struct vp_other_src *src,
 
 	if (!r->nat || r->unsure || !r->n_ports || !r->protos[0])
 		return 0;
+	if (r->addr.family && r->family && r->addr.family != r->family)
+		return 0;   /* an address of the other family: matches nothing */
 	for (size_t p = 0; p < VP_ARRAY_SIZE(r->protos) && r->protos[p]; p++)
 		for (size_t i = 0; i < r->n_ports; i++) {
 			struct vp_other_dnat *d;
