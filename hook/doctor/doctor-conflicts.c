@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "conflicts.h"
+#include "metadata.h"
 
 static const char *const xt_listing[DR_NFTABLES][2] = {
 	{"iptables-nft", "ip6tables-nft"}, {"iptables-legacy", "ip6tables-legacy"},
@@ -74,6 +75,8 @@ void dr_conflicts_free(struct doctor *dr)
 		dr_listing_free(&dr->others[f]);
 	vp_other_dnats_free(&dr->dnats);
 	dr->dnats_loaded = false;
+	vp_listeners_free(&dr->listeners);
+	dr->listeners_loaded = false;
 }
 
 /* How to undo the other tool's side. */
@@ -87,11 +90,29 @@ static const char *undo_of(const struct vp_other_dnat *x)
 	       " then `firewall-cmd --reload`)";
 }
 
+/* A local socket on the forward's port: the forward works, but the DNAT takes the connections
+ * meant for that process (check's warning, lint.c). Said, not failed: it may be on purpose. */
+static void check_listener(struct doctor *dr, const struct dr_fwd *fw)
+{
+	char what[128];
+
+	if (!dr->listeners_loaded) {
+		dr->listeners_loaded = true;
+		if (vp_listeners_read(&dr->listeners) < 0)
+			dr->c->out->err = -ENOMEM;
+	}
+	if (vp_listener_taken(&dr->listeners, fw->f, what, sizeof(what)))
+		dr_report(dr, "conflicts.listener", fw->label, DR_OK, NULL, "warning: a local process "
+		          "listens on %s: this forward's DNAT takes the connections meant for it (move "
+		          "one of the two to another port if that is not intended)", what);
+}
+
 void dr_check_conflicts(struct doctor *dr, const struct dr_fwd *fw)
 {
 	const struct vp_other_dnat *x;
 	char ports[128], place[512], fix[1024];
 
+	check_listener(dr, fw);
 	if (load(dr) < 0 || !(x = vp_other_dnat_conflict(&dr->dnats, fw->f)))
 		return;   /* no finding is no line: nothing is said of what was not seen */
 	vp_other_dnat_ports_str(x, ports, sizeof(ports));
@@ -101,6 +122,27 @@ void dr_check_conflicts(struct doctor *dr, const struct dr_fwd *fw)
 	dr_report(dr, "conflicts.dnat", fw->label, DR_FAIL, fix, "%s DNATs %s too (%s): a connection "
 	          "goes to whichever rule it meets first, %s's or this forward's", x->tool, ports,
 	          x->where, x->tool);
+}
+
+void dr_check_clashes(struct doctor *dr, const struct dr_guest *g)
+{
+	struct vp_table meta = {0};
+	struct vp_diags dg = {0};
+	int r;
+
+	if (!g->running || !vp_domain_has_meta(&g->d))
+		return;
+	/* The hook's own judgement (metadata.h): the table wins, the clashing forward is left out. */
+	r = vp_metadata_forwards(&dr->c->table, &g->d, &meta, &dg);
+	if (r == -ENOMEM)
+		dr->c->out->err = r;
+	for (size_t i = 0; r == -EEXIST && i < dg.n; i++)
+		dr_report(dr, "conflicts.forwards", g->d.name, DR_FAIL, "one host port, one forward: "
+		          "give one of the two another host port (the guest's metadata: `virsh "
+		          "metadata`, or the table line it names), then run `virt-portfwd apply`",
+		          "%s", dg.msg[i]);
+	vp_table_free(&meta);
+	vp_diags_free(&dg);
 }
 
 int vp_host_dnats(struct vp_other_dnats *ret)

@@ -21,6 +21,7 @@
 #include "fw.h"
 #include "inputs.h"
 #include "leases.h"
+#include "lint.h"
 #include "network.h"
 #include "plan.h"
 #include "resolve.h"
@@ -124,9 +125,11 @@ struct doctor {
 	bool offline;                   /* the listings are given (the fuzz harness): no other
 	                                   table is read, nor a native one listed */
 	struct dr_listing others[DR_OTHER_FAMS];  /* Docker's, netavark's, firewalld's tables */
-	struct vp_other_dnats dnats;          /* their DNATs and the iptables listings' (conflicts.h) */
+	struct vp_other_dnats dnats;    /* their DNATs and the iptables listings' (conflicts.h) */
 	bool dnats_loaded;
 	int dnats_r;
+	struct vp_listeners listeners;  /* the host's listening sockets (lint.h), read once */
+	bool listeners_loaded;
 };
 
 /* doctor-report.c. One report line. check: the machine name ("rules.accept"); subject: what it is about
@@ -217,8 +220,12 @@ void dr_hooks_free(struct doctor *dr);
 bool dr_hooks_accept(const struct dr_line *l);
 
 /* doctor-conflicts.c: another tool's DNAT (Docker, netavark, firewalld) on the forward's host
- * port, named with where it is and the fix; nothing when there is none. */
+ * port, named with where it is and the fix (conflicts.dnat); a local process listening on it,
+ * a warning that does not fail (conflicts.listener). Nothing when there is neither. */
 void dr_check_conflicts(struct doctor *dr, const struct dr_fwd *fw);
+/* A forward of the guest's <metadata> on a host port the table (or an earlier one of its
+ * metadata) already forwards: the hook leaves it out (conflicts.forwards, failed). */
+void dr_check_clashes(struct doctor *dr, const struct dr_guest *g);
 void dr_conflicts_free(struct doctor *dr);
 
 /* doctor-shadow.c: a foreign rule ahead of our jumps in FORWARD or nat PREROUTING that drops

@@ -16,9 +16,11 @@
  * "detail", "fix" (null unless failed)}, one object per line. The checks, in order: table,
  * guest.forwards, guest.running, guest.nic, guest.address, guest.lease, host.ip_forward,
  * host.ipv6_forwarding, host.br_netfilter, host.backend, rules.dnat, rules.output_dnat,
- * rules.hairpin, rules.masquerade, rules.accept, rules.shadow, conflicts.dnat (only when
- * another tool DNATs the forward's port), rules.position,
- * rules.other_tables, traffic, probe (with --probe), firewalld.strict, firewalld.reload.
+ * rules.hairpin, rules.masquerade, rules.accept, rules.shadow, conflicts.forwards (a metadata
+ * forward on a port the table has), conflicts.listener (only when a local socket listens on
+ * the forward's port: ok, with a warning), conflicts.dnat (only when another tool DNATs the
+ * forward's port), rules.position, rules.other_tables, traffic, probe (with --probe),
+ * firewalld.strict, firewalld.reload.
  * Returns the exit status: 0 every check passed, 1 a check failed, 2 usage. */
 int vp_doctor(struct vp_ctx *c, bool probe, bool json, int argc, char *const *argv);
 

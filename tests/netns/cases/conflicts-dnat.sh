@@ -7,6 +7,8 @@
 # warns at each clashing forward's file:line:col naming the tool, the port and where the rule
 # is; the doctor fails conflicts.dnat for exactly those forwards, with the fix. Once the rules
 # are gone, neither says anything; check without root says once that it did not read them.
+# A guest's metadata forward on a port of the table: the doctor fails conflicts.forwards. A host
+# process listening on a forwarded port: check warns, the doctor warns without failing.
 # kinds: nft legacy nftables
 
 . "$VP_LIB/doctor.sh"
@@ -109,7 +111,47 @@ run() {
 
 	vp_doctor_expect_healthy "every other tool's rule removed"
 	expect_check "every other tool's rule removed"
+	vp_check "the doctor says nothing of conflicts" \
+		bash -c "! grep -q '\"check\":\"conflicts' '$VP_DOCTOR_OUT'"
+
+	meta_clash
+	vp_doctor_expect_fail "guest2's metadata forwards 2222, guest1's table line too" \
+		conflicts.forwards "give one of the two another host port"
+	vp_check "the doctor names both places" grep -qF \
+		"domain guest2 metadata forward 1: host port 2222/tcp is already forwarded at $(at 1) (guest1): this forward is not installed" \
+		"$VP_DOCTOR_OUT"
+	vp_write_status guest2
+
+	vp_bg "$VP_HOST" socat TCP4-LISTEN:2399,reuseaddr,fork SYSTEM:true
+	vp_check "a host process listens on 2399" wait_bound 2399
+	expect_check "a host process on 2399" \
+		"$(at 5): warning: a local process listens on tcp port 2399 at 0.0.0.0: the forward's DNAT takes its traffic"
+	vp_doctor_expect_healthy "a host process on 2399: a warning, no failure"
+	vp_check "a host process on 2399: the doctor warns of it" grep -qF \
+		'"check":"conflicts.listener","subject":"guest2 tcp 2399","ok":true,"detail":"warning: a local process listens on tcp port 2399 at 0.0.0.0' \
+		"$VP_DOCTOR_OUT"
+	vp_check_eq "a host process on 2399: only that forward is warned of" \
+		"$(grep -c '"check":"conflicts.listener"' "$VP_DOCTOR_OUT")" 1
 	vp_doctor_stop
+}
+
+# guest2's status file with a forward of host port 2222 in its <metadata>.
+meta_clash() {
+	local el='<metadata><portfwd:forwards xmlns:portfwd="https://virt-portfwd.example/xmlns/1">'
+	el+='<portfwd:forward proto="tcp" host="2222" guest="22"/></portfwd:forwards></metadata>'
+	sed -i "s|</domain>|$el</domain>|" "$VP_ROOT/run/libvirt/qemu/guest2.xml"
+}
+
+# wait_bound PORT: until the host namespace has a TCP socket on PORT (~5 s).
+wait_bound() {
+	local _ hex
+	hex=$(printf ':%04X ' "$1")
+	for _ in $(seq 50); do
+		ip netns exec "$VP_HOST" cat /proc/net/tcp | grep -q "^ *[0-9]*: [0-9A-F]*$hex" &&
+			return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 # `check` as nobody: the one notice, and no warning of another tool.
