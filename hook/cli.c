@@ -72,14 +72,19 @@ struct cli_opts {
 	int n_words;
 };
 
-/* The table's warnings (lint.h), logged; how many there were. */
+/* The table's warnings (lint.h, and other tools' DNATs: doctor.h), logged; how many there
+ * were. */
 static size_t check_warnings(const struct vp_table *t)
 {
 	struct vp_diags w = {0};
 	size_t n;
+	int r = vp_table_lint(t, &w), rd = r < 0 ? r : vp_lint_dnats(t, &w);
 
-	if (vp_table_lint(t, &w) < 0)
+	if (r < 0 || rd == -ENOMEM)
 		vp_log(LOG_ERR, "check: out of memory: some warnings may be missing");
+	else if (rd == -EPERM)
+		vp_log(LOG_NOTICE, "check: the host's firewall rules were not read (not root): other "
+		       "tools' DNATs on the forwarded ports (Docker, podman, firewalld) are not looked for");
 	for (size_t i = 0; i < w.n; i++)
 		vp_log(LOG_WARNING, "%s", w.msg[i]);
 	n = w.n;

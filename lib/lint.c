@@ -28,7 +28,7 @@ struct netmode {
 	enum vp_fwmode mode;
 };
 
-struct listener {
+struct vp_listener {
 	int proto, family;
 	struct vp_addr addr;        /* the wildcard as 0.0.0.0 / :: */
 	unsigned port;
@@ -51,8 +51,7 @@ struct lint {
 	struct netmode *nets;
 	size_t n_nets, cap_nets;
 	struct ifaddrs *ifa;        /* NULL: getifaddrs failed, no address warning */
-	struct listener *ls;        /* sorted by proto, port */
-	size_t n_ls, cap_ls;
+	struct vp_listeners ls;
 };
 
 /* ---- the forward's network ---- */
@@ -262,7 +261,7 @@ static int parse_hex_addr(const char *s, int family, struct vp_addr *ret)
 }
 
 /* ::ffff:a.b.c.d is an IPv4 socket of a dual-stack program: counted as IPv4. */
-static void unmap_v4(struct listener *s)
+static void unmap_v4(struct vp_listener *s)
 {
 	if (s->family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s->addr.v6)) {
 		struct in_addr v4;
@@ -273,11 +272,11 @@ static void unmap_v4(struct listener *s)
 }
 
 /* One line of /proc/net/{tcp,udp}[6]: a listener kept, or not one. 0 or -ENOMEM. */
-static int proc_line(struct lint *l, const char *line, int proto, int family, bool dual)
+static int proc_line(struct vp_listeners *l, const char *line, int proto, int family, bool dual)
 {
 	char la[40], ra[40];
 	unsigned lport, rport, st;
-	struct listener s = {.proto = proto, .family = family};
+	struct vp_listener s = {.proto = proto, .family = family};
 
 	if (sscanf(line, " %*u: %39[0-9A-Fa-f]:%x %39[0-9A-Fa-f]:%x %x", la, &lport, ra, &rport,
 	           &st) != 5)
@@ -285,20 +284,20 @@ static int proc_line(struct lint *l, const char *line, int proto, int family, bo
 	/* TCP: LISTEN. UDP: unconnected (CLOSE, no peer); a connected socket is a client. */
 	if (proto == IPPROTO_TCP ? st != 0x0A : st != 0x07 || rport != 0)
 		return 0;
-	if (parse_hex_addr(la, family, &s.addr) < 0 || l->n_ls == MAX_SOCKETS)
+	if (parse_hex_addr(la, family, &s.addr) < 0 || l->n == MAX_SOCKETS)
 		return 0;
 	s.port = lport;
 	s.dual = dual && vp_addr_is_any(&s.addr);
 	unmap_v4(&s);
-	if (vp_grow(&l->ls, &l->cap_ls, l->n_ls + 1, sizeof(*l->ls)) < 0)
+	if (vp_grow(&l->ls, &l->cap, l->n + 1, sizeof(*l->ls)) < 0)
 		return -ENOMEM;
-	l->ls[l->n_ls++] = s;
+	l->ls[l->n++] = s;
 	return 0;
 }
 
 /* A /proc/net socket table; one too big to read (over PROC_MAX) is left out, like one that
  * cannot be read: no warning from it. */
-static int read_proc(struct lint *l, const char *path, int proto, int family, bool dual)
+static int read_proc(struct vp_listeners *l, const char *path, int proto, int family, bool dual)
 {
 	char *buf = NULL, *line, *end;
 	size_t len;
@@ -332,17 +331,20 @@ static bool v6_dual_default(void)
 
 static int cmp_listener(const void *pa, const void *pb)
 {
-	const struct listener *a = pa, *b = pb;
+	const struct vp_listener *a = pa, *b = pb;
 
 	if (a->proto != b->proto)
 		return (a->proto > b->proto) - (a->proto < b->proto);
 	return (a->port > b->port) - (a->port < b->port);
 }
 
-static int read_listeners(struct lint *l)
+int vp_listeners_read(struct vp_listeners *l)
 {
 	bool dual = v6_dual_default();
-	int r = read_proc(l, "/proc/net/tcp", IPPROTO_TCP, AF_INET, false);
+	int r;
+
+	*l = (struct vp_listeners){0};
+	r = read_proc(l, "/proc/net/tcp", IPPROTO_TCP, AF_INET, false);
 
 	if (r == 0)
 		r = read_proc(l, "/proc/net/tcp6", IPPROTO_TCP, AF_INET6, dual);
@@ -350,9 +352,15 @@ static int read_listeners(struct lint *l)
 		r = read_proc(l, "/proc/net/udp", IPPROTO_UDP, AF_INET, false);
 	if (r == 0)
 		r = read_proc(l, "/proc/net/udp6", IPPROTO_UDP, AF_INET6, dual);
-	if (r == 0 && l->n_ls)
-		qsort(l->ls, l->n_ls, sizeof(*l->ls), cmp_listener);
+	if (r == 0 && l->n)
+		qsort(l->ls, l->n, sizeof(*l->ls), cmp_listener);
 	return r;
+}
+
+void vp_listeners_free(struct vp_listeners *l)
+{
+	free(l->ls);
+	*l = (struct vp_listeners){0};
 }
 
 static bool is_loopback(const struct vp_addr *a)
@@ -365,7 +373,7 @@ static bool is_loopback(const struct vp_addr *a)
 /* Whether f's DNAT takes what s listens for. Any address: every socket of the family (one on
  * loopback only when the host's own clients are forwarded, local=yes); ADDR: a socket on ADDR
  * or on the wildcard. */
-static bool takes(const struct vp_forward *f, const struct listener *s)
+static bool takes(const struct vp_forward *f, const struct vp_listener *s)
 {
 	if (s->family != f->family && !(s->dual && f->family == AF_INET))
 		return false;
@@ -374,10 +382,11 @@ static bool takes(const struct vp_forward *f, const struct listener *s)
 	return vp_addr_is_any(&s->addr) || vp_addr_equal(&s->addr, &f->host_addr);
 }
 
-static void lint_listener(struct lint *l, const struct vp_forward *f)
+bool vp_listener_taken(const struct vp_listeners *l, const struct vp_forward *f, char *out,
+                       size_t n)
 {
-	size_t lo = 0, hi = l->n_ls;
-	struct listener key = {.proto = f->proto, .port = f->host_port};
+	size_t lo = 0, hi = l->n;
+	struct vp_listener key = {.proto = f->proto, .port = f->host_port};
 	char a[VP_ADDR_STRLEN];
 
 	while (lo < hi) {   /* the first socket of f's protocol on a port >= f's first */
@@ -387,18 +396,26 @@ static void lint_listener(struct lint *l, const struct vp_forward *f)
 		else
 			hi = mid;
 	}
-	for (; lo < l->n_ls && l->ls[lo].proto == f->proto && l->ls[lo].port <= f->host_port_end;
+	for (; lo < l->n && l->ls[lo].proto == f->proto && l->ls[lo].port <= f->host_port_end;
 	     lo++) {
-		const struct listener *s = &l->ls[lo];
+		const struct vp_listener *s = &l->ls[lo];
 		if (!takes(f, s))
 			continue;
 		vp_addr_str(&s->addr, a);
-		vp_diags_add(l->w, "%s:%u:%u: warning: a local process listens on %s port %u at %s%s%s: "
-		             "the forward's DNAT takes its traffic", f->file, f->line, f->col,
-		             vp_proto_name(f->proto), s->port, s->family == AF_INET6 ? "[" : "", a,
-		             s->family == AF_INET6 ? "]" : "");
-		return;
+		snprintf(out, n, "%s port %u at %s%s%s", vp_proto_name(f->proto), s->port,
+		         s->family == AF_INET6 ? "[" : "", a, s->family == AF_INET6 ? "]" : "");
+		return true;
 	}
+	return false;
+}
+
+static void lint_listener(struct lint *l, const struct vp_forward *f)
+{
+	char what[VP_ADDR_STRLEN + 32];
+
+	if (vp_listener_taken(&l->ls, f, what, sizeof(what)))
+		vp_diags_add(l->w, "%s:%u:%u: warning: a local process listens on %s: the forward's "
+		             "DNAT takes its traffic", f->file, f->line, f->col, what);
 }
 
 /* ---- the table ---- */
@@ -416,7 +433,7 @@ static void lint_free(struct lint *l)
 	free(l->nets);
 	if (l->ifa)
 		freeifaddrs(l->ifa);
-	free(l->ls);
+	vp_listeners_free(&l->ls);
 }
 
 int vp_table_lint(const struct vp_table *t, struct vp_diags *w)
@@ -428,7 +445,7 @@ int vp_table_lint(const struct vp_table *t, struct vp_diags *w)
 		return 0;
 	if (getifaddrs(&l.ifa) < 0)
 		l.ifa = NULL;
-	r = read_listeners(&l);
+	r = vp_listeners_read(&l.ls);
 	for (size_t i = 0; r == 0 && i < t->n; i++) {
 		const struct vp_forward *f = &t->fwd[i];
 		lint_network(&l, f);

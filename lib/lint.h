@@ -17,3 +17,18 @@
  *    covers): its DNAT takes that socket's traffic.
  * What cannot be read is no warning. 0 or -ENOMEM. */
 int vp_table_lint(const struct vp_table *t, struct vp_diags *w);
+
+/* The host's listening TCP and UDP sockets (/proc/net), for the listener warning above and the
+ * doctor's. 0 or -ENOMEM (a table that cannot be read is left out); vp_listeners_free() it
+ * either way. */
+struct vp_listener;
+struct vp_listeners {
+	struct vp_listener *ls;     /* sorted by protocol and port */
+	size_t n, cap;
+};
+int vp_listeners_read(struct vp_listeners *ret);
+/* Whether f's DNAT takes the traffic of one of l's sockets; if so, which one into out ("tcp
+ * port 2500 at 0.0.0.0"). */
+bool vp_listener_taken(const struct vp_listeners *l, const struct vp_forward *f, char *out,
+                       size_t n);
+void vp_listeners_free(struct vp_listeners *l);

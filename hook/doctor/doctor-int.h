@@ -8,6 +8,7 @@
  * doctor-rules.c: listings and each rule; doctor-nft.c: libvirt's nftables tables;
  * doctor-order.c: our accept above libvirt's reject, nothing of ours elsewhere;
  * doctor-shadow.c: foreign rules ahead of ours; doctor-traffic.c: counters;
+ * doctor-conflicts.c: other tools' DNATs on our host ports;
  * doctor-status.c: `virt-portfwd status`, from the same data.
  * Everything reads; only the counters file is written. */
 #pragma once
@@ -15,16 +16,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "conflicts.h"
 #include "doctor.h"
 #include "fw.h"
 #include "inputs.h"
 #include "leases.h"
+#include "lint.h"
 #include "network.h"
 #include "plan.h"
 #include "resolve.h"
 #include "state.h"
 
 #define DR_MAX_NETS 16
+#define DR_OTHER_FAMS 3   /* other tools' nftables tables: ip, ip6, inet */
 
 enum dr_status { DR_OK = 0, DR_FAIL, DR_SKIP };
 
@@ -120,6 +124,12 @@ struct doctor {
 	struct dr_hooks hooks[2];       /* IPv4, IPv6 */
 	bool offline;                   /* the listings are given (the fuzz harness): no other
 	                                   table is read, nor a native one listed */
+	struct dr_listing others[DR_OTHER_FAMS];  /* Docker's, netavark's, firewalld's tables */
+	struct vp_other_dnats dnats;    /* their DNATs and the iptables listings' (conflicts.h) */
+	bool dnats_loaded;
+	int dnats_r;
+	struct vp_listeners listeners;  /* the host's listening sockets (lint.h), read once */
+	bool listeners_loaded;
 };
 
 /* doctor-report.c. One report line. check: the machine name ("rules.accept"); subject: what it is about
@@ -139,6 +149,7 @@ int dr_variant(const struct vp_backend *b);
 int dr_listing_add_chain(struct dr_listing *s, const char *table, const char *name);
 int dr_listing_add(struct dr_listing *s, const char *table, const char *chain, const char *spec,
                    uint64_t pkts);
+void dr_listing_free(struct dr_listing *s);
 const struct dr_line *dr_find(const struct dr_listing *s, const char *table, const char *chain,
                              const char *spec);
 /* The first rule of table/chain whose target is `target` (-j TARGET). */
@@ -189,6 +200,10 @@ bool dr_counters_get(const char *text, const char *key, uint64_t *ret);
 /* doctor-nft.c (libnftables builds): libvirt's nftables tables and ours, and where a rule is
  * in them. */
 void dr_nft_load(struct dr_listing *s, int family);
+/* The tables names[0..n) of family ("ip", "ip6", "inet") listed into s, a missing one being
+ * empty (dr_nft_load: ours and libvirt's). */
+void dr_nft_load_tables(struct dr_listing *s, const char *family, const char *const *names,
+                        size_t n);
 /* The nft listing of our table and libvirt's in s->text into s's lines and chains, in place, each
  * rule without its "packets N bytes M". 0 or -ENOMEM. */
 int dr_nft_parse(struct dr_listing *s);
@@ -203,6 +218,15 @@ void dr_hooks_free(struct doctor *dr);
 /* Whether a line of iptables-nft's listing is an accept the nftables backend puts in FORWARD or
  * DOCKER-USER (fw-nft-nb.c). */
 bool dr_hooks_accept(const struct dr_line *l);
+
+/* doctor-conflicts.c: another tool's DNAT (Docker, netavark, firewalld) on the forward's host
+ * port, named with where it is and the fix (conflicts.dnat); a local process listening on it,
+ * a warning that does not fail (conflicts.listener). Nothing when there is neither. */
+void dr_check_conflicts(struct doctor *dr, const struct dr_fwd *fw);
+/* A forward of the guest's <metadata> on a host port the table (or an earlier one of its
+ * metadata) already forwards: the hook leaves it out (conflicts.forwards, failed). */
+void dr_check_clashes(struct doctor *dr, const struct dr_guest *g);
+void dr_conflicts_free(struct doctor *dr);
 
 /* doctor-shadow.c: a foreign rule ahead of our jumps in FORWARD or nat PREROUTING that drops
  * or diverts this forward's traffic. tool: the iptables binary, for the fix. */

@@ -4,7 +4,16 @@
 #include "doctor-int.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+
+void dr_listing_free(struct dr_listing *s)
+{
+	free(s->text);
+	free(s->l);
+	free(s->c);
+	*s = (struct dr_listing){0};
+}
 
 int dr_listing_add_chain(struct dr_listing *s, const char *table, const char *name)
 {

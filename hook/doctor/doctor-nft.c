@@ -84,13 +84,13 @@ int dr_nft_parse(struct dr_listing *s)
 	return r;
 }
 
-static int list_tables(struct nft_ctx *ctx, const char *fam, struct vp_buf *text, char *err,
-                       size_t errsz)
+static int list_tables(struct nft_ctx *ctx, const char *fam, const char *const *names, size_t n,
+                       struct vp_buf *text, char *err, size_t errsz)
 {
 	char cmd[64];
 
-	for (size_t i = 0; i < VP_ARRAY_SIZE(tables); i++) {
-		snprintf(cmd, sizeof(cmd), "list table %s %s", fam, tables[i]);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(cmd, sizeof(cmd), "list table %s %s", fam, names[i]);
 		if (sym_nft_run_cmd_from_buffer(ctx, cmd) != 0) {
 			const char *e = sym_nft_ctx_get_error_buffer(ctx);
 			if (e && strstr(e, "No such file or directory"))
@@ -105,7 +105,8 @@ static int list_tables(struct nft_ctx *ctx, const char *fam, struct vp_buf *text
 	return text->err;
 }
 
-void dr_nft_load(struct dr_listing *s, int family)
+void dr_nft_load_tables(struct dr_listing *s, const char *family, const char *const *names,
+                        size_t n)
 {
 	struct nft_ctx *ctx = NULL;
 	struct vp_buf text = {0};
@@ -122,7 +123,7 @@ void dr_nft_load(struct dr_listing *s, int family)
 		snprintf(s->err, sizeof(s->err), "cannot set up libnftables");
 		goto out;
 	}
-	s->r = list_tables(ctx, family == AF_INET6 ? "ip6" : "ip", &text, s->err, sizeof(s->err));
+	s->r = list_tables(ctx, family, names, n, &text, s->err, sizeof(s->err));
 	if (s->r == 0 && text.s) {
 		s->text = text.s;
 		text = (struct vp_buf){0};
@@ -134,6 +135,11 @@ out:
 	if (ctx)
 		sym_nft_ctx_free(ctx);
 	vp_buf_free(&text);
+}
+
+void dr_nft_load(struct dr_listing *s, int family)
+{
+	dr_nft_load_tables(s, family == AF_INET6 ? "ip6" : "ip", tables, VP_ARRAY_SIZE(tables));
 }
 
 /* The first "add rule FAMILY TABLE CHAIN RULE" or "insert rule ..." line of a rendering. */
@@ -186,12 +192,20 @@ int dr_nft_where(const struct vp_rule *r, const char *owner, struct dr_where *re
 
 #else /* !HAVE_LIBNFTABLES */
 
-void dr_nft_load(struct dr_listing *s, int family)
+void dr_nft_load_tables(struct dr_listing *s, const char *family, const char *const *names,
+                        size_t n)
 {
 	(void)family;
+	(void)names;
+	(void)n;
 	s->loaded = true;
 	s->r = -EOPNOTSUPP;
 	snprintf(s->err, sizeof(s->err), "this build has no libnftables");
+}
+
+void dr_nft_load(struct dr_listing *s, int family)
+{
+	dr_nft_load_tables(s, family == AF_INET6 ? "ip6" : "ip", NULL, 0);
 }
 
 int dr_nft_where(const struct vp_rule *r, const char *owner, struct dr_where *ret)

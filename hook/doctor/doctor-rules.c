@@ -154,13 +154,8 @@ const struct dr_listing *dr_listing(struct doctor *dr, int variant, int family)
 void dr_listings_free(struct doctor *dr)
 {
 	for (int v = 0; v < DR_VARIANTS; v++)
-		for (int fi = 0; fi < 2; fi++) {
-			struct dr_listing *s = &dr->lists[v][fi];
-			free(s->text);
-			free(s->l);
-			free(s->c);
-			*s = (struct dr_listing){0};
-		}
+		for (int fi = 0; fi < 2; fi++)
+			dr_listing_free(&dr->lists[v][fi]);
 }
 
 static bool xt_has_chain(const struct dr_listing *s, const char *table, const char *chain)

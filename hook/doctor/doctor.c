@@ -221,6 +221,7 @@ void dr_free(struct doctor *dr)
 	nets_free(dr);
 	dr_listings_free(dr);
 	dr_hooks_free(dr);
+	dr_conflicts_free(dr);
 }
 
 static void run_checks(struct doctor *dr)
@@ -239,6 +240,11 @@ static void run_checks(struct doctor *dr)
 	for (size_t i = 0; i < dr->n_g; i++)
 		for (size_t j = 0; dr->g[i].running && j < dr->g[i].n_fw; j++)
 			dr_check_rules(dr, &dr->g[i].fw[j]);
+	for (size_t i = 0; i < dr->n_g; i++) {
+		dr_check_clashes(dr, &dr->g[i]);
+		for (size_t j = 0; dr->g[i].running && j < dr->g[i].n_fw; j++)
+			dr_check_conflicts(dr, &dr->g[i].fw[j]);
+	}
 	dr_check_position(dr);
 	dr_check_other_tables(dr);
 	for (size_t i = 0; i < dr->n_g; i++)

@@ -77,6 +77,7 @@ vg() {
 	shift 3
 	"${VG_WRAP[@]}" valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
 		--show-leak-kinds=definite --child-silent-after-fork=yes --error-exitcode=$VG_ERR \
+		--suppressions="$(dirname "$0")/libnftables.supp" \
 		--log-file="$TMP/$name.vg" \
 		"$@" <"$in" >"$TMP/$name.out" 2>"$TMP/$name.err"
 	rc=$?
