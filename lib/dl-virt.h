@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The functions of libvirt the command line calls (add, remove, list), loaded on demand (see
  * dl.h). Never by the hook: libvirt waits for the hook, so calling it from there would deadlock,
- * and linking it would cost every hook run 12 ms of loading glib, gnutls and the rest (README,
- * "What was tried against it"). */
+ * and linking it would cost every hook run 12 ms and more of loading glib, gnutls and the rest
+ * (README, "What was tried against it"). */
 #pragma once
 
 #include <libvirt/libvirt.h>
