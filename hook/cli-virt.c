@@ -11,10 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine.h"
+#include "lock.h"
 #include "log.h"
 #include "metadata.h"
+#include "state.h"
 #include "virt.h"
 #include "waiter.h"
 
@@ -174,6 +177,30 @@ static int install_live(struct vp_ctx *c, struct virt_guest *g)
 	return r;
 }
 
+/* add and remove one at a time: each reads every guest's host ports, then writes, and two at
+ * once could both find the same port free. The lock is a flock on our state directory itself,
+ * apart from the engine's (the file "lock" in it), which vp_guest_install takes inside. A dry run
+ * writes nothing and takes none (-1). The fd, -1, or -errno (logged). */
+static int cli_lock(bool dry_run)
+{
+	int fd, r;
+
+	if (dry_run)
+		return -1;
+	fd = vp_state_open_dir();
+	if (fd < 0) {
+		vp_log(LOG_ERR, "cannot open our state directory: %s", strerror(-fd));
+		return fd;
+	}
+	r = vp_flock_wait(fd, VP_LOCK_WAIT_MS);
+	if (r < 0) {
+		vp_log(LOG_ERR, "another add or remove holds our lock: %s", strerror(-r));
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 /* The guest named by words[0], its metadata readable, and the table: 0 or -errno (logged). */
 static int open_guest(const struct virt_args *a, void **conn, struct virt_guest *g,
                       struct vp_ctx *c)
@@ -246,7 +273,8 @@ int vp_cli_add(const struct virt_args *a)
 	char *own[MAX_ATTRS] = {NULL};
 	size_t n_all = 0, n = 0, skip[2] = {SIZE_MAX, SIZE_MAX};
 	bool change[2];
-	int r = open_guest(a, &conn, &g, &c);
+	int lockfd = cli_lock(a->dry_run);
+	int r = lockfd < -1 ? lockfd : open_guest(a, &conn, &g, &c);
 
 	vp_table_init(&neu);
 	if (r == 0)
@@ -275,6 +303,8 @@ int vp_cli_add(const struct virt_args *a)
 	virt_guest_free(&g);
 	vp_ctx_free(&c);
 	virt_close(conn);
+	if (lockfd >= 0)
+		close(lockfd);
 	return r < 0 ? 1 : 0;
 }
 
@@ -338,7 +368,8 @@ int vp_cli_unforward(const struct virt_args *a)
 	char *words[4];
 	size_t skip[2];
 	bool change[2];
-	int r = open_guest(a, &conn, &g, &c);
+	int lockfd = cli_lock(a->dry_run);
+	int r = lockfd < -1 ? lockfd : open_guest(a, &conn, &g, &c);
 
 	vp_table_init(&want);
 	if (r == 0) {   /* the host side read as a forward onto the same ports */
@@ -366,6 +397,8 @@ int vp_cli_unforward(const struct virt_args *a)
 	virt_guest_free(&g);
 	vp_ctx_free(&c);
 	virt_close(conn);
+	if (lockfd >= 0)
+		close(lockfd);
 	return r < 0 ? 1 : 0;
 }
 

@@ -65,6 +65,7 @@ virt_tests() {
 	local u="test://$VP_SRCDIR/tests/unit/fixtures/cli/node.xml" t="$tmp/virt.conf" none
 	printf 'web2 tcp 2222 22\nghost udp 53 53\n' >"$t"
 	chmod 0644 "$t"
+	mkdir -p "$tmp/run"   # add and remove lock our state directory: $VIRT_PORTFWD_ROOT/run/...
 	none="virt-portfwd: nothing changed"
 	expect "list: the table's and the metadata's, each with its place" 0 \
 		"web1 tcp 8080 80 from=203.0.113.0/24  # metadata
