@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli-virt.h"
 #include "doctor/doctor-status.h"
 #include "doctor/doctor.h"
 #include "domain.h"
@@ -34,6 +35,12 @@ static const char usage[] =
 	"  install            install the forwards of the guest whose live domain XML is on stdin\n"
 	"                     (what the hook does on 'started')\n"
 	"  remove UUID        remove every rule of that guest (what the hook does on 'stopped')\n"
+	"  add GUEST PROTO [ADDR:]HOSTPORT[-END] GUESTPORT[-END] [key=value...]\n"
+	"                     keep a forward in the guest's metadata (libvirt's API): in its\n"
+	"                     persistent definition, and in the running one, installed at once\n"
+	"  remove GUEST PROTO [ADDR:]HOSTPORT[-END]\n"
+	"                     take a forward out of the guest's metadata, its rules at once\n"
+	"  list [GUEST]       every guest's forwards, from the table and the metadata\n"
 	"  apply              bring every running guest in line with the table: after editing it,\n"
 	"                     after a firewall reload, at boot; removes the rules of stopped guests\n"
 	"  flush              remove every rule virt-portfwd installed\n"
@@ -45,26 +52,31 @@ static const char usage[] =
 	"  -c, --config FILE  use FILE as the forward table (default /etc/virt-portfwd/forwards.conf\n"
 	"                     and forwards.d/*.conf)\n"
 	"  -n, --dry-run      print the planned rules, touch nothing\n"
+	"      --connect URI  libvirt's URI for add, remove and list (default: virsh's)\n"
 	"  -v, --verbose      log debugging detail\n"
 	"  -h, --help         this text\n"
 	"  -V, --version      the version\n";
 
 /* Options may come before or after the command and its words (`check --config FILE` is
  * `--config FILE check`); "--" ends them, for a word that starts with '-'. */
-enum { OPT_PROBE = 0x100, OPT_JSON, OPT_STRICT, OPT_DOMAIN };
+enum { OPT_PROBE = 0x100, OPT_JSON, OPT_STRICT, OPT_DOMAIN, OPT_CONNECT };
 static const struct option longopts[] = {
 	{"config", required_argument, NULL, 'c'}, {"dry-run", no_argument, NULL, 'n'},
 	{"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},      {"probe", no_argument, NULL, OPT_PROBE},
 	{"json", no_argument, NULL, OPT_JSON},    {"strict", no_argument, NULL, OPT_STRICT},
 	{"domain", required_argument, NULL, OPT_DOMAIN},
+	{"connect", required_argument, NULL, OPT_CONNECT},
 	{NULL, 0, NULL, 0},
 };
-#define MAX_WORDS 3   /* after the command: none takes more than 2, a third is named in the error */
+/* After the command: add takes GUEST PROTO HOST GUEST and the table's 7 options; one more is
+ * named in the error. */
+#define MAX_WORDS 12
 
 struct cli_opts {
 	const char *config;
 	const char *domain;                   /* --domain FILE: check only */
+	const char *connect;                  /* --connect URI: add, remove, list */
 	bool dry_run, verbose, probe, json;   /* --probe and --json: doctor only */
 	bool strict;                          /* --strict: check only */
 	char *cmd;
@@ -216,6 +228,19 @@ static int cmd_doctor(const struct cli_opts *o)
 	return r;
 }
 
+/* add, remove GUEST PROTO HOST, list: through libvirt (cli-virt.h). */
+static int cmd_virt(const struct cli_opts *o)
+{
+	struct virt_args a = {.uri = o->connect, .config = o->config, .dry_run = o->dry_run,
+	                      .words = o->words, .n_words = o->n_words};
+
+	if (!strcmp(o->cmd, "add"))
+		return vp_cli_add(&a);
+	if (!strcmp(o->cmd, "list"))
+		return vp_cli_list(&a);
+	return vp_cli_unforward(&a);
+}
+
 static int cmd_remove(const struct cli_opts *o)
 {
 	const char *uuid = o->words[0];
@@ -223,6 +248,8 @@ static int cmd_remove(const struct cli_opts *o)
 	struct vp_buf out = {0};
 	int r;
 
+	if (o->n_words == 3)
+		return cmd_virt(o);
 	c.out = &out;
 	r = vp_guest_remove(&c, uuid);
 	if (out.s)
@@ -241,7 +268,8 @@ static const struct cli_cmd {
 	int min_words, max_words;
 	int (*run)(const struct cli_opts *o);
 } commands[] = {
-	{"check", 0, 0, cmd_check},   {"install", 0, 0, cmd_install}, {"remove", 1, 1, cmd_remove},
+	{"check", 0, 0, cmd_check},   {"install", 0, 0, cmd_install}, {"remove", 1, 3, cmd_remove},
+	{"add", 4, 11, cmd_virt},     {"list", 0, 1, cmd_virt},
 	{"apply", 0, 0, cmd_host},    {"flush", 0, 0, cmd_host},      {"status", 0, 0, cmd_host},
 	{"doctor", 0, 2, cmd_doctor},
 	{"__wait-lease", 2, 2, cmd_wait_lease},   /* internal: see waiter.h */
@@ -293,6 +321,7 @@ static int parse_args(int argc, char **argv, struct cli_opts *o)
 		case OPT_JSON: o->json = true; break;
 		case OPT_STRICT: o->strict = true; break;
 		case OPT_DOMAIN: o->domain = optarg; break;
+		case OPT_CONNECT: o->connect = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'V': puts("virt-portfwd " VERSION); return 0;
 		default: return bad_usage();   /* getopt said why */
@@ -318,7 +347,7 @@ int vp_cli(int argc, char **argv)
 		return bad_usage();
 	if (o.n_words > c->max_words)
 		return usage_error("unexpected argument '%s' after %s", o.words[c->max_words], c->name);
-	if (o.n_words < c->min_words)
+	if (o.n_words < c->min_words || (!strcmp(c->name, "remove") && o.n_words == 2))
 		return usage_error("%s: missing argument", c->name);
 	if ((o.probe || o.json) && strcmp(c->name, "doctor") != 0)
 		return usage_error("--probe and --json are options of doctor, not of %s", c->name);
@@ -326,6 +355,8 @@ int vp_cli(int argc, char **argv)
 		return usage_error("--strict is an option of check, not of %s", c->name);
 	if (o.domain && strcmp(c->name, "check") != 0)
 		return usage_error("--domain is an option of check, not of %s", c->name);
+	if (o.connect && strcmp(c->name, "add") && strcmp(c->name, "remove") && strcmp(c->name, "list"))
+		return usage_error("--connect is an option of add, remove and list, not of %s", c->name);
 	vp_log_open(false, true, o.verbose);
 	return c->run(&o);
 }

@@ -9,16 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metadata.h"
 #include "pipeline.h"
 
 static const char fix_apply[] =
 	"run `virt-portfwd apply`: it brings every running guest's rules in line with the table";
 
-/* The forwards of a guest, those on PORT when one was given, each with its report subject. */
-static int guest_forwards(struct doctor *dr, struct dr_guest *g)
+/* The forwards of a guest in t (the table, or its metadata's), those on PORT when one was given,
+ * each with its report subject. */
+static int guest_forwards(struct doctor *dr, struct dr_guest *g, const struct vp_table *t)
 {
-	const struct vp_table *t = &dr->c->table;
-
 	for (size_t i = 0; i < t->n; i++) {
 		const struct vp_forward *f = &t->fwd[i];
 		if (!vp_forward_matches(f, g->d.name, g->d.uuid) ||
@@ -40,12 +40,33 @@ static int guest_forwards(struct doctor *dr, struct dr_guest *g)
 	return 0;
 }
 
+/* The forwards of its metadata the hook takes; a refused one is reported. 0 or -ENOMEM. */
+static int guest_meta(struct doctor *dr, struct dr_guest *g, const char *subj)
+{
+	struct vp_diags dg = {0};
+	int r = vp_metadata_forwards(&dr->c->table, &g->d, &g->meta, &dg);
+
+	for (size_t i = 0; i < dg.n; i++)
+		dr_report(dr, "guest.metadata", subj, DR_FAIL, "correct the guest's metadata: "
+		          "`virt-portfwd remove` and `add` rewrite it, `virt-portfwd list` shows it",
+		          "%s", dg.msg[i]);
+	vp_diags_free(&dg);
+	return r == -ENOMEM ? r : 0;
+}
+
 static void check_forwards(struct doctor *dr, const struct dr_guest *g, const char *subj)
 {
-	char fix[512];
-	bool has = vp_table_has_domain(&dr->c->table, g->d.name, g->d.uuid);
+	char fix[1024];
+	bool has = vp_table_has_domain(&dr->c->table, g->d.name, g->d.uuid) || g->meta.n;
+	size_t n_meta = 0;
 
-	if (has && g->n_fw) {
+	for (size_t i = 0; i < g->n_fw; i++)
+		n_meta += g->fw[i].f->meta;
+	if (has && g->n_fw && g->meta.n) {
+		dr_report(dr, "guest.forwards", subj, DR_OK, NULL, "%zu forward%s%s: %zu in the table, "
+		          "%zu in its metadata", g->n_fw, g->n_fw == 1 ? "" : "s",
+		          dr->port ? " on that port" : "", g->n_fw - n_meta, n_meta);
+	} else if (has && g->n_fw) {
 		dr_report(dr, "guest.forwards", subj, DR_OK, NULL, "%zu forward%s in the table%s",
 		          g->n_fw, g->n_fw == 1 ? "" : "s", dr->port ? " on that port" : "");
 	} else if (has) {
@@ -59,7 +80,8 @@ static void check_forwards(struct doctor *dr, const struct dr_guest *g, const ch
 		          "the table has no forward for it any more, but rules of it are installed");
 	} else {
 		snprintf(fix, sizeof(fix), "add a line such as `%s tcp 2222 22` to "
-		         "/etc/virt-portfwd/forwards.conf, then run `virt-portfwd apply`", g->d.name);
+		         "/etc/virt-portfwd/forwards.conf, then run `virt-portfwd apply`; or keep it in "
+		         "the guest: `virt-portfwd add %s tcp 2222 22`", g->d.name, g->d.name);
 		dr_report(dr, "guest.forwards", subj, DR_FAIL, fix, "the table has no forward for it");
 	}
 }
@@ -351,12 +373,16 @@ static void check_lease(struct doctor *dr, const struct dr_guest *g, struct dr_f
 	}
 }
 
+/* The pipeline's decision for f: a table forward is the same object, a metadata forward the one
+ * at the same place (the pipeline reads the metadata itself, from the same XML). */
 static const struct vp_decision *decision_of(const struct vp_pipeline *p,
                                              const struct vp_forward *f)
 {
-	for (size_t i = 0; i < p->n_dec; i++)
-		if (p->dec[i].f == f)
+	for (size_t i = 0; i < p->n_dec; i++) {
+		const struct vp_forward *o = p->dec[i].f;
+		if (o == f || (f->meta && o->meta && o->line == f->line))
 			return &p->dec[i];
+	}
 	return NULL;
 }
 
@@ -366,8 +392,11 @@ int dr_check_guest(struct doctor *dr, struct dr_guest *g)
 	int r = 0;
 
 	snprintf(subj, sizeof(subj), "guest %s", g->d.name);
-	if (g->running || vp_table_has_domain(&dr->c->table, g->d.name, g->d.uuid))
-		r = guest_forwards(dr, g);
+	r = guest_meta(dr, g, subj);
+	if (r == 0 && (g->running || vp_table_has_domain(&dr->c->table, g->d.name, g->d.uuid)))
+		r = guest_forwards(dr, g, &dr->c->table);
+	if (r == 0)
+		r = guest_forwards(dr, g, &g->meta);
 	if (r < 0)
 		return r;
 	check_forwards(dr, g, subj);

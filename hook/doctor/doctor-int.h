@@ -61,6 +61,7 @@ struct dr_guest {
 	struct vp_state st;
 	struct dr_fwd *fw;
 	size_t n_fw;
+	struct vp_table meta;           /* the forwards of its metadata the hook takes (metadata.h) */
 };
 
 /* A listing of the rules of one family where one backend writes them: `iptables-save -c` of an

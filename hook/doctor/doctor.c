@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metadata.h"
 
 /* ------------------------------------------------------------------------------------------- */
 /* Arguments: [DOMAIN [PORT]] (the command line took the options). */
@@ -59,6 +60,7 @@ static void guests_free(struct doctor *dr)
 		for (size_t j = 0; j < g->n_fw; j++)
 			vp_ruleset_free(&g->fw[j].rs);
 		free(g->fw);
+		vp_table_free(&g->meta);
 		vp_domain_free(&g->d);
 	}
 	free(dr->g);
@@ -155,7 +157,7 @@ static void drop_unconcerned(struct doctor *dr)
 
 	for (size_t i = 0; i < dr->n_g; i++) {
 		struct dr_guest *g = &dr->g[i];
-		if (dr->domain || g->installed ||
+		if (dr->domain || g->installed || vp_domain_has_meta(&g->d) ||
 		    vp_table_has_domain(&dr->c->table, g->d.name, g->d.uuid))
 			dr->g[k++] = *g;
 		else

@@ -26,8 +26,9 @@ APT=(apt-get -y -q -o DPkg::Lock::Timeout=600)
 
 # The packages, with the version each one must come from. libvirt's daemon pieces and the network
 # driver must match; qemu from the main suite is fine (any 7.x runs the TCG guests we boot).
+# libvirt-dev (the build's headers for add, remove, list) from the same suite as libvirt0.
 LIBVIRT_PKGS=(libvirt-daemon-system libvirt-daemon libvirt-daemon-driver-qemu
-	libvirt-daemon-driver-network libvirt-clients)
+	libvirt-daemon-driver-network libvirt-clients libvirt-dev)
 OTHER_PKGS=(qemu-system-x86 dnsmasq-base busybox-static cpio socat gzip xz-utils iproute2
 	iptables nftables gcc libc6-dev jq dropbear-bin openssh-client)
 

@@ -3,7 +3,9 @@
 # The command line: options are honoured before or after the command ("check --config FILE"
 # once checked the default table and said "no errors"), "--" ends them, and an argument or
 # option the command does not take is a usage error (exit 2), never silently ignored.
-# Only `check` on files in a temporary directory, and usage errors, which act on nothing.
+# Only `check` on files in a temporary directory, usage errors, which act on nothing, and add,
+# remove and list against libvirt's test driver (no daemon; a node of its own, fixtures/cli):
+# their errors, dry runs, and one add to a guest that is shut off (no rules to install).
 set -u
 [ -n "${VP_BIN:-}" ] || { echo "Bail out! VP_BIN is not set"; exit 99; }
 tmp=$(mktemp -d) || exit 99
@@ -59,6 +61,78 @@ expect() {
 		"$want_rc" "$out" "$err" | sed '2,$s/^/# /'
 }
 
+# add, remove, list through libvirt's test driver: web1 runs with 8080 in its metadata, web2 is
+# shut off, web3's metadata has an error; the table forwards 2222 to web2.
+virt_tests() {
+	local u="test://$VP_SRCDIR/tests/unit/fixtures/cli/node.xml" t="$tmp/virt.conf" none
+	printf 'web2 tcp 2222 22\nghost udp 53 53\n' >"$t"
+	chmod 0644 "$t"
+	mkdir -p "$tmp/run"   # add and remove lock our state directory: $VIRT_PORTFWD_ROOT/run/...
+	none="virt-portfwd: nothing changed"
+	expect "list: the table's and the metadata's, each with its place" 0 \
+		"web1 tcp 8080 80 from=203.0.113.0/24  # metadata
+web2 tcp 2222 22  # $t:1
+ghost udp 53 53  # $t:2, no such guest" \
+		"virt-portfwd: domain web3 metadata forward 1: missing attribute 'guest' (expected proto, host and guest, as the fields of a table line)" \
+		--connect "$u" list -c "$t"
+	LIBVIRT_DEFAULT_URI=$u expect "list GUEST, libvirt's default URI as virsh takes it" 0 \
+		"web1 tcp 8080 80 from=203.0.113.0/24  # metadata" "" list web1 -c "$t"
+	VIRSH_DEFAULT_CONNECT_URI=$u expect "VIRSH_DEFAULT_CONNECT_URI, as virsh" 0 \
+		"web2 tcp 2222 22  # $t:1" "" list web2 -c "$t"
+	expect "add to an unknown guest" 1 "" \
+		"virt-portfwd: no guest named nosuch (nor with that uuid): see \`virsh list --all\`" \
+		--connect "$u" add nosuch tcp 2300 22 -c "$t"
+	expect "add: a bad value, with the table's message" 1 "" \
+		"virt-portfwd: domain web2 metadata forward 1: invalid port '0' (expected 1-65535)
+$none" --connect "$u" add web2 tcp 0 22 -c "$t"
+	expect "add: an unknown option, with the table's message" 1 "" \
+		"virt-portfwd: domain web2 metadata forward 1: unknown option 'bogus' (expected from, nic, network, ip, masquerade, local or hairpin)
+$none" --connect "$u" add web2 tcp 2300 22 bogus=1 -c "$t"
+	expect "add: a host port of the table" 1 "" \
+		"virt-portfwd: domain web1 metadata forward 2: host port 2222/tcp is already forwarded at $t:1:10 (web2): this forward is not installed
+$none" --connect "$u" add web1 tcp 2200-2300 22-122 -c "$t"
+	expect "add: a host port of another guest's metadata" 1 "" \
+		"virt-portfwd: domain web2 metadata forward 1: host port 8080/tcp is already forwarded at domain web1 metadata forward 1: this forward is not installed
+$none" --connect "$u" add web2 tcp 8080 22 -c "$t"
+	expect "add: a guest whose metadata has errors" 1 "" \
+		"virt-portfwd: domain web3 metadata forward 1: missing attribute 'guest' (expected proto, host and guest, as the fields of a table line)
+virt-portfwd: the forwards in the metadata of web3 have errors: correct them first (virsh metadata web3 https://virt-portfwd.example/xmlns/1)
+$none" --connect "$u" add web3 tcp 2300 22 -c "$t"
+	expect "add to a guest that is shut off: its persistent definition only" 0 \
+		"web2: added tcp 2300 to the persistent definition" "" \
+		--connect "$u" add web2 tcp 2300 22 -c "$t"
+	expect "add --dry-run to a running guest: both definitions, changed nothing" 0 \
+		"persistent definition, metadata https://virt-portfwd.example/xmlns/1:
+<forwards>
+  <forward proto=\"tcp\" host=\"8080\" guest=\"80\" from=\"203.0.113.0/24\"/>
+  <forward proto=\"tcp\" host=\"[::]:2301\" guest=\"22\" network=\"a&amp;b\"/>
+</forwards>
+running definition, metadata https://virt-portfwd.example/xmlns/1:
+<forwards>
+  <forward proto=\"tcp\" host=\"8080\" guest=\"80\" from=\"203.0.113.0/24\"/>
+  <forward proto=\"tcp\" host=\"[::]:2301\" guest=\"22\" network=\"a&amp;b\"/>
+</forwards>
+web1: would add tcp [::]:2301 to the persistent and the running definition" "" \
+		--connect "$u" -n add web1 tcp '[::]:2301' 22 'network=a&b' -c "$t"
+	expect "remove --dry-run of the last one: the element goes" 0 \
+		"persistent definition, metadata https://virt-portfwd.example/xmlns/1:
+(none)
+running definition, metadata https://virt-portfwd.example/xmlns/1:
+(none)
+web1: would remove tcp 8080 from the persistent and the running definition" "" \
+		--connect "$u" -n remove web1 tcp 8080 -c "$t"
+	expect "remove: a forward of the table, not of the metadata" 1 "" \
+		"virt-portfwd: tcp 2222 of web2 is in the table ($t:1), not in the guest's metadata: remove it there, then run \`virt-portfwd apply\`; nothing changed" \
+		--connect "$u" remove web2 tcp 2222 -c "$t"
+	expect "remove: no such forward" 1 "" \
+		"virt-portfwd: web1 has no forward of udp 8080 in its metadata: see \`virt-portfwd list web1\`; nothing changed" \
+		--connect "$u" remove web1 udp 8080 -c "$t"
+	expect "--connect with check: a usage error" 2 "" \
+		"virt-portfwd: --connect is an option of add, remove and list, not of check" \
+		--connect "$u" check
+	expect "add with too few words" 2 "" "virt-portfwd: add: missing argument" add web1 tcp 22
+}
+
 expect "check --config FILE after the command checks FILE" 1 "" "$bad_err" \
 	check --config "$tmp/bad.conf"
 expect "-c FILE before the command: the same" 1 "" "$bad_err" -c "$tmp/bad.conf" check
@@ -88,7 +162,8 @@ expect "--json with check: a usage error" 2 "" \
 expect "--probe before the command, not doctor" 2 "" \
 	"virt-portfwd: --probe and --json are options of doctor, not of apply" --probe apply
 expect "remove without a UUID" 2 "" "virt-portfwd: remove: missing argument" remove
-expect "remove with two" 2 "" "virt-portfwd: unexpected argument 'b' after remove" remove a b
+expect "remove with two" 2 "" "virt-portfwd: remove: missing argument" remove a b
+expect "remove with four" 2 "" "virt-portfwd: unexpected argument 'd' after remove" remove a b c d
 expect "flush with an argument" 2 "" "virt-portfwd: unexpected argument 'now' after flush" \
 	flush now
 expect "doctor with three words" 2 "" "virt-portfwd: unexpected argument 'c' after doctor" \
@@ -125,6 +200,7 @@ else
 	failed=$((failed + 1))
 	echo "not ok $n - check: the notice that the firewall was not read, $want time(s)"
 fi
+virt_tests
 expect "no command" 2 "" "*"
 expect "an unknown command" 2 "" "*" frobnicate
 echo "1..$n"

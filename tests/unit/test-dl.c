@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The libraries loaded on demand (lib/dl.h): each loads by the soname we built against, with
- * every symbol of its table resolved; a missing library or symbol makes it unavailable
- * (-ELIBACC, no pointer left set, logged once), never a crash. No root needed. */
+/* The libraries loaded on demand (lib/dl.h): libnftables, libiptc, libvirt. Each loads by the
+ * soname we built against, with every symbol of its table resolved; a missing library or symbol
+ * makes it unavailable (-ELIBACC, no pointer left set, logged once), never a crash. No root
+ * needed. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "dl.h"
+#include "dl-virt.h"
 #ifdef HAVE_LIBNFTABLES
 #include "dl-nft.h"
 #endif
@@ -18,7 +20,6 @@
 #endif
 #include "tap.h"
 
-#if defined(HAVE_LIBNFTABLES) || defined(HAVE_LIBIPTC)
 static void loads_whole(const struct vp_dl_lib *l, int (*load)(void))
 {
 	size_t missing = 0;
@@ -33,7 +34,6 @@ static void loads_whole(const struct vp_dl_lib *l, int (*load)(void))
 	       l->soname, l->n_sym);
 	tap_ok(load() == 0 && l->r == 1, "%s: loading it again keeps it", l->soname);
 }
-#endif
 
 /* What two vp_dl_open(l) in a row log, and what they return. */
 static char *log_of_two_opens(struct vp_dl_lib *l, int *ret1, int *ret2)
@@ -100,6 +100,7 @@ int main(void)
 	loads_whole(&vp_dl_libip4tc, vp_dl_iptc);
 	loads_whole(&vp_dl_libip6tc, vp_dl_iptc);
 #endif
+	loads_whole(&vp_dl_libvirt, vp_dl_virt);
 	unavailable();
 	return tap_done();
 }
