@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "dl.h"
+#include "dl-sdbus.h"
 #ifdef HAVE_LIBNFTABLES
 #include "dl-nft.h"
 #endif
@@ -18,7 +19,6 @@
 #endif
 #include "tap.h"
 
-#if defined(HAVE_LIBNFTABLES) || defined(HAVE_LIBIPTC)
 static void loads_whole(const struct vp_dl_lib *l, int (*load)(void))
 {
 	size_t missing = 0;
@@ -33,7 +33,6 @@ static void loads_whole(const struct vp_dl_lib *l, int (*load)(void))
 	       l->soname, l->n_sym);
 	tap_ok(load() == 0 && l->r == 1, "%s: loading it again keeps it", l->soname);
 }
-#endif
 
 /* What two vp_dl_open(l) in a row log, and what they return. */
 static char *log_of_two_opens(struct vp_dl_lib *l, int *ret1, int *ret2)
@@ -100,6 +99,10 @@ int main(void)
 	loads_whole(&vp_dl_libip4tc, vp_dl_iptc);
 	loads_whole(&vp_dl_libip6tc, vp_dl_iptc);
 #endif
+	/* sd-bus's prototypes are our own (dl-sdbus.h): libsystemd has every one of them. */
+	if (access("/usr/lib/x86_64-linux-gnu/libsystemd.so.0", F_OK) == 0 ||
+	    access("/lib64/libsystemd.so.0", F_OK) == 0 || access("/usr/lib64/libsystemd.so.0", F_OK) == 0)
+		loads_whole(&vp_dl_libsystemd, vp_dl_sdbus);
 	unavailable();
 	return tap_done();
 }

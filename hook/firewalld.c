@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "firewalld.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "detect.h"
+#include "dl-sdbus.h"
+#include "engine.h"
+#include "log.h"
+#include "lvrules.h"
+#include "nfnl.h"
+#include "reconcile.h"
+#include "util.h"
+#include "waiter.h"
+
+#define FWD_NAME "org.fedoraproject.FirewallD1"
+#define FWD_TABLE "firewalld"                      /* its nftables backend's table, inet */
+#define NFPROTO_INET_ 1                           /* nf_tables' inet family (linux/netfilter.h) */
+#define WATCH_NAME "virt-portfwd/watch-firewalld"  /* abstract unix socket, see claim() */
+#define LIBVIRT_WAIT_MS 30000   /* libvirt put its rules back in ~3 s on a loaded machine */
+#define LIBVIRT_POLL_MS 20
+#define TOOL_MS 5000            /* one listing of the rules */
+#define REFRESH_USEC (60ULL * 1000 * 1000)
+
+static const char match_reloaded[] =
+	"type='signal',path='/org/fedoraproject/FirewallD1',interface='" FWD_NAME "',"
+	"member='Reloaded'";
+static const char match_owner[] =
+	"type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+	"interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='" FWD_NAME "'";
+
+struct watch {
+	const char *why;                /* a reload or a start of firewalld to answer, or NULL */
+	long long t_signal;             /* when it came */
+	const struct vp_backend *b;     /* where libvirt's rules are */
+	unsigned before;                /* how many of them, all being well */
+};
+
+/* One watcher per network namespace, the firewall's scope: it holds the name of an abstract
+ * unix socket, which the kernel gives up when it exits, however it exits; no file is left.
+ * The bound socket, or -EADDRINUSE when a watcher holds it, -errno. */
+static int claim(void)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	memcpy(a.sun_path + 1, WATCH_NAME, sizeof(WATCH_NAME) - 1);
+	if (bind(fd, (struct sockaddr *)&a,
+	         (socklen_t)(offsetof(struct sockaddr_un, sun_path) + sizeof(WATCH_NAME))) < 0) {
+		r = -errno;
+		close(fd);
+	}
+	return r < 0 ? r : fd;
+}
+
+void vp_firewalld_watch_ensure(void)
+{
+	const char *argv[] = {"virt-portfwd", "watch-firewalld", NULL};
+	struct vp_nfnl q;
+	unsigned use;
+	pid_t pid;
+	int r = vp_nfnl_open(&q), fd;
+
+	if (r == 0)
+		r = vp_nfnl_table(&q, NFPROTO_INET_, FWD_TABLE, &use);
+	vp_nfnl_close(&q);
+	if (r < 0)
+		return;   /* no firewalld here (or one on its deprecated iptables backend) */
+	fd = claim();
+	if (fd < 0)
+		return;   /* a watcher runs */
+	close(fd);
+	r = vp_spawn_detached(argv, &pid);
+	if (r < 0)
+		vp_log(LOG_ERR, "cannot start the firewalld watcher: %s; forwards will not come back "
+		       "by themselves after a firewalld reload", strerror(-r));
+	else
+		vp_log(LOG_INFO, "firewalld runs: started its watcher (pid %d)", (int)pid);
+}
+
+static void mark(struct watch *w, const char *why)
+{
+	w->why = why;
+	w->t_signal = vp_now_ms();
+}
+
+static int on_reloaded(sd_bus_message *m, void *data, sd_bus_error *e)
+{
+	(void)m;
+	(void)e;
+	mark(data, "firewalld reloaded");
+	return 0;
+}
+
+/* firewalld's name got a new owner: it (re)started, and flushed as on a reload. */
+static int on_owner(sd_bus_message *m, void *data, sd_bus_error *e)
+{
+	const char *name, *old, *new;
+
+	(void)e;
+	if (sym_sd_bus_message_read(m, "sss", &name, &old, &new) >= 0 && *new)
+		mark(data, "firewalld started");
+	return 0;
+}
+
+/* Where libvirt's rules are and how many, all being well: what a reload is measured against. */
+static void snapshot(struct watch *w)
+{
+	struct vp_ctx c = {0};
+	char why[256];
+	const struct vp_backend *b = NULL;
+
+	vp_ctx_load(&c, NULL, false);
+	if (vp_detect(NULL, c.table_ok ? c.table.set.backend : VP_BACKEND_AUTO,
+	              vp_now_ms() + TOOL_MS, &b, why, sizeof(why)) == 0)
+		w->b = b;
+	vp_ctx_free(&c);
+	if (w->b && vp_libvirt_rules(w->b, vp_now_ms() + TOOL_MS, &w->before) < 0)
+		w->before = 0;
+}
+
+/* Until libvirt has put back as many rules as it had (a network that stopped meanwhile makes
+ * that never: the wait is bounded). The time it took, ms. */
+static long long libvirt_back(const struct watch *w)
+{
+	const struct timespec tick = {0, LIBVIRT_POLL_MS * 1000000L};
+	long long end = w->t_signal + LIBVIRT_WAIT_MS;
+	unsigned now = 0;
+
+	while (w->b && vp_libvirt_rules(w->b, vp_now_ms() + TOOL_MS, &now) == 0 &&
+	       now < w->before && !vp_deadline_passed(end))
+		nanosleep(&tick, NULL);
+	if (w->b && now < w->before)
+		vp_log(LOG_WARNING, "%s: libvirt has put back %u of its %u rules in %d s: putting the "
+		       "forwards back anyway", w->why, now, w->before, LIBVIRT_WAIT_MS / 1000);
+	return vp_now_ms() - w->t_signal;
+}
+
+/* What `virt-portfwd apply` does. The number of failures. */
+static int apply_all(void)
+{
+	struct vp_ctx c = {0};
+	int failed = 1;
+
+	if (vp_ctx_load(&c, NULL, false) == 0) {
+		unsigned secs = c.table.set.hook_timeout;
+		c.deadline = vp_now_ms() + 1000LL * (secs ? secs : VP_HOOK_TIMEOUT_DEFAULT);
+		failed = vp_apply_all(&c, NULL);
+	}
+	vp_ctx_free(&c);
+	return failed;
+}
+
+static void reapply(struct watch *w)
+{
+	long long lv = libvirt_back(w);
+	int failed = apply_all();
+
+	vp_log(failed ? LOG_ERR : LOG_INFO, "%s: forwards put back %lld ms after it (libvirt's "
+	       "rules were back after %lld ms)%s", w->why, vp_now_ms() - w->t_signal, lv,
+	       failed ? ", with failures: run 'virt-portfwd apply'" : "");
+	w->why = NULL;
+	snapshot(w);
+}
+
+static int watch(sd_bus *bus, struct watch *w)
+{
+	snapshot(w);
+	vp_log(LOG_INFO, "watching firewalld: forwards are put back after each of its reloads "
+	       "(libvirt's %u rules, %s)", w->before, w->b ? w->b->name : "no backend");
+	for (;;) {
+		int r = sym_sd_bus_process(bus, NULL);
+		if (r > 0)
+			continue;
+		if (r == 0 && w->why) {
+			reapply(w);
+			continue;
+		}
+		if (r == 0)
+			r = sym_sd_bus_wait(bus, REFRESH_USEC);
+		if (r == 0)
+			snapshot(w);   /* quiet for a while: networks may have come or gone */
+		if (r < 0 && r != -EINTR) {
+			vp_log(LOG_ERR, "firewalld watcher: the system bus: %s; it stops", strerror(-r));
+			return r;
+		}
+	}
+}
+
+/* 1 when firewalld's name has an owner, 0 not, -errno. */
+static int firewalld_running(sd_bus *bus)
+{
+	sd_bus_message *reply = NULL;
+	int has = 0, r = sym_sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+	                                        "org.freedesktop.DBus", "NameHasOwner", NULL,
+	                                        &reply, "s", FWD_NAME);
+
+	if (r >= 0)
+		r = sym_sd_bus_message_read(reply, "b", &has);
+	sym_sd_bus_message_unref(reply);
+	return r < 0 ? r : has != 0;
+}
+
+static int bus_open(sd_bus **bus, struct watch *w)
+{
+	int r = sym_sd_bus_open_system(bus);
+
+	if (r >= 0)
+		r = sym_sd_bus_add_match(*bus, NULL, match_reloaded, on_reloaded, w);
+	if (r >= 0)
+		r = sym_sd_bus_add_match(*bus, NULL, match_owner, on_owner, w);
+	if (r >= 0)
+		r = firewalld_running(*bus);
+	if (r < 0)
+		vp_log(LOG_ERR, "firewalld watcher: the system bus: %s", strerror(-r));
+	return r;
+}
+
+int vp_firewalld_watch(void)
+{
+	struct watch w = {0};
+	sd_bus *bus = NULL;
+	int fd, r;
+
+	vp_log_open(true, true, getenv("VIRT_PORTFWD_DEBUG") != NULL);
+	fd = claim();
+	if (fd == -EADDRINUSE) {
+		vp_log(LOG_DEBUG, "a firewalld watcher runs already");
+		return 0;
+	}
+	if (fd < 0) {
+		vp_log(LOG_ERR, "firewalld watcher: %s", strerror(-fd));
+		return 1;
+	}
+	r = vp_dl_sdbus();
+	if (r == 0)
+		r = bus_open(&bus, &w);
+	if (r == 0)
+		vp_log(LOG_INFO, "firewalld is not running: nothing to watch");
+	if (r > 0)
+		r = watch(bus, &w);
+	if (bus)
+		sym_sd_bus_flush_close_unref(bus);
+	close(fd);
+	return r < 0;
+}
