@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,14 +16,12 @@
 #include "engine.h"
 #include "log.h"
 #include "lvrules.h"
-#include "nfnl.h"
 #include "reconcile.h"
 #include "util.h"
 #include "waiter.h"
 
 #define FWD_NAME "org.fedoraproject.FirewallD1"
-#define FWD_TABLE "firewalld"                      /* its nftables backend's table, inet */
-#define NFPROTO_INET_ 1                           /* nf_tables' inet family (linux/netfilter.h) */
+#define FWD_RUNDIR "/run/firewalld"                /* made by firewalld when it starts */
 #define WATCH_NAME "virt-portfwd/watch-firewalld"  /* abstract unix socket, see claim() */
 #define LIBVIRT_WAIT_MS 30000   /* libvirt put its rules back in ~3 s on a loaded machine */
 #define LIBVIRT_POLL_MS 20
@@ -43,41 +42,72 @@ struct watch {
 	unsigned before;                /* how many of them, all being well */
 };
 
+static socklen_t watch_addr(struct sockaddr_un *a)
+{
+	*a = (struct sockaddr_un){.sun_family = AF_UNIX};
+	memcpy(a->sun_path + 1, WATCH_NAME, sizeof(WATCH_NAME) - 1);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + sizeof(WATCH_NAME));
+}
+
 /* One watcher per network namespace, the firewall's scope: it holds the name of an abstract
  * unix socket, which the kernel gives up when it exits, however it exits; no file is left.
- * The bound socket, or -EADDRINUSE when a watcher holds it, -errno. */
+ * The listening socket, or -EADDRINUSE when a watcher holds it, -errno. */
 static int claim(void)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
+	struct sockaddr_un a;
+	socklen_t len = watch_addr(&a);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), r = 0;
 
 	if (fd < 0)
 		return -errno;
-	memcpy(a.sun_path + 1, WATCH_NAME, sizeof(WATCH_NAME) - 1);
-	if (bind(fd, (struct sockaddr *)&a,
-	         (socklen_t)(offsetof(struct sockaddr_un, sun_path) + sizeof(WATCH_NAME))) < 0) {
+	if (bind(fd, (struct sockaddr *)&a, len) < 0 || listen(fd, 1) < 0) {
 		r = -errno;
 		close(fd);
 	}
 	return r < 0 ? r : fd;
 }
 
+/* Anyone may bind an abstract name: whether the holder is root, as our watcher is (it never
+ * accepts; the kernel answers SO_PEERCRED with who listens). Logs a holder that is not. */
+static bool holder_is_root(void)
+{
+	struct sockaddr_un a;
+	socklen_t len = watch_addr(&a), cl = sizeof(struct ucred);
+	struct ucred cred = {.uid = 0};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	bool root = true;
+
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, len) == 0 &&
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0 && cred.uid != 0) {
+		vp_log(LOG_ERR, "the firewalld watcher's name (@" WATCH_NAME ") is held by pid %d, "
+		       "uid %u, not by a watcher of ours: forwards will not come back by themselves "
+		       "after a firewalld reload", (int)cred.pid, (unsigned)cred.uid);
+		root = false;
+	}
+	if (fd >= 0)
+		close(fd);
+	return root;
+}
+
 void vp_firewalld_watch_ensure(void)
 {
 	const char *argv[] = {"virt-portfwd", "watch-firewalld", NULL};
-	struct vp_nfnl q;
-	unsigned use;
+	char path[4096];
+	struct stat st;
 	pid_t pid;
-	int r = vp_nfnl_open(&q), fd;
+	int r, fd;
 
-	if (r == 0)
-		r = vp_nfnl_table(&q, NFPROTO_INET_, FWD_TABLE, &use);
-	vp_nfnl_close(&q);
-	if (r < 0)
-		return;   /* no firewalld here (or one on its deprecated iptables backend) */
+	/* One stat, for the hook: firewalld makes its runtime directory when it starts (on the
+	 * tmpfs /run: since boot). The watcher then asks the bus whether it runs now. */
+	if (vp_path(path, sizeof(path), "%s", FWD_RUNDIR) < 0 || stat(path, &st) < 0 ||
+	    !S_ISDIR(st.st_mode))
+		return;
 	fd = claim();
-	if (fd < 0)
-		return;   /* a watcher runs */
+	if (fd < 0) {
+		if (fd == -EADDRINUSE)
+			holder_is_root();   /* a watcher runs, or a squatter: logged */
+		return;
+	}
 	close(fd);
 	r = vp_spawn_detached(argv, &pid);
 	if (r < 0)
@@ -234,7 +264,8 @@ int vp_firewalld_watch(void)
 	vp_log_open(true, true, getenv("VIRT_PORTFWD_DEBUG") != NULL);
 	fd = claim();
 	if (fd == -EADDRINUSE) {
-		vp_log(LOG_DEBUG, "a firewalld watcher runs already");
+		if (holder_is_root())
+			vp_log(LOG_DEBUG, "a firewalld watcher runs already");
 		return 0;
 	}
 	if (fd < 0) {

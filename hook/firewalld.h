@@ -9,8 +9,9 @@
  * watcher does, detached like the lease waiter. One per network namespace; it leaves no file. */
 #pragma once
 
-/* From a hook: start the watcher if firewalld runs (its nftables table `inet firewalld` is
- * there) and no watcher does. Never waits for it, never fails the hook: a failure is logged. */
+/* From a hook: start the watcher if firewalld has run since boot (/run/firewalld is there) and
+ * no watcher runs. Costs the hook one stat on hosts without firewalld. Never waits for the
+ * watcher, never fails the hook: a failure is logged. */
 void vp_firewalld_watch_ensure(void);
 /* The watcher itself (`virt-portfwd watch-firewalld`): runs until the system bus goes away.
  * Exit status: 0 when firewalld is not running or a watcher runs already, 1 on failure. */

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The firewalld watcher (`virt-portfwd watch-firewalld`) on a private D-Bus with a stand-in
 # firewalld (a process owning org.fedoraproject.FirewallD1; signals sent with dbus-send): it
-# exits when firewalld is not running, one runs per network namespace, and it puts the forwards
-# back after a Reloaded signal and after firewalld's name gets a new owner, and only then.
+# exits when firewalld is not running, one runs per network namespace (a name held by another
+# user is reported), and it puts the forwards back after a Reloaded signal and after firewalld's
+# name gets a new owner, and only then.
 # In a network namespace of its own (the ruleset there is empty: nothing to wait for, nothing
 # installed) with a root of its own (VIRT_PORTFWD_ROOT). Root only (77 otherwise). TAP.
 set -u
@@ -15,7 +16,7 @@ if [ -z "${VP_IN_NETNS:-}" ]; then
 	VP_IN_NETNS=1 exec unshare --net "$BASH" "$0" "$@"
 fi
 PY=/usr/bin/python3   # the distribution's, with python3-dbus (not a PATH one)
-for c in dbus-daemon dbus-send $PY; do
+for c in dbus-daemon dbus-send setpriv $PY; do
 	command -v "$c" >/dev/null || { echo "1..0 # SKIP no $c"; exit 77; }
 done
 $PY -c 'import dbus' 2>/dev/null || { echo "1..0 # SKIP no python3-dbus"; exit 77; }
@@ -82,6 +83,20 @@ timeout 10 "$VP_BIN" watch-firewalld 2>"$tmp/alone.log"
 rc=$?
 [ $rc -eq 0 ] && grep -q "firewalld is not running: nothing to watch" "$tmp/alone.log"
 ok $? "no firewalld on the bus: the watcher says so and exits 0 (rc $rc: $(cat "$tmp/alone.log"))"
+
+# Anyone may bind an abstract name: one held by another user is named, never taken for ours.
+setpriv --reuid=65534 --regid=65534 --clear-groups $PY -c 'import socket, time
+s = socket.socket(socket.AF_UNIX); s.bind("\0virt-portfwd/watch-firewalld"); s.listen(1)
+print("bound", flush=True); time.sleep(300)' >"$tmp/squat.out" &
+S=$!
+pids+=("$S")
+for _ in $(seq 100); do grep -q bound "$tmp/squat.out" 2>/dev/null && break; sleep 0.05; done
+timeout 10 "$VP_BIN" watch-firewalld 2>"$tmp/squat.log"
+rc=$?
+[ $rc -eq 0 ] && grep -q "is held by pid $S, uid 65534, not by a watcher of ours" "$tmp/squat.log"
+ok $? "the watcher's name held by another user: logged with its pid and uid, exit 0 ($(cat "$tmp/squat.log"))"
+kill "$S"
+wait "$S" 2>/dev/null
 
 fake_firewalld
 ok $? "the stand-in firewalld owns its name"
