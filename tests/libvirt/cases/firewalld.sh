@@ -6,7 +6,8 @@
 # and firewalld restarting. Each wipes every iptables table; libvirt puts its rules back (it
 # listens for firewalld on D-Bus) and runs no hook. Nobody starts the watcher here: the hooks
 # did when the network and the guests started, as on a user's host. The doctor passes after all
-# of it. Other setups have no firewalld: skipped.
+# of it. With the watcher killed, a reload leaves the forwards dead; the next hook run starts a
+# new one. Other setups have no firewalld: skipped.
 
 run() {
 	local before
@@ -25,6 +26,7 @@ run() {
 	fwd_survives "$before" "firewalld restarted" fwd_restart
 	fwd_watcher
 	vp_doctor_healthy "[fwd] the doctor passes on the firewalld host after all of it"
+	fwd_without_watcher
 	vp_in_host firewall-cmd -q --permanent --remove-port=2222/tcp
 	fwd_survives "$before" "the port removed again, firewall-cmd --reload" \
 		vp_in_host firewall-cmd -q --reload
@@ -37,6 +39,28 @@ fwd_watcher() {
 	pids=$(pgrep -f -- "virt-portfwd watch-firewalld" | tr '\n' ' ')
 	[ "$(wc -w <<<"$pids")" -eq 1 ]
 	vp_ok $? "[fwd] one firewalld watcher runs, started by the hooks (pid $pids)"
+}
+
+# What the watcher is for: without it a reload takes our rules away for good (libvirt puts its
+# own back, no hook runs). Then a hook run (reconnect, as at a libvirtd restart) starts a new
+# watcher, which the last reload of the case relies on.
+fwd_without_watcher() {
+	local pid lv0 _
+	pid=$(pgrep -f -- "virt-portfwd watch-firewalld")
+	lv0=$(fwd_libvirt_rules)
+	kill "$pid" && while vp_pid_alive "$pid"; do sleep 0.1; done
+	vp_in_host firewall-cmd -q --reload
+	for _ in $(seq 1 600); do
+		[ "$(fwd_libvirt_rules)" -ge "$lv0" ] && break
+		sleep 0.05
+	done
+	[ "$(fwd_libvirt_rules)" -ge "$lv0" ] && [ -z "$(vp_our_rules)" ] &&
+		vp_tcp_closed "$VP_CNS" "$HOST" 2222
+	vp_ok $? "[fwd] the watcher killed, then a reload: libvirt's $lv0 rules are back, none of" \
+		"ours, host:2222 dead"
+	vp_run_hook g1 reconnect >/dev/null && vp_wait_http "$VP_CNS" "$HOST" 2222 g1 30
+	vp_ok $? "[fwd] the hook's reconnect for g1 puts g1's forwards back"
+	fwd_watcher
 }
 
 fwd_seed_reload() {
