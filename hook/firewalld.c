@@ -89,18 +89,24 @@ static bool holder_is_root(void)
 	return root;
 }
 
+/* Whether firewalld has run since boot: it makes its runtime directory when it starts (on the
+ * tmpfs /run). One stat, cheap enough for the hook. */
+static bool firewalld_ran(void)
+{
+	char path[4096];
+	struct stat st;
+
+	return vp_path(path, sizeof(path), "%s", FWD_RUNDIR) == 0 && stat(path, &st) == 0 &&
+	       S_ISDIR(st.st_mode);
+}
+
 void vp_firewalld_watch_ensure(void)
 {
 	const char *argv[] = {"virt-portfwd", "watch-firewalld", NULL};
-	char path[4096];
-	struct stat st;
 	pid_t pid;
 	int r, fd;
 
-	/* One stat, for the hook: firewalld makes its runtime directory when it starts (on the
-	 * tmpfs /run: since boot). The watcher then asks the bus whether it runs now. */
-	if (vp_path(path, sizeof(path), "%s", FWD_RUNDIR) < 0 || stat(path, &st) < 0 ||
-	    !S_ISDIR(st.st_mode))
+	if (!firewalld_ran())
 		return;
 	fd = claim();
 	if (fd < 0) {
@@ -275,6 +281,9 @@ int vp_firewalld_watch(void)
 	r = vp_dl_sdbus();
 	if (r == 0)
 		r = bus_open(&bus, &w);
+	/* Not running now, but it ran since boot: it is restarting, its start is to be answered. */
+	if (r == 0 && firewalld_ran())
+		r = 1;
 	if (r == 0)
 		vp_log(LOG_INFO, "firewalld is not running: nothing to watch");
 	if (r > 0)

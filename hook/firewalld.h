@@ -14,5 +14,6 @@
  * watcher, never fails the hook: a failure is logged. */
 void vp_firewalld_watch_ensure(void);
 /* The watcher itself (`virt-portfwd watch-firewalld`): runs until the system bus goes away.
- * Exit status: 0 when firewalld is not running or a watcher runs already, 1 on failure. */
+ * Exit status: 0 when firewalld neither runs nor has run since boot, or a watcher runs already;
+ * 1 on failure. */
 int vp_firewalld_watch(void);

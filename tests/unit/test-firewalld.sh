@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The firewalld watcher (`virt-portfwd watch-firewalld`) on a private D-Bus with a stand-in
 # firewalld (a process owning org.fedoraproject.FirewallD1; signals sent with dbus-send): it
-# exits when firewalld is not running, one runs per network namespace (a name held by another
+# exits when firewalld neither runs nor has run since boot, waits for it when it has (a
+# restart), one runs per network namespace (a name held by another
 # user is reported), and it puts the forwards back after a Reloaded signal and after firewalld's
 # name gets a new owner, and only then.
 # In a network namespace of its own (the ruleset there is empty: nothing to wait for, nothing
@@ -82,7 +83,7 @@ wait_log() {
 timeout 10 "$VP_BIN" watch-firewalld 2>"$tmp/alone.log"
 rc=$?
 [ $rc -eq 0 ] && grep -q "firewalld is not running: nothing to watch" "$tmp/alone.log"
-ok $? "no firewalld on the bus: the watcher says so and exits 0 (rc $rc: $(cat "$tmp/alone.log"))"
+ok $? "no firewalld on the bus, none since boot: the watcher says so and exits 0 (rc $rc: $(cat "$tmp/alone.log"))"
 
 # Anyone may bind an abstract name: one held by another user is named, never taken for ours.
 setpriv --reuid=65534 --regid=65534 --clear-groups $PY -c 'import socket, time
@@ -98,13 +99,17 @@ ok $? "the watcher's name held by another user: logged with its pid and uid, exi
 kill "$S"
 wait "$S" 2>/dev/null
 
-fake_firewalld
-ok $? "the stand-in firewalld owns its name"
+# firewalld has run since boot (its runtime directory is there), restarting now: off the bus.
+mkdir -p "$tmp/root/run/firewalld"
 "$VP_BIN" watch-firewalld 2>"$tmp/watch.log" &
 W=$!
 pids+=("$W")
 wait_log 1 "watching firewalld"
-ok $? "with firewalld on the bus, the watcher watches ($(head -n 1 "$tmp/watch.log"))"
+ok $? "firewalld has run since boot but is off the bus: the watcher waits for it ($(head -n 1 "$tmp/watch.log"))"
+fake_firewalld
+ok $? "the stand-in firewalld owns its name"
+wait_log 1 "firewalld started: forwards put back"
+ok $? "firewalld coming up: the forwards are put back"
 
 timeout 10 "$VP_BIN" watch-firewalld 2>"$tmp/second.log"
 rc=$?
@@ -115,15 +120,15 @@ dbus-send --bus="$DBUS_SYSTEM_BUS_ADDRESS" --type=signal /org/fedoraproject/Fire
 	org.fedoraproject.FirewallD1.PanicModeEnabled
 reloaded
 wait_log 1 "firewalld reloaded: forwards put back"
-ok $? "Reloaded: the forwards are put back ($(grep 'forwards put back' "$tmp/watch.log" | head -n 1))"
+ok $? "Reloaded: the forwards are put back ($(grep 'reloaded: forwards put back' "$tmp/watch.log" | head -n 1))"
 sleep 0.3
-[ "$(grep -c 'forwards put back' "$tmp/watch.log")" -eq 1 ]
+[ "$(grep -c 'forwards put back' "$tmp/watch.log")" -eq 2 ]
 ok $? "another firewalld signal (PanicModeEnabled) puts nothing back"
 
 kill "$FW"
 wait "$FW" 2>/dev/null
 fake_firewalld
-wait_log 1 "firewalld started: forwards put back"
+wait_log 2 "firewalld started: forwards put back"
 ok $? "firewalld restarting (a new owner of its name): the forwards are put back"
 kill -0 "$W" 2>/dev/null
 ok $? "the watcher still runs"
