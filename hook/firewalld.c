@@ -38,6 +38,7 @@ static const char match_owner[] =
 struct watch {
 	const char *why;                /* a reload or a start of firewalld to answer, or NULL */
 	long long t_signal;             /* when it came */
+	bool away;                      /* firewalld is off the bus (it may have flushed) */
 	const struct vp_backend *b;     /* where libvirt's rules are */
 	unsigned before;                /* how many of them, all being well */
 };
@@ -143,7 +144,10 @@ static int on_owner(sd_bus_message *m, void *data, sd_bus_error *e)
 	const char *name, *old, *new;
 
 	(void)e;
-	if (sym_sd_bus_message_read(m, "sss", &name, &old, &new) >= 0 && *new)
+	if (sym_sd_bus_message_read(m, "sss", &name, &old, &new) < 0)
+		return 0;
+	((struct watch *)data)->away = !*new;
+	if (*new)
 		mark(data, "firewalld started");
 	return 0;
 }
@@ -164,20 +168,21 @@ static void snapshot(struct watch *w)
 		w->before = 0;
 }
 
-/* Until libvirt has put back as many rules as it had (a network that stopped meanwhile makes
- * that never: the wait is bounded). The time it took, ms. */
+/* Until libvirt has put back as many rules as it had, and at least one when that is not known
+ * (the watcher started while firewalld was off the bus, its rules flushed); a network that
+ * stopped meanwhile makes that never: the wait is bounded. The time it took, ms. */
 static long long libvirt_back(const struct watch *w)
 {
 	const struct timespec tick = {0, LIBVIRT_POLL_MS * 1000000L};
 	long long end = w->t_signal + LIBVIRT_WAIT_MS;
-	unsigned now = 0;
+	unsigned now = 0, want = w->before ? w->before : 1;
 
-	while (w->b && vp_libvirt_rules(w->b, vp_now_ms() + TOOL_MS, &now) == 0 &&
-	       now < w->before && !vp_deadline_passed(end))
+	while (w->b && vp_libvirt_rules(w->b, vp_now_ms() + TOOL_MS, &now) == 0 && now < want &&
+	       !vp_deadline_passed(end))
 		nanosleep(&tick, NULL);
-	if (w->b && now < w->before)
+	if (w->b && now < want)
 		vp_log(LOG_WARNING, "%s: libvirt has put back %u of its %u rules in %d s: putting the "
-		       "forwards back anyway", w->why, now, w->before, LIBVIRT_WAIT_MS / 1000);
+		       "forwards back anyway", w->why, now, want, LIBVIRT_WAIT_MS / 1000);
 	return vp_now_ms() - w->t_signal;
 }
 
@@ -211,8 +216,11 @@ static void reapply(struct watch *w)
 static int watch(sd_bus *bus, struct watch *w)
 {
 	snapshot(w);
+	if (w->away)
+		w->before = 0;   /* firewalld may have flushed libvirt's rules: unknown */
 	vp_log(LOG_INFO, "watching firewalld: forwards are put back after each of its reloads "
-	       "(libvirt's %u rules, %s)", w->before, w->b ? w->b->name : "no backend");
+	       "(libvirt's %u rules, %s%s)", w->before, w->b ? w->b->name : "no backend",
+	       w->away ? "; firewalld is off the bus now" : "");
 	for (;;) {
 		int r = sym_sd_bus_process(bus, NULL);
 		if (r > 0)
@@ -223,7 +231,7 @@ static int watch(sd_bus *bus, struct watch *w)
 		}
 		if (r == 0)
 			r = sym_sd_bus_wait(bus, REFRESH_USEC);
-		if (r == 0)
+		if (r == 0 && !w->away)
 			snapshot(w);   /* quiet for a while: networks may have come or gone */
 		if (r < 0 && r != -EINTR) {
 			vp_log(LOG_ERR, "firewalld watcher: the system bus: %s; it stops", strerror(-r));
@@ -256,6 +264,7 @@ static int bus_open(sd_bus **bus, struct watch *w)
 		r = sym_sd_bus_add_match(*bus, NULL, match_owner, on_owner, w);
 	if (r >= 0)
 		r = firewalld_running(*bus);
+	w->away = r == 0;
 	if (r < 0)
 		vp_log(LOG_ERR, "firewalld watcher: the system bus: %s", strerror(-r));
 	return r;

@@ -17,7 +17,7 @@ if [ -z "${VP_IN_NETNS:-}" ]; then
 	VP_IN_NETNS=1 exec unshare --net "$BASH" "$0" "$@"
 fi
 PY=/usr/bin/python3   # the distribution's, with python3-dbus (not a PATH one)
-for c in dbus-daemon dbus-send setpriv $PY; do
+for c in dbus-daemon dbus-send setpriv iptables-nft $PY; do
 	command -v "$c" >/dev/null || { echo "1..0 # SKIP no $c"; exit 77; }
 done
 $PY -c 'import dbus' 2>/dev/null || { echo "1..0 # SKIP no python3-dbus"; exit 77; }
@@ -56,6 +56,14 @@ dbus-daemon --config-file="$tmp/bus.conf" --nofork --nopidfile 2>"$tmp/bus.log" 
 pids+=($!)
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$tmp/bus VIRT_PORTFWD_ROOT=$tmp/root
 for _ in $(seq 100); do [ -S "$tmp/bus" ] && break; sleep 0.05; done
+
+# libvirt's rules, as few as will do: what the watcher waits for after a flush.
+libvirt_rules() {
+	iptables-nft -N LIBVIRT_FWI && iptables-nft -A LIBVIRT_FWI -o virbr0 -j REJECT &&
+		iptables-nft -I FORWARD -j LIBVIRT_FWI
+}
+flush() { iptables-nft -F && iptables-nft -X; }
+libvirt_rules || { echo "1..0 # SKIP iptables-nft cannot write in a namespace here"; exit 77; }
 
 # The stand-in firewalld: owns the name until killed.
 fake_firewalld() {
@@ -118,7 +126,12 @@ ok $? "a second watcher in the same network namespace exits at once, status 0 ($
 
 dbus-send --bus="$DBUS_SYSTEM_BUS_ADDRESS" --type=signal /org/fedoraproject/FirewallD1 \
 	org.fedoraproject.FirewallD1.PanicModeEnabled
+flush
 reloaded
+sleep 0.5
+! grep -q "firewalld reloaded: forwards put back" "$tmp/watch.log"
+ok $? "Reloaded, libvirt's rules flushed: the watcher waits for libvirt"
+libvirt_rules
 wait_log 1 "firewalld reloaded: forwards put back"
 ok $? "Reloaded: the forwards are put back ($(grep 'reloaded: forwards put back' "$tmp/watch.log" | head -n 1))"
 sleep 0.3
