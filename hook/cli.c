@@ -13,6 +13,7 @@
 #include "doctor/doctor.h"
 #include "domain.h"
 #include "engine.h"
+#include "firewalld.h"
 #include "hook.h"
 #include "lint.h"
 #include "log.h"
@@ -47,6 +48,8 @@ static const char usage[] =
 	"  status             each running guest's forwards, addresses and what is installed\n"
 	"  doctor [--probe] [--json] [GUEST [PORT]]\n"
 	"                     check every stage of each forward and say where it stops, and the fix\n"
+	"  watch-firewalld    put the forwards back after each firewalld reload (the hooks start it\n"
+	"                     by themselves when firewalld runs)\n"
 	"\n"
 	"Options, before or after the command ('--' ends them):\n"
 	"  -c, --config FILE  use FILE as the forward table (default /etc/virt-portfwd/forwards.conf\n"
@@ -258,6 +261,12 @@ static int cmd_remove(const struct cli_opts *o)
 	return r < 0 ? 1 : 0;
 }
 
+static int cmd_watch_firewalld(const struct cli_opts *o)
+{
+	(void)o;
+	return vp_firewalld_watch();
+}
+
 static int cmd_wait_lease(const struct cli_opts *o)
 {
 	return vp_waiter_main(o->words[0], o->words[1]);
@@ -271,7 +280,7 @@ static const struct cli_cmd {
 	{"check", 0, 0, cmd_check},   {"install", 0, 0, cmd_install}, {"remove", 1, 3, cmd_remove},
 	{"add", 4, 11, cmd_virt},     {"list", 0, 1, cmd_virt},
 	{"apply", 0, 0, cmd_host},    {"flush", 0, 0, cmd_host},      {"status", 0, 0, cmd_host},
-	{"doctor", 0, 2, cmd_doctor},
+	{"doctor", 0, 2, cmd_doctor}, {"watch-firewalld", 0, 0, cmd_watch_firewalld},
 	{"__wait-lease", 2, 2, cmd_wait_lease},   /* internal: see waiter.h */
 };
 

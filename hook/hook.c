@@ -20,6 +20,7 @@
 
 #include "domain.h"
 #include "engine.h"
+#include "firewalld.h"
 #include "log.h"
 #include "reconcile.h"
 #include "state.h"
@@ -251,6 +252,7 @@ int vp_hook_qemu(int argc, char **argv)
 		goto out;
 	if (act == ACT_INSTALL) {
 		r = vp_guest_install(&c, &d);
+		vp_firewalld_watch_ensure();   /* a guest with forwards: they must outlive a reload */
 		if (c.pending)   /* no lease yet: finish in the background, never block libvirt */
 			vp_waiter_start(&d, xml, len, c.table.set.lease_wait);
 	} else {
@@ -284,6 +286,7 @@ int vp_hook_network(int argc, char **argv)
 	if (vp_ctx_load(&c, NULL, false) == 0) {
 		set_deadline(&c, t0);
 		vp_apply_all(&c, argv[1]);
+		vp_firewalld_watch_ensure();
 	}
 	vp_ctx_free(&c);
 	return 0;

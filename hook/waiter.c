@@ -71,17 +71,13 @@ void vp_waiter_stop(const char *uuid)
 	close(dirfd);
 }
 
-
-static int spawn_detached(const char *uuid, unsigned seconds, pid_t *ret_pid)
+int vp_spawn_detached(const char *const argv[], pid_t *ret_pid)
 {
-	char secs[16];
-	const char *argv[] = {"virt-portfwd", "__wait-lease", uuid, secs, NULL};
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none, deflt;
 	int r;
 
-	snprintf(secs, sizeof(secs), "%u", seconds);
 	sigemptyset(&none);
 	sigfillset(&deflt);
 	if ((r = posix_spawn_file_actions_init(&fa)))
@@ -120,8 +116,13 @@ int vp_waiter_start(const struct vp_domain *d, const char *xml, size_t len, unsi
 	if (dirfd < 0)
 		return dirfd;
 	r = vp_state_put(dirfd, d->uuid, "xml", xml, len);
-	if (r == 0)
-		r = spawn_detached(d->uuid, seconds, &pid);
+	if (r == 0) {
+		char secs[16];
+		const char *argv[] = {"virt-portfwd", "__wait-lease", d->uuid, secs, NULL};
+
+		snprintf(secs, sizeof(secs), "%u", seconds);
+		r = vp_spawn_detached(argv, &pid);
+	}
 	if (r == 0) {
 		/* Written by us, not the child, so a 'stopped' right after us finds it. */
 		int n = snprintf(pidbuf, sizeof(pidbuf), "%d\n", (int)pid);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "domain.h"
 
@@ -16,3 +17,6 @@ int vp_waiter_start(const struct vp_domain *d, const char *xml, size_t len, unsi
 void vp_waiter_stop(const char *uuid);
 /* The waiter process itself (`virt-portfwd __wait-lease UUID SECONDS`). Exit status. */
 int vp_waiter_main(const char *uuid, const char *seconds);
+/* Start this program (/proc/self/exe) with argv, fully detached: its own session, default
+ * signals, stdio on /dev/null and no other fd; never waited for. 0 or -errno. */
+int vp_spawn_detached(const char *const argv[], pid_t *ret_pid);

@@ -152,7 +152,43 @@ static bool rule_drops_all(json_object *rule)
 	return true;
 }
 
-/* The position of the first rule of the chain that drops everything, 0 if none. */
+/* Whether e is the match `ct status dnat`. */
+static bool is_ct_dnat(json_object *e)
+{
+	json_object *m, *left, *ct, *right;
+
+	return json_object_object_get_ex(e, "match", &m) &&
+	       json_object_object_get_ex(m, "left", &left) &&
+	       json_object_object_get_ex(left, "ct", &ct) && jstr(ct, "key") &&
+	       !strcmp(jstr(ct, "key"), "status") && json_object_object_get_ex(m, "right", &right) &&
+	       json_object_is_type(right, json_type_string) &&
+	       !strcmp(json_object_get_string(right), "dnat");
+}
+
+/* Whether the rule accepts every DNAT'd connection (`ct status dnat accept`, firewalld's unless
+ * StrictForwardPorts=yes): every forward's connections are, so a drop after it is not theirs. */
+static bool rule_accepts_dnat(json_object *rule)
+{
+	json_object *expr;
+	size_t n, dnat = 0;
+
+	if (!json_object_object_get_ex(rule, "expr", &expr) ||
+	    !json_object_is_type(expr, json_type_array) || !(n = json_object_array_length(expr)) ||
+	    !json_object_object_get_ex(json_object_array_get_idx(expr, n - 1), "accept", NULL))
+		return false;
+	for (size_t i = 0; i + 1 < n; i++) {
+		json_object *e = json_object_array_get_idx(expr, i);
+		if (is_ct_dnat(e))
+			dnat++;
+		else if (!json_object_object_get_ex(e, "counter", NULL) &&
+		         !json_object_object_get_ex(e, "log", NULL))
+			return false;
+	}
+	return dnat == 1;
+}
+
+/* The position of the first rule of the chain that drops everything, 0 if none (or if an
+ * accept of every DNAT'd connection comes first). */
 static unsigned chain_drop_rule(struct nft_ctx *ctx, const struct dr_hook *k)
 {
 	char cmd[3 * HK_NAME];
@@ -161,10 +197,15 @@ static unsigned chain_drop_rule(struct nft_ctx *ctx, const struct dr_hook *k)
 
 	snprintf(cmd, sizeof(cmd), "list chain %s %s %s", k->family, k->table, k->name);
 	items = nft_json(ctx, cmd, &root);
-	for (size_t i = 0; items && !found && i < json_object_array_length(items); i++)
-		if (json_object_object_get_ex(json_object_array_get_idx(items, i), "rule", &rule) &&
-		    ++pos && rule_drops_all(rule))
+	for (size_t i = 0; items && !found && i < json_object_array_length(items); i++) {
+		if (!json_object_object_get_ex(json_object_array_get_idx(items, i), "rule", &rule))
+			continue;
+		pos++;
+		if (rule_accepts_dnat(rule))
+			break;
+		if (rule_drops_all(rule))
 			found = pos;
+	}
 	json_object_put(root);
 	return found;
 }

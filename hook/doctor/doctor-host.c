@@ -186,9 +186,10 @@ static void check_reload(struct doctor *dr)
 			lost = g;
 	}
 	if (lost)
-		dr_report(dr, "firewalld.reload", "firewalld", DR_FAIL, "run `virt-portfwd apply`; to "
-		          "have that done after every `firewall-cmd --reload`, `systemctl enable --now "
-		          "virt-portfwd-firewalld` (firewalld 2.0 and later leave other tables alone)",
+		dr_report(dr, "firewalld.reload", "firewalld", DR_FAIL, "run `virt-portfwd apply`; "
+		          "`virt-portfwd watch-firewalld` does that after every firewalld reload, and "
+		          "the hooks start it when firewalld runs: see whether it runs (its log says "
+		          "why not)",
 		          "none of the rules of %s is in place although virt-portfwd installed them: a "
 		          "firewalld reload (before 2.0 it flushes every iptables table) or another "
 		          "flush removed them", lost->d.name);

@@ -30,7 +30,8 @@ APT=(apt-get -y -q -o DPkg::Lock::Timeout=600)
 LIBVIRT_PKGS=(libvirt-daemon-system libvirt-daemon libvirt-daemon-driver-qemu
 	libvirt-daemon-driver-network libvirt-clients libvirt-dev)
 OTHER_PKGS=(qemu-system-x86 dnsmasq-base busybox-static cpio socat gzip xz-utils iproute2
-	iptables nftables gcc libc6-dev jq dropbear-bin openssh-client)
+	iptables nftables gcc libc6-dev jq dropbear-bin openssh-client
+	firewalld dbus-daemon python3-dbus)   # the firewalld setup, and its watcher's unit test
 
 # Mirror of the main suite, taken from the machine's own Debian source (deb822 or one-line).
 find_mirror() {
@@ -80,6 +81,18 @@ fi
 say "apt-get update"
 "${APT[@]}" update
 
+# firewalld's maintainer scripts would start it on a systemd machine, and a firewalld running
+# here would rewrite this machine's own firewall: the tests run theirs in private namespaces
+# only. A policy-rc.d that denies every start (invoke-rc.d and deb-systemd-invoke ask it) stays
+# in place during the install; one the machine has already is left as it is.
+POLICY=/usr/sbin/policy-rc.d
+if [ ! -e "$POLICY" ]; then
+	say "denying service starts during the install ($POLICY)"
+	printf '#!/bin/sh\n# virt-portfwd install-deps.sh: no service starts during its install\nexit 101\n' >"$POLICY"
+	chmod 0755 "$POLICY"
+	trap 'rm -f "$POLICY"' EXIT
+fi
+
 export DEBIAN_FRONTEND=noninteractive
 # --force-confold: a conffile changed on this machine would otherwise stop the install at a prompt.
 say "installing ${LIBVIRT_PKGS[*]} from bookworm-backports"
@@ -90,4 +103,9 @@ say "installing ${OTHER_PKGS[*]}"
 
 # The packages start nothing here (no systemd), but their maintainer scripts may have started
 # a default network definition: the suite uses private copies of /etc/libvirt, so leave it.
+# A firewalld in this machine's own network namespace (the tests' run in namespaces of theirs).
+for pid in $(pgrep -f '/usr/sbin/firewalld'); do
+	[ "$(readlink "/proc/$pid/ns/net")" = "$(readlink /proc/self/ns/net)" ] &&
+		say "WARNING: firewalld (pid $pid) runs on this machine's own firewall: stop it"
+done
 say "done: libvirt $(dpkg-query -W -f='${Version}' libvirt-daemon)"

@@ -201,6 +201,43 @@ vp_start_daemons() {
 	vp_wait_libvirtd
 }
 
+# --- firewalld (setup firewalld) ---------------------------------------------------------------
+
+# A private system bus (dbus-daemon with Debian's system configuration: its socket is
+# /run/dbus/system_bus_socket in the private /run) and a real firewalld in HOST on it, started
+# before libvirtd so that libvirtd registers its network with it (zone libvirt), as on a
+# firewalld host. Its log goes to VP_RUN; both die with the PID namespace.
+vp_firewalld_start() {
+	if [ ! -S /run/dbus/system_bus_socket ]; then
+		mkdir -p /run/dbus
+		dbus-daemon --system --fork 2>>"$VP_RUN/dbus.log" || return 1
+	fi
+	vp_in_host firewalld --log-target file --log-file "$VP_RUN/firewalld.log" || return 1
+	vp_firewalld_wait
+}
+
+# Until firewalld answers on the bus (a liveness wait, 60 s).
+vp_firewalld_wait() {
+	local _
+	for _ in $(seq 1 600); do
+		[ "$(vp_in_host firewall-cmd --state 2>/dev/null)" = running ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# SIGTERM to firewalld, then until it is gone (it cleans its rules up on the way out).
+vp_firewalld_stop() {
+	local pid _
+	pid=$(cat /run/firewalld.pid 2>/dev/null) && vp_pid_alive "$pid" || return 1
+	kill -TERM "$pid"
+	for _ in $(seq 1 300); do
+		vp_pid_alive "$pid" || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 vp_stop_libvirtd() {
 	local pid _
 	pid=$(cat /run/libvirtd.pid 2>/dev/null) || return 0

@@ -4,7 +4,8 @@
 # test-e2e.sh SETUP [CASE ...]: virt-portfwd under a real libvirtd with real qemu guests (root).
 #
 # SETUP is the host's firewall stack: nft (libvirt's iptables backend via iptables-nft),
-# legacy (via iptables-legacy) or nftables (libvirt's own backend).
+# legacy (via iptables-legacy) or nftables (libvirt's own backend); firewalld is nft with a real
+# firewalld running in HOST on a private system bus (lib.sh), libvirt registered with it.
 # Everything runs in private PID, mount and network namespaces (see lib.sh); nothing is left on
 # the machine and no packet leaves the namespaces. Output is TAP; exit 77 only when not root.
 #
@@ -35,7 +36,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SETUP=${1:-}
 case "$SETUP" in
 nft | legacy | nftables) shift ;;
-*) echo "usage: test-e2e.sh nft|legacy|nftables [CASE ...]" >&2; exit 2 ;;
+firewalld) shift; SETUP=nft; export VP_FIREWALLD=1 ;;
+*) echo "usage: test-e2e.sh nft|legacy|nftables|firewalld [CASE ...]" >&2; exit 2 ;;
 esac
 VP_LIBVIRT=${VP_LIBVIRT:-}
 case "$VP_LIBVIRT/$SETUP" in
@@ -76,6 +78,11 @@ preflight() {
 		ssh-keygen; do
 		command -v "$c" >/dev/null || missing+=" $c"
 	done
+	if [ -n "${VP_FIREWALLD:-}" ]; then
+		for c in firewalld firewall-cmd dbus-daemon; do
+			command -v "$c" >/dev/null || missing+=" $c"
+		done
+	fi
 	[ -z "$missing" ] || vp_die "missing:$missing (run tests/libvirt/install-deps.sh)"
 	[ -x "$VP_BIN" ] || vp_die "no executable at VP_BIN=$VP_BIN (build first)"
 	local t0
@@ -124,6 +131,12 @@ setup_environment() {
 	vp_install_hook || vp_die "cannot install the hook from $VP_BIN"
 	write_table
 	table_keep
+	if [ -n "${VP_FIREWALLD:-}" ]; then
+		t0=$(vp_ms)
+		vp_firewalld_start || { vp_diag "firewalld start"; vp_die "firewalld did not start"; }
+		vp_note "timing: dbus-daemon + firewalld $(vp_in_host firewall-cmd --version) up in" \
+			"$(($(vp_ms) - t0)) ms"
+	fi
 	t0=$(vp_ms)
 	vp_start_daemons || { vp_diag "daemon start"; vp_die "libvirtd did not start"; }
 	vp_note "timing: virtlogd + libvirtd up in $(($(vp_ms) - t0)) ms"
@@ -238,7 +251,7 @@ main() {
 	t0=$(vp_ms)
 	trap vp_cleanup EXIT
 	trap 'exit 1' TERM INT
-	vp_note "setup $SETUP, hook $VP_BIN, image $VP_IMAGE, cases: ${CASES[*]}"
+	vp_note "setup $SETUP${VP_FIREWALLD:+ with firewalld}, hook $VP_BIN, image $VP_IMAGE, cases: ${CASES[*]}"
 	setup_environment
 	for c in "${CASES[@]}"; do
 		run_case "$c"

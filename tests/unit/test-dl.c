@@ -12,6 +12,7 @@
 
 #include "dl.h"
 #include "dl-virt.h"
+#include "dl-sdbus.h"
 #ifdef HAVE_LIBNFTABLES
 #include "dl-nft.h"
 #endif
@@ -101,6 +102,10 @@ int main(void)
 	loads_whole(&vp_dl_libip6tc, vp_dl_iptc);
 #endif
 	loads_whole(&vp_dl_libvirt, vp_dl_virt);
+	/* sd-bus's prototypes are our own (dl-sdbus.h): libsystemd has every one of them. */
+	if (access("/usr/lib/x86_64-linux-gnu/libsystemd.so.0", F_OK) == 0 ||
+	    access("/lib64/libsystemd.so.0", F_OK) == 0 || access("/usr/lib64/libsystemd.so.0", F_OK) == 0)
+		loads_whole(&vp_dl_libsystemd, vp_dl_sdbus);
 	unavailable();
 	return tap_done();
 }

@@ -27,7 +27,7 @@ for lib in libxml2 libjson-c; do
 	grep -q -x "$lib\.so\.[0-9]*" <<<"$needed"
 	ok $? "$lib is NEEDED (NEEDED: $(echo $needed))"
 done
-for lib in libnftables libip4tc libip6tc libvirt; do
+for lib in libnftables libip4tc libip6tc libvirt libsystemd; do
 	! grep -q "^$lib\.so" <<<"$needed"
 	ok $? "$lib is not NEEDED: loaded on demand"
 done

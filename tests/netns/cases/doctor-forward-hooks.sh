@@ -3,7 +3,8 @@
 # drops (a user's inet table with policy drop; the same chain accepting by policy but dropping
 # everything at its rule 2; a table named as firewalld's) fails rules.shadow for every forward
 # of the family, naming the chain, its owner when the name tells, and a fix; a chain that drops
-# only on a condition, and one of another family, are no finding. virt-portfwd writes nothing
+# only on a condition, one of another family, and one that accepts DNAT'd connections before
+# it drops (`ct status dnat accept`, as firewalld writes it) are no finding. virt-portfwd writes nothing
 # into such a table.
 # kinds: nft legacy nftables
 
@@ -51,6 +52,10 @@ run() {
 	$n nft add rule inet firewalld filter_FORWARD reject
 	vp_doctor_expect_fail "firewalld's forward rejects" "rules.shadow" "StrictForwardPorts"
 	expect_named "firewalld's forward rejects" "inet firewalld filter_FORWARD (firewalld's, nftables)"
+	# As firewalld itself writes it (StrictForwardPorts=no): DNAT'd connections accepted first.
+	$n nft insert rule inet firewalld filter_FORWARD ct status dnat accept
+	$n nft insert rule inet firewalld filter_FORWARD ct state established,related accept
+	vp_doctor_expect_healthy "firewalld's forward accepts DNAT'd connections before its reject"
 	$n nft delete table inet firewalld
 	$n nft add table inet mine
 	$n nft add chain inet mine guard '{ type filter hook forward priority 10; policy accept; }'
