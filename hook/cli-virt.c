@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "doctor/doctor.h"
 #include "engine.h"
 #include "lock.h"
 #include "log.h"
@@ -120,6 +121,18 @@ static int check_taken(const struct vp_table *table, const struct virt_guest *al
 	if (r == -ENOMEM)
 		return r;
 	return neu->n ? 0 : -EEXIST;
+}
+
+/* Another tool's DNAT on the new forward's port: warned of as `check` does (read as root only),
+ * and added all the same: a connection goes to whichever rule it meets first. */
+static void warn_dnats(const struct vp_table *neu)
+{
+	struct vp_diags w = {0};
+
+	if (vp_lint_dnats(neu, &w) == 0)
+		for (size_t i = 0; i < w.n; i++)
+			vp_log(LOG_WARNING, "%s", w.msg[i]);
+	vp_diags_free(&w);
 }
 
 /* Both definitions as they should become: the items of each, less skip[w] (SIZE_MAX: none),
@@ -284,6 +297,8 @@ int vp_cli_add(const struct virt_args *a)
 		r = virt_guests_all(conn, &all, &n_all);
 	if (r == 0)
 		r = check_taken(&c.table, all, n_all, &neu);
+	if (r == 0)
+		warn_dnats(&neu);
 	change[VIRT_CFG] = g.persistent;
 	change[VIRT_LIVE] = g.active;
 	if (r == 0)

@@ -40,13 +40,15 @@ static int guest_forwards(struct doctor *dr, struct dr_guest *g, const struct vp
 	return 0;
 }
 
-/* The forwards of its metadata the hook takes; a refused one is reported. 0 or -ENOMEM. */
+/* The forwards of its metadata the hook takes; a refused one is reported (a clash with the
+ * table of a running guest by conflicts.forwards: dr_check_clashes). 0 or -ENOMEM. */
 static int guest_meta(struct doctor *dr, struct dr_guest *g, const char *subj)
 {
 	struct vp_diags dg = {0};
 	int r = vp_metadata_forwards(&dr->c->table, &g->d, &g->meta, &dg);
+	bool clashes_told = r == -EEXIST && g->running;
 
-	for (size_t i = 0; i < dg.n; i++)
+	for (size_t i = 0; !clashes_told && i < dg.n; i++)
 		dr_report(dr, "guest.metadata", subj, DR_FAIL, "correct the guest's metadata: "
 		          "`virt-portfwd remove` and `add` rewrite it, `virt-portfwd list` shows it",
 		          "%s", dg.msg[i]);

@@ -49,6 +49,20 @@ expect_doctor() {
 	done
 }
 
+# add (through libvirt's test driver, its own node; run dry: nothing is written): a port
+# Docker publishes too is warned of as check does, and the forward is added all the same.
+add_warns() {
+	local u="test://$VP_SRCDIR/tests/unit/fixtures/cli/node.xml" mark rc
+	local rule=(! -i docker0 -p tcp -m tcp --dport 2400 -j DNAT --to-destination 172.17.0.3:80)
+	vp_h "$IPT" -w -t nat -A DOCKER "${rule[@]}" || return 1
+	mark=$(vp_log_mark)
+	vp_cli --dry-run --connect "$u" add web2 tcp 2400 22 >/dev/null
+	rc=$?
+	vp_h "$IPT" -w -t nat -D DOCKER "${rule[@]}" || return 1
+	[ "$rc" = 0 ] && vp_log_since "$mark" |
+		grep -q "warning: Docker DNATs tcp port 2400 too ($IPT nat DOCKER rule 3)"
+}
+
 docker_iptables_remove() {
 	local n=vp_h
 	$n "$IPT" -w -t nat -D PREROUTING -m addrtype --dst-type LOCAL -j DOCKER &&
@@ -90,6 +104,7 @@ run() {
 		"$(at 2): warning: Docker DNATs tcp port 2222 too ($IP6T nat DOCKER rule 2): a connection goes to whichever rule it meets first"
 	expect_doctor "Docker publishes 2222 (iptables)" 2 "guest1 tcp 2222" "Docker DNATs tcp port 2222" \
 		"docker run -p"
+	vp_check "add on a port Docker publishes warns as check does, and adds" add_warns
 	vp_check "Docker's rules removed" docker_iptables_remove
 
 	vp_nb_load netavark-iptables
