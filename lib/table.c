@@ -243,6 +243,12 @@ out:
 }
 
 /* The port both forwards claim, as "ADDR:PORT/proto" from f's side. */
+int vp_forwards_clash(const struct vp_forward *const *items, size_t n, size_t **ret_best)
+{
+	*ret_best = NULL;
+	return n ? clashes(items, n, ret_best) : 0;
+}
+
 static const char *clash_str(const struct vp_forward *f, const struct vp_forward *o, char *out,
                              size_t outsz)
 {

@@ -12,6 +12,11 @@
  * error naming both places. 0 or -EINVAL. */
 int vp_table_check(const struct vp_table *t, struct vp_diags *d);
 
+/* Which of items[0..n) clash with another (same protocol and family, overlapping host ports,
+ * addresses that may meet): *ret_best gets, for each, the index of the earliest one it clashes
+ * with, or SIZE_MAX (NULL when n is 0). 0 or -ENOMEM. */
+int vp_forwards_clash(const struct vp_forward *const *items, size_t n, size_t **ret_best);
+
 /* The same check for forwards beyond the table (the domain's metadata, metadata.h): each of
  * extra that clashes with a forward of t, or with an earlier one of extra, is an error naming
  * both places, and is removed from extra. 0, -EINVAL (some removed), -ENOMEM. */

@@ -145,6 +145,57 @@ void dr_check_clashes(struct doctor *dr, const struct dr_guest *g)
 	vp_diags_free(&dg);
 }
 
+/* Running guests' metadata forwards that clash with another guest's: the hook reads one guest's
+ * metadata at a time, so it installs both, and a connection goes to whichever DNAT it meets
+ * first. Each clash once, at the later forward. */
+static void report_meta_clash(struct doctor *dr, const struct vp_forward *f,
+                              const struct dr_guest *g, const struct vp_forward *o,
+                              const struct dr_guest *og)
+{
+	char here[512], there[512];
+	struct vp_buf host = {0};
+
+	vp_forward_where(f, here, sizeof(here));
+	vp_forward_where(o, there, sizeof(there));
+	vp_forward_host(&host, f, f->host_port, f->host_port_end);
+	dr_report(dr, "conflicts.forwards", g->d.name, DR_FAIL, "one host port, one forward: give "
+	          "one of the two another host port (`virt-portfwd remove` and `add`), then run "
+	          "`virt-portfwd apply`", "%s: host port %s/%s is forwarded at %s (%s) too: both "
+	          "are installed, and a connection goes to whichever DNAT it meets first", here,
+	          host.s ? host.s : "?", vp_proto_name(f->proto), there, og->d.name);
+	vp_buf_free(&host);
+}
+
+void dr_check_meta_clashes(struct doctor *dr)
+{
+	const struct vp_forward **items = NULL;
+	size_t *owner = NULL, *best = NULL, n = 0, cap = 0, cap2 = 0;
+
+	for (size_t i = 0; i < dr->n_g; i++) {
+		const struct dr_guest *g = &dr->g[i];
+		for (size_t k = 0; g->running && k < g->meta.n; k++) {
+			if (vp_grow(&items, &cap, n + 1, sizeof(*items)) < 0 ||
+			    vp_grow(&owner, &cap2, n + 1, sizeof(*owner)) < 0)
+				goto nomem;
+			items[n] = &g->meta.fwd[k];
+			owner[n++] = i;
+		}
+	}
+	if (n > 1 && vp_forwards_clash(items, n, &best) < 0)
+		goto nomem;
+	for (size_t i = 0; best && i < n; i++)
+		if (best[i] < i && owner[best[i]] != owner[i])
+			report_meta_clash(dr, items[i], &dr->g[owner[i]], items[best[i]],
+			                  &dr->g[owner[best[i]]]);
+	goto out;
+nomem:
+	dr->c->out->err = -ENOMEM;
+out:
+	free(items);
+	free(owner);
+	free(best);
+}
+
 int vp_host_dnats(struct vp_other_dnats *ret)
 {
 	struct doctor dr = {0};

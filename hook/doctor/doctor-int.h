@@ -227,6 +227,8 @@ void dr_check_conflicts(struct doctor *dr, const struct dr_fwd *fw);
 /* A forward of the guest's <metadata> on a host port the table (or an earlier one of its
  * metadata) already forwards: the hook leaves it out (conflicts.forwards, failed). */
 void dr_check_clashes(struct doctor *dr, const struct dr_guest *g);
+/* Running guests' metadata forwards on one host port (the hook installs both). */
+void dr_check_meta_clashes(struct doctor *dr);
 void dr_conflicts_free(struct doctor *dr);
 
 /* doctor-shadow.c: a foreign rule ahead of our jumps in FORWARD or nat PREROUTING that drops

@@ -446,6 +446,33 @@ static void test_check_extra_edges(void)
 	vp_table_free(&e);
 }
 
+/* vp_forwards_clash, the doctor's check across guests' metadata: each forward that clashes
+ * names the earliest one it clashes with; protocols and disjoint ports do not clash. */
+static void test_forwards_clash(void)
+{
+	static const char *const w[][4] = {{UUID, "tcp", "2451", "22"}, {UUID, "udp", "2451", "22"},
+	                                   {UUID, "tcp", "2440-2460", "22-42"}, {UUID, "tcp", "2461", "22"}};
+	const struct vp_forward *items[4];
+	struct vp_table e;
+	struct vp_diags d = {0};
+	size_t *best = NULL;
+
+	vp_table_init(&e);
+	for (unsigned i = 0; i < 4; i++)
+		vp_table_add_words(&e, "domain x metadata", i + 1, w[i], 4, &d);
+	for (size_t i = 0; i < e.n; i++)
+		items[i] = &e.fwd[i];
+	tap_ok(e.n == 4 && d.n == 0, "forwards_clash: four forwards");
+	tap_ok(vp_forwards_clash(items, 0, &best) == 0 && !best, "forwards_clash: none, no answer");
+	tap_ok(vp_forwards_clash(items, e.n, &best) == 0 && best, "forwards_clash: answers");
+	tap_ok(best && best[2] == 0 && best[0] == 2 && best[1] == SIZE_MAX && best[3] == SIZE_MAX,
+	       "forwards_clash: the tcp port and range name each other; udp and the port past it "
+	       "clash with nothing");
+	free(best);
+	vp_diags_free(&d);
+	vp_table_free(&e);
+}
+
 int main(void)
 {
 	test_minimal();
@@ -458,5 +485,6 @@ int main(void)
 	test_clashes();
 	test_many_clashes();
 	test_check_extra_edges();
+	test_forwards_clash();
 	return tap_done();
 }

@@ -136,6 +136,7 @@ run() {
 		"domain guest2 metadata forward 1: host port 2222/tcp is already forwarded at $(at 1) (guest1): this forward is not installed" \
 		"$VP_DOCTOR_OUT"
 	vp_write_status guest2
+	meta_clash_guests
 
 	vp_bg "$VP_HOST" socat TCP4-LISTEN:2399,reuseaddr,fork SYSTEM:true
 	vp_check "a host process listens on 2399" wait_bound 2399
@@ -150,11 +151,30 @@ run() {
 	vp_doctor_stop
 }
 
-# guest2's status file with a forward of host port 2222 in its <metadata>.
+# meta_clash [GUEST PORT]: GUEST's status file (guest2) with a forward of host PORT (2222) in
+# its <metadata>.
 meta_clash() {
 	local el='<metadata><portfwd:forwards xmlns:portfwd="https://virt-portfwd.example/xmlns/1">'
-	el+='<portfwd:forward proto="tcp" host="2222" guest="22"/></portfwd:forwards></metadata>'
-	sed -i "s|</domain>|$el</domain>|" "$VP_ROOT/run/libvirt/qemu/guest2.xml"
+	el+="<portfwd:forward proto=\"tcp\" host=\"${2:-2222}\" guest=\"22\"/></portfwd:forwards></metadata>"
+	sed -i "s|</domain>|$el</domain>|" "$VP_ROOT/run/libvirt/qemu/${1:-guest2}.xml"
+}
+
+# Both guests' metadata forward 2451, which the table does not have: the hook takes each (it
+# reads one guest's metadata at a time), the doctor names the clash once, at guest2's.
+meta_clash_guests() {
+	meta_clash guest1 2451
+	meta_clash guest2 2451
+	vp_check "apply installs both guests' 2451" vp_quiet vp_cli apply
+	vp_doctor_expect_fail "guest1's and guest2's metadata both forward 2451" \
+		conflicts.forwards "give one of the two another host port"
+	vp_check_eq "the doctor tells that clash once" \
+		"$(grep -c '"check":"conflicts.forwards"' "$VP_DOCTOR_OUT")" 1
+	vp_check "the doctor names both guests' forwards" grep -qF \
+		"domain guest2 metadata forward 1: host port 2451/tcp is forwarded at domain guest1 metadata forward 1 (guest1) too: both are installed" \
+		"$VP_DOCTOR_OUT"
+	vp_write_status guest1
+	vp_write_status guest2
+	vp_check "apply takes them away again" vp_quiet vp_cli apply
 }
 
 # wait_bound PORT: until the host namespace has a TCP socket on PORT (~5 s).
