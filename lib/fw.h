@@ -73,6 +73,7 @@ extern const struct vp_backend *const vp_backends[];
 const struct vp_backend *vp_backend_by_name(const char *name);
 
 extern const struct vp_backend vp_backend_xt;    /* fw-xt.c: iptables-nft-restore, exec */
+extern const struct vp_rec_desc vp_rec_xt;       /* fw-xt-rec.c: its record (record.h) */
 extern const struct vp_backend vp_backend_xt_legacy; /* fw-xt.c: iptables-legacy-restore, exec
                                                         (fallback when built without libiptc) */
 #ifdef HAVE_LIBIPTC
