@@ -81,6 +81,7 @@ extern const struct vp_backend vp_backend_iptc;  /* fw-iptc.c: libiptc, legacy t
 #endif
 #ifdef HAVE_LIBNFTABLES
 extern const struct vp_backend vp_backend_nft;   /* fw-nft.c: libnftables, libvirt's nftables */
+extern const struct vp_rec_desc vp_rec_nft;      /* fw-nft-rec.c: its record (record.h) */
 /* The nft commands vp_backend_nft would run to install the rules of family `family` on a host
  * with libvirt's nftables table and nothing of ours yet, one per line ("add rule ip
  * virt_portfwd prerouting ...", "insert rule ip libvirt_network forward ..."), for --dry-run. */
