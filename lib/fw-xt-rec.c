@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The iptables-nft backend without iptables-save. iptables-nft-save prints every rule of every
  * table, and iptables-nft-restore's -D compares the rule with every rule of the chain: both cost
- * time in proportion to all the guests' rules. So the record ("rules" in our state, state.h)
- * keeps this owner's rules, one "<4|6> <chain> <handle> <spec>" line each, and the handle of
- * each table they are in, "t<4|6> <table> <handle>"; the kernel is asked only about our tables
- * and chains and the built-in chains' jumps (iptables-nft's tables are nf_tables tables, nfnl.h):
+ * time in proportion to all the guests' rules. So the record ("rules" in our state, state.h;
+ * its lines, handles and removal by handle are record.c's) keeps this owner's rules, one
+ * "<4|6> <chain> <handle> <spec>" line each, and the handle of each table they are in,
+ * "t<4|6> <table> <handle>"; the kernel is asked only about our tables and chains and the
+ * built-in chains' jumps (iptables-nft's tables are nf_tables tables, nfnl.h):
  * - install, when the guest has no rule anywhere: one restore batch puts its rules at the top
  *   of our chains (creating a missing chain and its jump), then their handles are read there;
  * - removal: while filter and nat are the tables the handles were recorded in, each names the
@@ -17,10 +18,8 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "nfnl.h"
@@ -28,106 +27,24 @@
 
 struct vp_xt_fast {
 	enum vp_rules_kind kind;
-	struct xt_wanted rec[2];           /* VP_RULES_KNOWN: the recorded rules, IPv4 / IPv6 */
-	uint64_t *handle[2][N_CHAINS];  /* their handles, 0 where not known */
-	uint64_t table[2][2];           /* the handles of filter and nat, 0 where not known */
+	struct vp_rec rec;      /* VP_RULES_KNOWN: the recorded rules and tables */
 	struct vp_nfnl q;
 };
 
-static const char *const table_names[2] = {"filter", "nat"};
-
-static size_t table_index(const char *table)
+static struct vp_rec_chain xt_chain(size_t i)
 {
-	return strcmp(table, "filter") != 0;
+	return (struct vp_rec_chain){vp_xt_chains[i].table, vp_xt_chains[i].chain};
 }
 
-/* Whether w has rules in table t (an index in table_names). */
-static bool table_used(const struct xt_wanted *w, size_t t)
-{
-	for (size_t i = 0; i < N_CHAINS; i++)
-		if (w->n[i] && !strcmp(vp_xt_chains[i].table, table_names[t]))
-			return true;
-	return false;
-}
+const struct vp_rec_desc vp_rec_xt = {
+	.name = "iptables-nft", .syntax = VP_REC_XT, .xt = true, .fams = {"4", "6"},
+	.tables = {"filter", "nat"}, .n_chains = N_CHAINS, .chain = xt_chain,
+};
 
 static void fast_free(struct vp_xt_fast *x)
 {
-	for (int fi = 0; fi < 2; fi++) {
-		vp_xt_wanted_free(&x->rec[fi]);
-		for (size_t i = 0; i < N_CHAINS; i++)
-			free(x->handle[fi][i]);
-	}
+	vp_rec_free(&x->rec);
 	vp_nfnl_close(&x->q);
-}
-
-/* "t<4|6> <table> <handle>" */
-static int rec_table_line(struct vp_xt_fast *x, char *line)
-{
-	char *table, *h;
-	unsigned long hv;
-
-	/* Byte by byte first: a short last line ends at its NUL, before line + 3. */
-	if ((line[1] != '4' && line[1] != '6') || line[2] != ' ')
-		return -EBADMSG;
-	table = line + 3;
-	h = strchr(table, ' ');
-	if (!h)
-		return -EBADMSG;
-	*h++ = '\0';
-	if ((strcmp(table, "filter") && strcmp(table, "nat")) ||
-	    vp_parse_uint(h, strlen(h), 1, UINT64_MAX, &hv) < 0)
-		return -EBADMSG;
-	x->table[line[1] == '6'][table_index(table)] = hv;
-	return 0;
-}
-
-static int rec_line(struct vp_xt_fast *x, char *line)
-{
-	char *chain, *h, *spec;
-	unsigned long hv;
-	int fi = line[0] == '6';
-	size_t i;
-
-	/* Byte by byte first: a short last line ends at its NUL, before line + 2. */
-	if ((line[0] != '4' && line[0] != '6') || line[1] != ' ')
-		return -EBADMSG;
-	chain = line + 2;
-	h = strchr(chain, ' ');
-	spec = h ? strchr(h + 1, ' ') : NULL;
-	if (!spec)
-		return -EBADMSG;
-	*h++ = '\0';
-	*spec++ = '\0';
-	i = vp_xt_chain_index(chain);
-	if (i == N_CHAINS || vp_parse_uint(h, strlen(h), 0, UINT64_MAX, &hv) < 0)
-		return -EBADMSG;
-	struct xt_wanted *w = &x->rec[fi];
-	char *dup = strdup(spec);
-	char **ns = dup ? realloc(w->s[i], (w->n[i] + 1) * sizeof(*ns)) : NULL;
-	uint64_t *nh = ns ? realloc(x->handle[fi][i], (w->n[i] + 1) * sizeof(*nh)) : NULL;
-	if (ns)
-		w->s[i] = ns;
-	if (!nh) {
-		free(dup);
-		return -ENOMEM;
-	}
-	x->handle[fi][i] = nh;
-	nh[w->n[i]] = hv;
-	w->s[i][w->n[i]++] = dup;
-	return 0;
-}
-
-static int rec_parse(char *body, struct vp_xt_fast *x)
-{
-	int r = 0;
-
-	for (char *line = body, *next; r == 0 && line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		r = line[0] == 't' ? rec_table_line(x, line) : rec_line(x, line);
-	}
-	return r;
 }
 
 /* The record after an install: the specs, with the handles found at the top of our chains
@@ -135,39 +52,19 @@ static int rec_parse(char *body, struct vp_xt_fast *x)
  * opened here when the change did not need one. next is left alone when it cannot be told. */
 static void rec_build(const struct vp_ruleset *rs, struct vp_nfnl *q, struct vp_record *next)
 {
-	struct vp_buf b = {0};
+	struct vp_rec rec = {.d = &vp_rec_xt};
 	int r = q->fd >= 0 ? 0 : vp_nfnl_open(q);
 
-	for (int fi = 0; fi < 2 && r == 0; fi++) {
+	for (size_t fi = 0; fi < VP_REC_FAMS && r == 0; fi++) {
 		struct xt_wanted w = {0};
-		r = vp_xt_wanted_build(rs, fi ? AF_INET6 : AF_INET, &w);
-		/* The tables' handles before the rules': found there, the rules are in these tables. */
-		for (size_t t = 0; r == 0 && t < 2; t++) {
-			uint64_t th;
-			unsigned use;
-			if (table_used(&w, t) && vp_nfnl_table_handle(q, fi ? AF_INET6 : AF_INET,
-			                                             table_names[t], &use, &th) == 0)
-				vp_buf_printf(&b, "t%c %s %" PRIu64 "\n", fi ? '6' : '4', table_names[t], th);
-		}
-		for (size_t i = 0; r == 0 && i < N_CHAINS; i++) {
-			uint64_t *h = w.n[i] ? calloc(w.n[i], sizeof(*h)) : NULL;
-			/* Not found near the top: 0, the removal goes by the specs. */
-			if (h && vp_nfnl_owner_head(fi ? AF_INET6 : AF_INET, vp_xt_chains[i].table,
-			                            vp_xt_chains[i].chain, rs->owner, true, h,
-			                            w.n[i]) < 0)
-				memset(h, 0, w.n[i] * sizeof(*h));
-			for (size_t j = 0; j < w.n[i]; j++)
-				vp_buf_printf(&b, "%c %s %" PRIu64 " %s\n", fi ? '6' : '4', vp_xt_chains[i].chain,
-				              h ? h[j] : 0, w.s[i][j]);
-			r = w.n[i] && !h ? -ENOMEM : 0;
-			free(h);
-		}
+		r = vp_xt_wanted_build(rs, vp_rec_af(fi), &w);
+		if (r == 0)
+			r = vp_rec_take(&rec, q, fi, rs->owner, w.n, w.s);
 		vp_xt_wanted_free(&w);
 	}
-	if (r == 0 && !b.err && (b.s || (b.s = strdup(""))))
-		*next = (struct vp_record){.kind = VP_RULES_KNOWN, .body = b.s};
-	else
-		vp_buf_free(&b);
+	if (r == 0)
+		vp_rec_format(&rec, next);
+	vp_rec_free(&rec);
 }
 
 /* Our jumps to `chain` in a built-in chain: how many, whether the first rule is one, and the
@@ -232,43 +129,22 @@ static int fast_install(struct vp_xt_fast *x, const struct xt_wanted *w, int fi,
 	return 0;
 }
 
-/* 0 when filter and nat of family fi, where the record has rules, are the tables it was
- * recorded in: then each recorded handle names the owner's rule or nothing (nfnl.h). */
-static int tables_same(struct vp_xt_fast *x, int fi)
-{
-	for (size_t t = 0; t < 2; t++) {
-		uint64_t h;
-		unsigned use;
-		if (!table_used(&x->rec[fi], t))
-			continue;
-		if (!x->table[fi][t] ||
-		    vp_nfnl_table_handle(&x->q, fi ? AF_INET6 : AF_INET, table_names[t], &use, &h) < 0 ||
-		    h != x->table[fi][t])
-			return -ESTALE;
-	}
-	return 0;
-}
-
-/* Each recorded rule of family fi into del[], once its table is the one recorded; for a chain
- * of ours that would be left empty (the kernel's use count: its rules and our one jump), our
- * jump and the chain too. -ESTALE: the record is not what is there. */
+/* Each recorded rule of family fi into del[], once the tables it is in are the ones it was
+ * recorded in; for a chain of ours that would be left empty (the kernel's use count: its rules
+ * and our one jump), our jump and the chain too. -ESTALE: the record is not what is there. */
 static int remove_list(struct vp_xt_fast *x, int fi, struct vp_nfnl_del *del, size_t *n)
 {
-	const struct xt_wanted *rec = &x->rec[fi];
-	int af = fi ? AF_INET6 : AF_INET, r = tables_same(x, fi);
+	int af = vp_rec_af((size_t)fi), r = vp_rec_tables_same(&x->rec, &x->q, (size_t)fi) ? 0 : -ESTALE;
 
 	for (size_t i = 0; r == 0 && i < N_CHAINS; i++) {
 		struct jump_walk jw = {.chain = vp_xt_chains[i].chain};
+		size_t mine = vp_rec_count(&x->rec, (size_t)fi, i);
 		unsigned use;
-		for (size_t j = 0; r == 0 && j < rec->n[i]; j++) {
-			uint64_t h = x->handle[fi][i][j];
-			r = h ? 0 : -ESTALE;
-			del[(*n)++] = (struct vp_nfnl_del){af, vp_xt_chains[i].table, vp_xt_chains[i].chain, h};
-		}
-		if (r < 0 || !rec->n[i])
+		r = vp_rec_dels(&x->rec, (size_t)fi, i, del, n);
+		if (r < 0 || !mine)
 			continue;
 		r = vp_nfnl_chain_use(&x->q, af, vp_xt_chains[i].table, vp_xt_chains[i].chain, &use);
-		if (r < 0 || use != rec->n[i] + 1)
+		if (r < 0 || use != mine + 1)
 			continue;
 		r = vp_nfnl_chain_head(af, vp_xt_chains[i].table, vp_xt_chains[i].builtin, jump_take, &jw);
 		if (r == 0 && jw.jumps != 1)
@@ -284,26 +160,12 @@ static int remove_list(struct vp_xt_fast *x, int fi, struct vp_nfnl_del *del, si
  * written then. */
 static int fast_remove(struct vp_xt_fast *x, int fi, const char *owner)
 {
-	const struct xt_wanted *rec = &x->rec[fi];
-	struct vp_nfnl_del *del;
-	size_t n = 2 * N_CHAINS;
-	int r;
+	struct vp_nfnl_del *del = calloc(x->rec.n + 2 * N_CHAINS, sizeof(*del));
+	size_t n = 0;
+	int r = del ? remove_list(x, fi, del, &n) : -ENOMEM;
 
-	for (size_t i = 0; i < N_CHAINS; i++)
-		n += rec->n[i];
-	del = calloc(n, sizeof(*del));
-	n = 0;
-	r = del ? remove_list(x, fi, del, &n) : -ENOMEM;
-	if (r == 0) {
-		/* All or nothing: a recorded rule that is gone (ENOENT), a chain in use after all
-		 * (EBUSY), and nothing was deleted. */
-		r = vp_nfnl_delete(&x->q, del, n);
-		if (r == -EBUSY || r == -ENOENT)
-			r = -ESTALE;
-		else if (r < 0)
-			vp_log(LOG_ERR, "iptables-nft: deleting the rules of %s failed: %s", owner,
-			       strerror(-r));
-	}
+	if (r == 0)
+		r = vp_rec_delete(&vp_rec_xt, &x->q, del, n, owner);
 	free(del);
 	return r;
 }
@@ -344,12 +206,10 @@ static int fast_family(void *ctx, const struct vp_ruleset *rs, int fi, const str
 static int xt_apply_nft(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
                         const struct vp_record *prev, struct vp_record *next)
 {
-	struct vp_xt_fast x = {.kind = prev->kind, .q = {.fd = -1}};
-	char *body = prev->kind == VP_RULES_KNOWN ? strdup(prev->body) : NULL;
+	struct vp_xt_fast x = {.kind = prev->kind, .rec = {.d = &vp_rec_xt}, .q = {.fd = -1}};
 	int r;
 
-	/* Parsed in place: the engine's copy stays as it was. */
-	if (x.kind == VP_RULES_KNOWN && (!body || rec_parse(body, &x) < 0))
+	if (x.kind == VP_RULES_KNOWN && vp_rec_parse(&x.rec, prev->body) < 0)
 		x.kind = VP_RULES_UNKNOWN;
 	if (x.kind != VP_RULES_UNKNOWN)
 		vp_nfnl_open(&x.q);
@@ -357,20 +217,13 @@ static int xt_apply_nft(const struct vp_ruleset *rs, const struct vp_fw_opts *o,
 	if (r == 0 && rs->n)
 		rec_build(rs, &x.q, next);
 	fast_free(&x);
-	free(body);
 	return r;
 }
 
 /* Every rule in our chains, both families: each one's xt comment is its owner tag. */
 static int xt_nft_owners(int (*fn)(const char *owner, void *data), void *data)
 {
-	struct vp_nfnl_place p[2 * N_CHAINS];
-
-	for (size_t i = 0; i < 2 * N_CHAINS; i++)
-		p[i] = (struct vp_nfnl_place){i < N_CHAINS ? AF_INET : AF_INET6,
-		                              vp_xt_chains[i % N_CHAINS].table,
-		                              vp_xt_chains[i % N_CHAINS].chain};
-	return vp_nfnl_tags(p, 2 * N_CHAINS, true, fn, data);
+	return vp_rec_owners(&vp_rec_xt, fn, data);
 }
 
 /* libvirt's chain in nf_tables, where iptables-nft put it. */

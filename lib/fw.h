@@ -73,6 +73,7 @@ extern const struct vp_backend *const vp_backends[];
 const struct vp_backend *vp_backend_by_name(const char *name);
 
 extern const struct vp_backend vp_backend_xt;    /* fw-xt.c: iptables-nft-restore, exec */
+extern const struct vp_rec_desc vp_rec_xt;       /* fw-xt-rec.c: its record (record.h) */
 extern const struct vp_backend vp_backend_xt_legacy; /* fw-xt.c: iptables-legacy-restore, exec
                                                         (fallback when built without libiptc) */
 #ifdef HAVE_LIBIPTC
@@ -80,6 +81,7 @@ extern const struct vp_backend vp_backend_iptc;  /* fw-iptc.c: libiptc, legacy t
 #endif
 #ifdef HAVE_LIBNFTABLES
 extern const struct vp_backend vp_backend_nft;   /* fw-nft.c: libnftables, libvirt's nftables */
+extern const struct vp_rec_desc vp_rec_nft;      /* fw-nft-rec.c: its record (record.h) */
 /* The nft commands vp_backend_nft would run to install the rules of family `family` on a host
  * with libvirt's nftables table and nothing of ours yet, one per line ("add rule ip
  * virt_portfwd prerouting ...", "insert rule ip libvirt_network forward ..."), for --dry-run. */

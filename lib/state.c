@@ -529,15 +529,6 @@ int vp_state_list(int dirfd, char ***ret, size_t *ret_n)
 	return 0;
 }
 
-void vp_record_free(struct vp_record *rec)
-{
-	if (!rec)
-		return;
-	free(rec->body);
-	rec->body = NULL;
-	rec->kind = VP_RULES_UNKNOWN;
-}
-
 void vp_rules_read(int dirfd, const char *uuid, const char *backend, struct vp_record *ret)
 {
 	char *buf = NULL;
