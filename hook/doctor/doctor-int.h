@@ -177,7 +177,9 @@ void dr_where_free(struct dr_where *w);
 /* Where our installed DNAT of fw sends to, whatever the address (fw->installed): found by the
  * match part of the rules in fw->rs, planned with any address of the network. */
 void dr_find_installed(struct doctor *dr, struct dr_fwd *fw);
-void dr_check_rules(struct doctor *dr, const struct dr_fwd *fw);
+/* The rules of fw against the listing of where they go; true when they were looked at (then
+ * dr_check_hooks follows: doctor.c). */
+bool dr_check_rules(struct doctor *dr, const struct dr_fwd *fw);
 
 /* doctor-order.c */
 void dr_check_position(struct doctor *dr);

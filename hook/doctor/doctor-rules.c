@@ -376,25 +376,25 @@ static void check_stage(struct doctor *dr, const struct dr_fwd *fw, const struct
 	vp_buf_free(&d);
 }
 
-void dr_check_rules(struct doctor *dr, const struct dr_fwd *fw)
+bool dr_check_rules(struct doctor *dr, const struct dr_fwd *fw)
 {
 	const struct dr_listing *s;
 	int v;
 
 	if (!fw->net)
-		return;   /* the NIC check said why */
+		return false;   /* the NIC check said why */
 	if (!fw->planned) {
 		dr_report(dr, "rules", fw->label, DR_SKIP, NULL,
 		          "without the guest's address the expected rules are not known");
-		return;
+		return false;
 	}
 	s = fwd_listing(dr, fw, true);
 	if (!s)
-		return;
+		return false;
 	v = dr_variant(fw->net->lv);
 	for (enum vp_stage st = 0; st < VP_ST_COUNT; st++)
 		check_stage(dr, fw, s, v, st);
 	if (v != DR_NFTABLES)
 		dr_check_shadow(dr, fw, s, xt_tool[v][fw->f->family == AF_INET6]);
-	dr_check_hooks(dr, fw, v);
+	return true;
 }

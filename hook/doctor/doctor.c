@@ -241,7 +241,8 @@ static void run_checks(struct doctor *dr)
 	dr_check_backends(dr);
 	for (size_t i = 0; i < dr->n_g; i++)
 		for (size_t j = 0; dr->g[i].running && j < dr->g[i].n_fw; j++)
-			dr_check_rules(dr, &dr->g[i].fw[j]);
+			if (dr_check_rules(dr, &dr->g[i].fw[j]))
+				dr_check_hooks(dr, &dr->g[i].fw[j], dr_variant(dr->g[i].fw[j].net->lv));
 	dr_check_meta_clashes(dr);
 	for (size_t i = 0; i < dr->n_g; i++) {
 		dr_check_clashes(dr, &dr->g[i]);
