@@ -47,12 +47,18 @@ case "$VP_LIBVIRT/$SETUP" in
 esac
 CASES=("$@")
 if [ ${#CASES[@]} -eq 0 ]; then
+	# Every case; `firewalld` needs a firewalld, which only the firewalld setup has.
 	for f in "$HERE"/cases/*.sh; do
-		CASES+=("$(basename "$f" .sh)")
+		c=$(basename "$f" .sh)
+		[ "$c" != firewalld ] || [ -n "${VP_FIREWALLD:-}" ] && CASES+=("$c")
 	done
 fi
 for c in "${CASES[@]}"; do
 	[ -r "$HERE/cases/$c.sh" ] || { echo "test-e2e.sh: no case $HERE/cases/$c.sh" >&2; exit 2; }
+	if [ "$c" = firewalld ] && [ -z "${VP_FIREWALLD:-}" ]; then
+		echo "test-e2e.sh: case firewalld needs the firewalld setup (test-e2e.sh firewalld)" >&2
+		exit 2
+	fi
 done
 if [ "$(id -u)" -ne 0 ]; then
 	echo "1..0 # SKIP needs root (real libvirtd, namespaces)"
