@@ -412,7 +412,55 @@ static bool xt_legacy_probe(const struct vp_network *net, long long deadline, ch
 	return found;
 }
 
+/* ---- the normalised listing ------------------------------------------------------------------ */
+
+int vp_xt_nft_list(int family, struct vp_listing *out)
+{
+	return vp_listing_xt_save(out, vp_xt_tools_nft.save[family == AF_INET6], NULL, -1, 0);
+}
+
+/* Whether the namespace has any legacy table of this family. Listing them never creates one,
+ * but a host without them needs no listing at all. */
+static bool legacy_tables(int fi)
+{
+	const char *path = fi ? "/proc/net/ip6_tables_names" : "/proc/net/ip_tables_names";
+	char *names = NULL;
+	size_t len;
+	bool any;
+
+	if (vp_read_file(path, 4096, false, &names, &len) < 0)
+		return false;
+	any = len > 0;
+	free(names);
+	return any;
+}
+
+int vp_xt_legacy_list(int family, struct vp_listing *out)
+{
+	int fi = family == AF_INET6;
+
+	out->loaded = true;
+	if (!legacy_tables(fi))
+		return out->r = 0;
+	return vp_listing_xt_save(out, vp_xt_tools_legacy.save[fi], NULL, -1, 0);
+}
+
+int vp_xt_where(const struct vp_rule *r, const char *owner, struct vp_where *ret)
+{
+	struct vp_buf spec = {0};
+
+	vp_render_xt_rule(r, owner, &spec);
+	if (spec.err || !spec.s) {
+		vp_buf_free(&spec);
+		return -ENOMEM;
+	}
+	*ret = (struct vp_where){vp_stage_table(r->stage), vp_stage_chain(r->stage), spec.s};
+	return 0;
+}
+
 const struct vp_backend vp_backend_xt_legacy = {.name = "iptables-legacy",
                                                 .probe = xt_legacy_probe,
                                                 .render = vp_render_xt,
+                                                .list = vp_xt_legacy_list,
+                                                .where = vp_xt_where,
                                                 .apply = xt_apply_legacy};

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "listing.h"
 #include "network.h"
 #include "plan.h"
 #include "record.h"
@@ -41,6 +42,13 @@ struct vp_backend {
 	bool (*probe)(const struct vp_network *net, long long deadline, char *why, size_t whysz);
 	/* The rules of family `family` as this backend would write them, for --dry-run. */
 	void (*render)(const struct vp_ruleset *rs, int family, struct vp_buf *out);
+	/* The rules of family `family` where this backend writes them, ours, libvirt's and
+	 * others' in those tables, as a normalised listing (listing.h): what the doctor and
+	 * `status` judge the pipeline's decisions against. 0 or -errno, out->err saying why.
+	 * Read-only; runs as the doctor does, not under our lock. */
+	int (*list)(int family, struct vp_listing *out);
+	/* Where rule r of owner shows in that listing. 0 or -errno (ret untouched). */
+	int (*where)(const struct vp_rule *r, const char *owner, struct vp_where *ret);
 	/* Make the rules owned by rs->owner exactly rs->r[0..n) (n == 0 removes them all):
 	 * create our chains if missing, keep the jumps to them at position 1 of the built-in chains,
 	 * delete our chains and jumps once no rule of any owner is left in them. Rules of other
@@ -86,4 +94,13 @@ extern const struct vp_rec_desc vp_rec_nft;      /* fw-nft-rec.c: its record (re
  * with libvirt's nftables table and nothing of ours yet, one per line ("add rule ip
  * virt_portfwd prerouting ...", "insert rule ip libvirt_network forward ..."), for --dry-run. */
 void vp_render_nft(const struct vp_ruleset *rs, int family, struct vp_buf *out);
+#endif
+/* The list() and where() of the iptables backends (fw-xt.c), by flavour. */
+int vp_xt_nft_list(int family, struct vp_listing *out);
+int vp_xt_legacy_list(int family, struct vp_listing *out);
+int vp_xt_where(const struct vp_rule *r, const char *owner, struct vp_where *ret);
+#ifdef HAVE_LIBNFTABLES
+/* ... and the nftables backend's (fw-nft-list.c). */
+int vp_nft_list(int family, struct vp_listing *out);
+int vp_nft_where(const struct vp_rule *r, const char *owner, struct vp_where *ret);
 #endif

@@ -31,13 +31,13 @@ static const struct {
 	{"ip", AF_INET, ip_tables}, {"ip6", AF_INET6, ip_tables}, {"inet", 0, inet_tables},
 };
 
-static int from_listing(struct vp_other_dnats *out, const struct dr_listing *s, const char *listing,
+static int from_listing(struct vp_other_dnats *out, const struct vp_listing *s, const char *listing,
                         int family, bool nft)
 {
 	int r = 0;
 
 	for (size_t i = 0; s->r == 0 && r >= 0 && i < s->n; i++) {
-		const struct dr_line *l = &s->l[i];
+		const struct vp_listed_rule *l = &s->l[i];
 		struct vp_other_src src = {listing, family, l->table, l->chain, l->pos};
 		r = nft ? vp_other_dnat_nft(out, &src, l->spec) : vp_other_dnat_xt(out, &src, l->spec);
 	}
@@ -62,8 +62,8 @@ static int load(struct doctor *dr)
 			r = from_listing(&dr->dnats, dr_listing(dr, v, fam), xt_listing[v][fi], fam, false);
 		}
 	for (size_t f = 0; r == 0 && !dr->offline && f < DR_OTHER_FAMS; f++) {
-		struct dr_listing *s = &dr->others[f];
-		dr_nft_load_tables(s, nft_fams[f].name, nft_fams[f].tables, 2);
+		struct vp_listing *s = &dr->others[f];
+		vp_listing_nft(s, nft_fams[f].name, nft_fams[f].tables, 2);
 		r = from_listing(&dr->dnats, s, "nftables", nft_fams[f].family, true);
 	}
 	return dr->dnats_r = r;
@@ -72,7 +72,7 @@ static int load(struct doctor *dr)
 void dr_conflicts_free(struct doctor *dr)
 {
 	for (size_t f = 0; f < DR_OTHER_FAMS; f++)
-		dr_listing_free(&dr->others[f]);
+		vp_listing_free(&dr->others[f]);
 	vp_other_dnats_free(&dr->dnats);
 	dr->dnats_loaded = false;
 	vp_listeners_free(&dr->listeners);

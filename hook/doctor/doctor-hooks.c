@@ -52,7 +52,7 @@ void dr_hooks_free(struct doctor *dr)
 /* ------------------------------------------------------------------------------------------- */
 /* iptables' FORWARD, from a save listing. */
 
-static bool has_chain_prefix(const struct dr_listing *s, const char *prefix)
+static bool has_chain_prefix(const struct vp_listing *s, const char *prefix)
 {
 	for (size_t i = 0; i < s->n_c; i++)
 		if (!strcmp(s->c[i].table, "filter") && !strncmp(s->c[i].name, prefix, strlen(prefix)))
@@ -75,7 +75,7 @@ static bool drops_all(const char *spec)
 
 static void xt_hook(struct doctor *dr, int variant, int family, struct dr_hooks *h)
 {
-	const struct dr_listing *s = dr_listing(dr, variant, family);
+	const struct vp_listing *s = dr_listing(dr, variant, family);
 	struct dr_hook k = {.variant = variant, .drop_rule = ~0u};
 
 	if (s->r < 0)
@@ -308,11 +308,11 @@ static const struct vp_rule *accept_of(const struct dr_fwd *fw)
 /* The rule of ours that passes the forward through k, NULL if none: our jump in FORWARD (above
  * the rule that drops) when our rules are in the same tables, else the accept the nftables
  * backend puts in iptables-nft's DOCKER-USER or FORWARD. */
-static const struct dr_line *passed_by(struct doctor *dr, const struct dr_fwd *fw, int v,
-                                       const struct dr_hook *k)
+static const struct vp_listed_rule *passed_by(struct doctor *dr, const struct dr_fwd *fw, int v,
+                                              const struct dr_hook *k)
 {
-	const struct dr_listing *s;
-	const struct dr_line *l = NULL;
+	const struct vp_listing *s;
+	const struct vp_listed_rule *l = NULL;
 	const struct vp_rule *acc = accept_of(fw);
 	struct vp_buf spec = {0};
 
@@ -320,20 +320,20 @@ static const struct dr_line *passed_by(struct doctor *dr, const struct dr_fwd *f
 		return NULL;
 	s = dr_listing(dr, k->variant, fw->f->family);
 	if (k->variant == v)
-		l = dr_jump(s, "filter", "FORWARD", VP_CHAIN_FWD);
+		l = vp_listing_jump(s, "filter", "FORWARD", VP_CHAIN_FWD);
 	else if (v == DR_NFTABLES && k->variant == DR_IPT_NFT) {
 		vp_render_xt_rule(acc, fw->rs.owner, &spec);
-		if (spec.s && dr_jump(s, "filter", "FORWARD", "DOCKER-USER"))
-			l = dr_find(s, "filter", "DOCKER-USER", spec.s);
+		if (spec.s && vp_listing_jump(s, "filter", "FORWARD", "DOCKER-USER"))
+			l = vp_listing_find(s, "filter", "DOCKER-USER", spec.s);
 		if (spec.s && !l)
-			l = dr_find(s, "filter", "FORWARD", spec.s);
+			l = vp_listing_find(s, "filter", "FORWARD", spec.s);
 		vp_buf_free(&spec);
 	}
 	return l && (!k->drop_rule || strcmp(l->chain, "FORWARD") || l->pos < k->drop_rule) ? l
 	       : NULL;
 }
 
-bool dr_hooks_accept(const struct dr_line *l)
+bool dr_hooks_accept(const struct vp_listed_rule *l)
 {
 	size_t n = strlen(l->spec);
 
@@ -390,13 +390,13 @@ static void fix_of(const struct dr_fwd *fw, int v, const struct dr_hook *k, char
 void dr_check_hooks(struct doctor *dr, const struct dr_fwd *fw, int v)
 {
 	const struct dr_hooks *h = hooks(dr, fw->f->family);
-	const struct dr_line *first = NULL;
+	const struct vp_listed_rule *first = NULL;
 	const struct dr_hook *firstk = NULL;
 	struct vp_buf d = {0};
 	char fix[768];
 
 	for (size_t i = 0; i < h->n; i++) {
-		const struct dr_line *l = passed_by(dr, fw, v, &h->c[i]);
+		const struct vp_listed_rule *l = passed_by(dr, fw, v, &h->c[i]);
 		if (!l) {
 			describe(&h->c[i], &d);
 			fix_of(fw, v, &h->c[i], fix, sizeof(fix));

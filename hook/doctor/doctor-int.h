@@ -2,10 +2,9 @@
 /* The doctor's shared state. The files, none calling back into one that calls it:
  * doctor.c: arguments, the guests, the table stage and the order of the stages;
  * doctor-report.c: the output, a network's inputs, where a backend writes (used by every check);
- * doctor-listing.c: a listing's lines and the lookups in it;
  * doctor-guest.c: the guest, its NIC and address (the pipeline's decisions);
  * doctor-host.c: sysctls, libvirt's backend, firewalld, the probe;
- * doctor-rules.c: listings and each rule; doctor-nft.c: libvirt's nftables tables;
+ * doctor-rules.c: the backends' listings (listing.h) and each rule;
  * doctor-order.c: our accept above libvirt's reject, nothing of ours elsewhere;
  * doctor-shadow.c: foreign rules ahead of ours; doctor-traffic.c: counters;
  * doctor-conflicts.c: other tools' DNATs on our host ports;
@@ -64,39 +63,8 @@ struct dr_guest {
 	struct vp_table meta;           /* the forwards of its metadata the hook takes (metadata.h) */
 };
 
-/* A listing of the rules of one family where one backend writes them: `iptables-save -c` of an
- * iptables variant, or the nft listing of our table and libvirt's (DR_NFTABLES), both reduced
- * to table, chain, rule text and packet counter. Strings point into `text`. */
-struct dr_line {
-	const char *table, *chain, *spec;
-	uint64_t pkts;
-	unsigned pos;                   /* 1-based position in its chain */
-};
-
-struct dr_chain {
-	const char *table, *name;
-	const char *policy;             /* a built-in chain's ("ACCEPT", "DROP"); else NULL */
-};
-
-struct dr_listing {
-	bool loaded;
-	int r;                          /* 0 listed (maybe empty); <0 could not list */
-	char err[256];
-	char *text;
-	struct dr_line *l;
-	size_t n, cap;
-	struct dr_chain *c;
-	size_t n_c, cap_c;
-};
-
 /* Where rules live: iptables-nft (nf_tables), the legacy tables, libvirt's nftables tables. */
 enum { DR_IPT_NFT = 0, DR_IPT_LEGACY, DR_NFTABLES, DR_VARIANTS };
-
-/* A rule as the listing of its variant shows it. */
-struct dr_where {
-	const char *table, *chain;      /* static strings */
-	char *spec;                     /* heap */
-};
 
 /* The base chains on the forward hook, other than libvirt's and ours, that would drop
  * (doctor-hooks.c), read once per family. */
@@ -120,12 +88,12 @@ struct doctor {
 	struct dr_net nets[DR_MAX_NETS];
 	size_t n_nets;
 	struct vp_netcache cache;
-	struct dr_listing lists[DR_VARIANTS][2]; /* [variant][IPv4, IPv6], read when first needed */
+	struct vp_listing lists[DR_VARIANTS][2]; /* [variant][IPv4, IPv6], read when first needed */
 	unsigned families;              /* VP_FAM_* of the forwards looked at */
 	struct dr_hooks hooks[2];       /* IPv4, IPv6 */
 	bool offline;                   /* the listings are given (the fuzz harness): no other
 	                                   table is read, nor a native one listed */
-	struct dr_listing others[DR_OTHER_FAMS];  /* Docker's, netavark's, firewalld's tables */
+	struct vp_listing others[DR_OTHER_FAMS];  /* Docker's, netavark's, firewalld's tables */
 	struct vp_other_dnats dnats;    /* their DNATs and the iptables listings' (conflicts.h) */
 	bool dnats_loaded;
 	int dnats_r;
@@ -145,17 +113,8 @@ void dr_report_end(struct doctor *dr);
 struct dr_net *dr_net_get(struct doctor *dr, const char *name);
 /* Where a backend writes (DR_IPT_NFT, DR_IPT_LEGACY, DR_NFTABLES); -1 for none. */
 int dr_variant(const struct vp_backend *b);
-
-/* doctor-listing.c */
-int dr_listing_add_chain(struct dr_listing *s, const char *table, const char *name);
-int dr_listing_add(struct dr_listing *s, const char *table, const char *chain, const char *spec,
-                   uint64_t pkts);
-void dr_listing_free(struct dr_listing *s);
-const struct dr_line *dr_find(const struct dr_listing *s, const char *table, const char *chain,
-                             const char *spec);
-/* The first rule of table/chain whose target is `target` (-j TARGET). */
-const struct dr_line *dr_jump(const struct dr_listing *s, const char *table, const char *chain,
-                             const char *target);
+/* The backend of this build that writes there; NULL if the build has none. */
+const struct vp_backend *dr_backend(int variant);
 
 /* doctor-guest.c: the guest stage; fills g->fw (planned rules included). 0 or -ENOMEM. */
 int dr_check_guest(struct doctor *dr, struct dr_guest *g);
@@ -167,13 +126,12 @@ void dr_check_firewalld(struct doctor *dr);
 void dr_probe(struct doctor *dr, const struct dr_fwd *fw);
 
 /* doctor-rules.c */
-const struct dr_listing *dr_listing(struct doctor *dr, int variant, int family);
-/* The text of `iptables-save -c` in s->text into s's lines and chains, in place. 0 or -ENOMEM. */
-int dr_xt_parse(struct dr_listing *s);
+/* The listing of one family where `variant` writes: its backend's list() (fw.h), read once. */
+const struct vp_listing *dr_listing(struct doctor *dr, int variant, int family);
 void dr_listings_free(struct doctor *dr);
-/* Where rule r of owner is in the listing of `variant`. 0 or -errno (ret untouched). */
-int dr_where(int variant, const struct vp_rule *r, const char *owner, struct dr_where *ret);
-void dr_where_free(struct dr_where *w);
+/* Where rule r of owner is in the listing of `variant`: its backend's where(). 0 or -errno
+ * (ret untouched). */
+int dr_where(int variant, const struct vp_rule *r, const char *owner, struct vp_where *ret);
 /* Where our installed DNAT of fw sends to, whatever the address (fw->installed): found by the
  * match part of the rules in fw->rs, planned with any address of the network. */
 void dr_find_installed(struct doctor *dr, struct dr_fwd *fw);
@@ -200,18 +158,6 @@ void dr_check_traffic(struct doctor *dr, const struct dr_guest *g);
 long long dr_counters_time(const char *text);
 bool dr_counters_get(const char *text, const char *key, uint64_t *ret);
 
-/* doctor-nft.c (libnftables builds): libvirt's nftables tables and ours, and where a rule is
- * in them. */
-void dr_nft_load(struct dr_listing *s, int family);
-/* The tables names[0..n) of family ("ip", "ip6", "inet") listed into s, a missing one being
- * empty (dr_nft_load: ours and libvirt's). */
-void dr_nft_load_tables(struct dr_listing *s, const char *family, const char *const *names,
-                        size_t n);
-/* The nft listing of our table and libvirt's in s->text into s's lines and chains, in place, each
- * rule without its "packets N bytes M". 0 or -ENOMEM. */
-int dr_nft_parse(struct dr_listing *s);
-int dr_nft_where(const struct vp_rule *r, const char *owner, struct dr_where *ret);
-
 /* doctor-hooks.c: every other base chain on the forward hook that would drop this forward's
  * connections, in any table and family, passed by a rule of ours or named with its owner and
  * the fix. v: the variant our rules are in. Reports nothing on an iptables host without such a
@@ -220,7 +166,7 @@ void dr_check_hooks(struct doctor *dr, const struct dr_fwd *fw, int v);
 void dr_hooks_free(struct doctor *dr);
 /* Whether a line of iptables-nft's listing is an accept the nftables backend puts in FORWARD or
  * DOCKER-USER (fw-nft-nb.c). */
-bool dr_hooks_accept(const struct dr_line *l);
+bool dr_hooks_accept(const struct vp_listed_rule *l);
 
 /* doctor-conflicts.c: another tool's DNAT (Docker, netavark, firewalld) on the forward's host
  * port, named with where it is and the fix (conflicts.dnat); a local process listening on it,
@@ -235,5 +181,5 @@ void dr_conflicts_free(struct doctor *dr);
 
 /* doctor-shadow.c: a foreign rule ahead of our jumps in FORWARD or nat PREROUTING that drops
  * or diverts this forward's traffic. tool: the iptables binary, for the fix. */
-void dr_check_shadow(struct doctor *dr, const struct dr_fwd *fw, const struct dr_listing *s,
+void dr_check_shadow(struct doctor *dr, const struct dr_fwd *fw, const struct vp_listing *s,
                      const char *tool);

@@ -32,10 +32,10 @@ static unsigned variants_in_use(const struct doctor *dr)
 }
 
 /* In table/chain: the first rule containing `needle`, or with last, the last one. */
-static const struct dr_line *rule_with(const struct dr_listing *s, const char *table,
-                                       const char *chain, const char *needle, bool last)
+static const struct vp_listed_rule *rule_with(const struct vp_listing *s, const char *table,
+                                              const char *chain, const char *needle, bool last)
 {
-	const struct dr_line *found = NULL;
+	const struct vp_listed_rule *found = NULL;
 
 	for (size_t i = 0; i < s->n; i++)
 		if (!strcmp(s->l[i].chain, chain) && !strcmp(s->l[i].table, table) &&
@@ -47,7 +47,7 @@ static const struct dr_line *rule_with(const struct dr_listing *s, const char *t
 	return found;
 }
 
-static unsigned chain_len(const struct dr_listing *s, const char *table, const char *chain)
+static unsigned chain_len(const struct vp_listing *s, const char *table, const char *chain)
 {
 	unsigned n = 0;
 
@@ -60,13 +60,13 @@ static unsigned chain_len(const struct dr_listing *s, const char *table, const c
  * way to its reject (iptables: the jump to LIBVIRT_FWI; nft: the jump to guest_input). */
 static void check_position_in(struct doctor *dr, int v, int family)
 {
-	const struct dr_listing *s = dr_listing(dr, v, family);
+	const struct vp_listing *s = dr_listing(dr, v, family);
 	bool nft = v == DR_NFTABLES;
 	const char *table = nft ? "libvirt_network" : "filter", *chain = nft ? "forward" : "FORWARD";
 	const char *where = nft ? (family == AF_INET6 ? "ip6 libvirt_network forward"
 	                                              : "ip libvirt_network forward") : "FORWARD";
 	const char *theirs = nft ? "guest_input" : "LIBVIRT_FWI";
-	const struct dr_line *ours, *lv;
+	const struct vp_listed_rule *ours, *lv;
 	char subj[96];
 
 	if (s->r < 0)
@@ -74,9 +74,9 @@ static void check_position_in(struct doctor *dr, int v, int family)
 	snprintf(subj, sizeof(subj), "%s (%s, %s)", where, family == AF_INET6 ? "IPv6" : "IPv4",
 	         variant_name[v]);
 	ours = nft ? rule_with(s, table, chain, "comment \"" VP_OWNER_PREFIX, true)
-	           : dr_jump(s, table, chain, VP_CHAIN_FWD);
+	           : vp_listing_jump(s, table, chain, VP_CHAIN_FWD);
 	lv = nft ? rule_with(s, table, chain, "jump guest_input", false)
-	         : dr_jump(s, table, chain, "LIBVIRT_FWI");
+	         : vp_listing_jump(s, table, chain, "LIBVIRT_FWI");
 	if (!ours)
 		dr_report(dr, "rules.position", subj, DR_SKIP, NULL, "no accept of ours in %s (the "
 		          "accept checks say more)", where);
@@ -123,7 +123,7 @@ static size_t count_ours(struct doctor *dr, int v, int used, bool *ret_failed)
 	size_t n = 0;
 
 	for (int fi = 0; fi < 2; fi++) {
-		const struct dr_listing *s = dr_listing(dr, v, fi ? AF_INET6 : AF_INET);
+		const struct vp_listing *s = dr_listing(dr, v, fi ? AF_INET6 : AF_INET);
 		*ret_failed |= s->r < 0;
 		for (size_t i = 0; i < s->n; i++)
 			n += !strncmp(s->l[i].chain, "VIRT_PORTFWD_", 13) ||
@@ -184,7 +184,7 @@ int dr_owned_rules(struct doctor *dr, const struct dr_guest *g)
 	for (size_t k = 0; k < g->n_fw && found < 1; k++) {
 		const struct dr_fwd *fw = &g->fw[k];
 		int v = fw->net ? dr_variant(fw->net->lv) : -1;
-		const struct dr_listing *s = v >= 0 ? dr_listing(dr, v, fw->f->family) : NULL;
+		const struct vp_listing *s = v >= 0 ? dr_listing(dr, v, fw->f->family) : NULL;
 		if (!s || s->r < 0)
 			continue;
 		found = 0;

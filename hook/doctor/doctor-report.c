@@ -105,13 +105,20 @@ struct dr_net *dr_net_get(struct doctor *dr, const char *name)
 	return n;
 }
 
+static const char *const variant_backend[DR_VARIANTS] = {
+	[DR_IPT_NFT] = "iptables-nft", [DR_IPT_LEGACY] = "iptables-legacy",
+	[DR_NFTABLES] = "nftables",
+};
+
 int dr_variant(const struct vp_backend *b)
 {
-	if (b && !strcmp(b->name, "iptables-nft"))
-		return DR_IPT_NFT;
-	if (b && !strcmp(b->name, "iptables-legacy"))
-		return DR_IPT_LEGACY;
-	if (b && !strcmp(b->name, "nftables"))
-		return DR_NFTABLES;
+	for (int v = 0; b && v < DR_VARIANTS; v++)
+		if (!strcmp(b->name, variant_backend[v]))
+			return v;
 	return -1;
+}
+
+const struct vp_backend *dr_backend(int variant)
+{
+	return vp_backend_by_name(variant_backend[variant]);
 }

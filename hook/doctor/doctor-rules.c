@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The doctor's rule stage: each rule a forward needs, found by its exact text (render-xt.c
- * prints what iptables-save prints, fw-nft.c what nft lists) where libvirt's rules live; our
+/* The doctor's rule stage: each rule a forward needs, found by its exact text (the backend's
+ * where()) in the listing of where libvirt's rules live (the backend's list(), read once); our
  * accept above libvirt's reject; nothing of ours in the other iptables variant's tables; no
- * foreign rule ahead of ours that drops or diverts the same traffic. Listings come from
- * `iptables-{nft,legacy}-save -c` (a fixed argv, no shell) or libnftables, each read once. */
+ * foreign rule ahead of ours that drops or diverts the same traffic. */
 #include "doctor-int.h"
 
 #include <errno.h>
@@ -12,13 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "render-xt.h"
-#include "run.h"
 
-static const char *const save_tool[DR_NFTABLES][2] = {
-	{"iptables-nft-save", "ip6tables-nft-save"},
-	{"iptables-legacy-save", "ip6tables-legacy-save"},
-};
 static const char *const xt_tool[DR_NFTABLES][2] = {
 	{"iptables-nft", "ip6tables-nft"},
 	{"iptables-legacy", "ip6tables-legacy"},
@@ -27,127 +20,20 @@ static const char *const xt_tool[DR_NFTABLES][2] = {
 static const char fix_apply[] =
 	"run `virt-portfwd apply`: it re-installs the forwards of every running guest";
 
-/* ------------------------------------------------------------------------------------------- */
-/* Listings: lines of both kinds, and `iptables-save -c` read into them. */
-
-/* ":CHAIN POLICY [p:b]" */
-static int add_chain(struct dr_listing *s, const char *table, char *line)
+const struct vp_listing *dr_listing(struct doctor *dr, int variant, int family)
 {
-	char *sp = strchr(line, ' '), *end;
-	int r;
+	struct vp_listing *s = &dr->lists[variant][family == AF_INET6];
+	const struct vp_backend *b = dr_backend(variant);
 
-	if (sp)
-		*sp++ = '\0';
-	r = dr_listing_add_chain(s, table, line);
-	if (r == 0 && sp && *sp != '-') {
-		if ((end = strchr(sp, ' ')))
-			*end = '\0';
-		s->c[s->n_c - 1].policy = sp;
+	if (s->loaded)
+		return s;
+	if (b && b->list) {
+		b->list(family, s);
+	} else {
+		s->r = -EOPNOTSUPP;
+		snprintf(s->err, sizeof(s->err), "this build cannot list them");
 	}
-	return r;
-}
-
-/* "[pkts:bytes] -A CHAIN SPEC" */
-static int add_rule(struct dr_listing *s, const char *table, char *line)
-{
-	unsigned long pkts = 0;
-	char *p = line, *chain, *sp;
-	const char *spec = "";
-
-	if (*p == '[') {
-		char *colon = strchr(p, ':'), *end = colon ? strchr(colon, ']') : NULL;
-		if (!end || vp_parse_uint(p + 1, (size_t)(colon - p - 1), 0, ULONG_MAX, &pkts) < 0)
-			return 0;
-		p = end + 1;
-		while (*p == ' ')
-			p++;
-	}
-	if (strncmp(p, "-A ", 3) != 0)
-		return 0;
-	chain = p + 3;
-	sp = strchr(chain, ' ');
-	if (sp) {
-		*sp = '\0';
-		spec = sp + 1;
-	}
-	return dr_listing_add(s, table, chain, spec, pkts);
-}
-
-int dr_xt_parse(struct dr_listing *s)
-{
-	const char *table = "";
-	char *next;
-	int r = 0;
-
-	for (char *line = s->text; r == 0 && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		else
-			next = line + strlen(line);
-		if (line[0] == '*')
-			table = line + 1;
-		else if (line[0] == ':')
-			r = add_chain(s, table, line + 1);
-		else
-			r = add_rule(s, table, line);
-	}
-	return r;
-}
-
-/* Whether the namespace has any legacy table of this family. Listing them never creates one,
- * but a host without them needs no listing at all. */
-static bool legacy_tables(int fi)
-{
-	const char *path = fi ? "/proc/net/ip6_tables_names" : "/proc/net/ip_tables_names";
-	char *names = NULL;
-	size_t len;
-	bool any;
-
-	if (vp_read_file(path, 4096, false, &names, &len) < 0)
-		return false;
-	any = len > 0;
-	free(names);
-	return any;
-}
-
-static void xt_load(struct dr_listing *s, int variant, int fi)
-{
-	const char *argv[] = {save_tool[variant][fi], "-c", NULL};
-	struct vp_buf out = {0}, err = {0};
-	int r;
-
 	s->loaded = true;
-	if (variant == DR_IPT_LEGACY && !legacy_tables(fi))
-		return;
-	r = vp_spawn(argv, NULL, 0, &out, VP_SPAWN_OUT_MAX, &err, -1, 0);
-	if (r != 0) {
-		char *nl = err.s ? strchr(err.s, '\n') : NULL;
-		if (nl)
-			*nl = '\0';
-		snprintf(s->err, sizeof(s->err), "%s failed: %s", argv[0],
-		         r < 0 ? strerror(-r) : err.s && *err.s ? err.s : "non-zero exit status");
-		s->r = r < 0 ? r : -EIO;
-	} else if (out.s) {
-		s->text = out.s;
-		out = (struct vp_buf){0};
-		s->r = dr_xt_parse(s);
-		if (s->r < 0)
-			snprintf(s->err, sizeof(s->err), "%s: %s", argv[0], strerror(-s->r));
-	}
-	vp_buf_free(&out);
-	vp_buf_free(&err);
-}
-
-const struct dr_listing *dr_listing(struct doctor *dr, int variant, int family)
-{
-	int fi = family == AF_INET6;
-	struct dr_listing *s = &dr->lists[variant][fi];
-
-	if (!s->loaded && variant == DR_NFTABLES)
-		dr_nft_load(s, family);
-	else if (!s->loaded)
-		xt_load(s, variant, fi);
 	return s;
 }
 
@@ -155,24 +41,16 @@ void dr_listings_free(struct doctor *dr)
 {
 	for (int v = 0; v < DR_VARIANTS; v++)
 		for (int fi = 0; fi < 2; fi++)
-			dr_listing_free(&dr->lists[v][fi]);
-}
-
-static bool xt_has_chain(const struct dr_listing *s, const char *table, const char *chain)
-{
-	for (size_t i = 0; i < s->n_c; i++)
-		if (!strcmp(s->c[i].name, chain) && !strcmp(s->c[i].table, table))
-			return true;
-	return false;
+			vp_listing_free(&dr->lists[v][fi]);
 }
 
 /* The listing of the variant a forward's rules must be in; NULL when there is none (the
  * backend check said why) or it cannot be read (reported if `report`). */
-static const struct dr_listing *fwd_listing(struct doctor *dr, const struct dr_fwd *fw,
+static const struct vp_listing *fwd_listing(struct doctor *dr, const struct dr_fwd *fw,
                                             bool report)
 {
 	int v = fw->net ? dr_variant(fw->net->lv) : -1;
-	const struct dr_listing *s;
+	const struct vp_listing *s;
 
 	if (v < 0)
 		return NULL;
@@ -186,27 +64,11 @@ static const struct dr_listing *fwd_listing(struct doctor *dr, const struct dr_f
 	return s;
 }
 
-int dr_where(int variant, const struct vp_rule *r, const char *owner, struct dr_where *ret)
+int dr_where(int variant, const struct vp_rule *r, const char *owner, struct vp_where *ret)
 {
-	struct vp_buf spec = {0};
+	const struct vp_backend *b = dr_backend(variant);
 
-	if (variant == DR_NFTABLES)
-		return dr_nft_where(r, owner, ret);
-	vp_render_xt_rule(r, owner, &spec);
-	if (spec.err || !spec.s) {
-		vp_buf_free(&spec);
-		return -ENOMEM;
-	}
-	*ret = (struct dr_where){vp_stage_table(r->stage), vp_stage_chain(r->stage), spec.s};
-	return 0;
-}
-
-void dr_where_free(struct dr_where *w)
-{
-	if (!w)
-		return;
-	free(w->spec);
-	w->spec = NULL;
+	return b && b->where ? b->where(r, owner, ret) : -EOPNOTSUPP;
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -232,7 +94,7 @@ static bool dnat_addr(const char *to, int family, struct vp_addr *ret)
 
 /* Our DNAT rule of this forward as listed, whatever guest address it has: same text up to the
  * translation, and the owner's comment. */
-static void find_dnat(const struct dr_listing *s, const struct dr_where *w, const char *cut_at,
+static void find_dnat(const struct vp_listing *s, const struct vp_where *w, const char *cut_at,
                       const char *owner, int family, struct vp_addr *ret)
 {
 	const char *cut = strstr(w->spec, cut_at);
@@ -240,7 +102,7 @@ static void find_dnat(const struct dr_listing *s, const struct dr_where *w, cons
 	struct vp_addr a;
 
 	for (size_t i = 0; cut && i < s->n; i++) {
-		const struct dr_line *l = &s->l[i];
+		const struct vp_listed_rule *l = &s->l[i];
 		if (!strcmp(l->chain, w->chain) && !strcmp(l->table, w->table) &&
 		    !strncmp(l->spec, w->spec, plen) && strstr(l->spec, owner) &&
 		    dnat_addr(l->spec + plen, family, &a)) {
@@ -252,20 +114,20 @@ static void find_dnat(const struct dr_listing *s, const struct dr_where *w, cons
 
 void dr_find_installed(struct doctor *dr, struct dr_fwd *fw)
 {
-	const struct dr_listing *s = fwd_listing(dr, fw, false);
+	const struct vp_listing *s = fwd_listing(dr, fw, false);
 	int v = s ? dr_variant(fw->net->lv) : -1;
 	char owner[VP_OWNER_MAX + 2];
 
 	snprintf(owner, sizeof(owner), "\"%s\"", fw->rs.owner);
 	for (size_t k = 0; s && k < fw->rs.n && !fw->installed.family; k++) {
 		const struct vp_rule *r = &fw->rs.r[k];
-		struct dr_where w;
+		struct vp_where w;
 		if ((r->stage != VP_ST_PRE_DNAT && r->stage != VP_ST_OUT_DNAT) ||
 		    dr_where(v, r, fw->rs.owner, &w) < 0)
 			continue;
 		find_dnat(s, &w, v == DR_NFTABLES ? " dnat " : " -j DNAT --to-destination ", owner,
 		          r->family, &fw->installed);
-		dr_where_free(&w);
+		vp_where_free(&w);
 	}
 }
 
@@ -315,25 +177,25 @@ static void describe(const struct vp_rule *r, struct vp_buf *b)
 struct found {
 	size_t n, missing;
 	const struct vp_rule *shown;    /* the first missing one, else the first */
-	const struct dr_line *first;
+	const struct vp_listed_rule *first;
 	const char *table, *chain;
 };
 
-static void find_stage(const struct dr_fwd *fw, const struct dr_listing *s, int v,
+static void find_stage(const struct dr_fwd *fw, const struct vp_listing *s, int v,
                        enum vp_stage st, struct found *f)
 {
 	for (size_t k = 0; k < fw->rs.n; k++) {
 		const struct vp_rule *r = &fw->rs.r[k];
-		const struct dr_line *l = NULL;
-		struct dr_where w;
+		const struct vp_listed_rule *l = NULL;
+		struct vp_where w;
 		if (r->stage != st)
 			continue;
 		f->n++;
 		if (dr_where(v, r, fw->rs.owner, &w) == 0) {
 			f->table = w.table;
 			f->chain = w.chain;
-			l = dr_find(s, w.table, w.chain, w.spec);
-			dr_where_free(&w);
+			l = vp_listing_find(s, w.table, w.chain, w.spec);
+			vp_where_free(&w);
 		}
 		if (!l && !f->missing++)
 			f->shown = r;
@@ -344,12 +206,12 @@ static void find_stage(const struct dr_fwd *fw, const struct dr_listing *s, int 
 	}
 }
 
-static void check_stage(struct doctor *dr, const struct dr_fwd *fw, const struct dr_listing *s,
+static void check_stage(struct doctor *dr, const struct dr_fwd *fw, const struct vp_listing *s,
                         int v, enum vp_stage st)
 {
 	const char *check = stage_info[st].check, *builtin = stage_info[st].builtin;
 	const char *fam = v != DR_NFTABLES ? "" : fw->f->family == AF_INET6 ? "ip6 " : "ip ";
-	const struct dr_line *jump = NULL;
+	const struct vp_listed_rule *jump = NULL;
 	struct found f = {0};
 	struct vp_buf d = {0};
 
@@ -358,11 +220,11 @@ static void check_stage(struct doctor *dr, const struct dr_fwd *fw, const struct
 		return;
 	describe(f.shown, &d);
 	if (f.table && v != DR_NFTABLES)
-		jump = dr_jump(s, f.table, builtin, f.chain);
+		jump = vp_listing_jump(s, f.table, builtin, f.chain);
 	if (f.missing || !f.table)
 		dr_report(dr, check, fw->label, DR_FAIL, fix_apply, "%s is missing from %s%s %s%s", d.s,
 		          fam, f.table ? f.table : "?", f.chain ? f.chain : "?",
-		          f.table && !xt_has_chain(s, f.table, f.chain) ? " (the chain does not exist)"
+		          f.table && !vp_listing_has_chain(s, f.table, f.chain) ? " (the chain does not exist)"
 		          : f.n > 1 ? " (or one of its from= rules)" : "");
 	else if (v != DR_NFTABLES && !jump)
 		dr_report(dr, check, fw->label, DR_FAIL, fix_apply, "%s is in %s %s, but no rule of %s "
@@ -378,7 +240,7 @@ static void check_stage(struct doctor *dr, const struct dr_fwd *fw, const struct
 
 bool dr_check_rules(struct doctor *dr, const struct dr_fwd *fw)
 {
-	const struct dr_listing *s;
+	const struct vp_listing *s;
 	int v;
 
 	if (!fw->net)

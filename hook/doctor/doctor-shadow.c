@@ -203,15 +203,15 @@ static bool takes(const char *spec, const struct flow *fl, const char *const *ve
 }
 
 /* The first rule ahead of our jump in table/chain that takes the flow; NULL if none. */
-static const struct dr_line *shadow_in(const struct dr_listing *s, const char *table,
-                                       const char *chain, const char *ours,
-                                       const struct flow *fl, const char *const *verdicts,
-                                       char *target, size_t tn)
+static const struct vp_listed_rule *shadow_in(const struct vp_listing *s, const char *table,
+                                              const char *chain, const char *ours,
+                                              const struct flow *fl, const char *const *verdicts,
+                                              char *target, size_t tn)
 {
-	const struct dr_line *jump = dr_jump(s, table, chain, ours);
+	const struct vp_listed_rule *jump = vp_listing_jump(s, table, chain, ours);
 
 	for (size_t i = 0; jump && i < s->n; i++) {
-		const struct dr_line *l = &s->l[i];
+		const struct vp_listed_rule *l = &s->l[i];
 		if (strcmp(l->chain, chain) || strcmp(l->table, table) || l->pos >= jump->pos)
 			continue;
 		if (takes(l->spec, fl, verdicts, target, tn))
@@ -229,7 +229,7 @@ static const struct vp_rule *rule_of(const struct dr_fwd *fw, enum vp_stage st)
 }
 
 static void report_shadow(struct doctor *dr, const struct dr_fwd *fw, const char *table,
-                          const struct dr_line *l, const char *target, const char *tool)
+                          const struct vp_listed_rule *l, const char *target, const char *tool)
 {
 	char fix[512];
 	bool fwd = !strcmp(table, "filter");
@@ -242,14 +242,14 @@ static void report_shadow(struct doctor *dr, const struct dr_fwd *fw, const char
 	          fwd ? "drops" : "takes", target, fwd ? "accept" : "DNAT");
 }
 
-void dr_check_shadow(struct doctor *dr, const struct dr_fwd *fw, const struct dr_listing *s,
+void dr_check_shadow(struct doctor *dr, const struct dr_fwd *fw, const struct vp_listing *s,
                      const char *tool)
 {
 	static const char *const drop[] = {"DROP", "REJECT", NULL};
 	static const char *const divert[] = {"DNAT", "REDIRECT", "NETMAP", "ACCEPT", "RETURN",
 	                                     "DROP", NULL};
 	const struct vp_rule *acc = rule_of(fw, VP_ST_FWD_ACCEPT), *pre = rule_of(fw, VP_ST_PRE_DNAT);
-	const struct dr_line *l = NULL;
+	const struct vp_listed_rule *l = NULL;
 	char target[64] = "";
 
 	if (acc) {

@@ -53,7 +53,7 @@ static void address_line(struct vp_buf *o, const struct dr_fwd *fw)
 static void rules_line(struct doctor *dr, const struct dr_fwd *fw, int v)
 {
 	struct vp_buf *o = dr->c->out;
-	const struct dr_listing *s = v >= 0 ? dr_listing(dr, v, fw->f->family) : NULL;
+	const struct vp_listing *s = v >= 0 ? dr_listing(dr, v, fw->f->family) : NULL;
 	unsigned missing = 0;
 
 	if (!fw->planned || !s || s->r < 0) {
@@ -63,11 +63,11 @@ static void rules_line(struct doctor *dr, const struct dr_fwd *fw, int v)
 	}
 	vp_buf_printf(o, "      packets:");
 	for (size_t k = 0; k < fw->rs.n; k++) {
-		struct dr_where w;
-		const struct dr_line *l = NULL;
+		struct vp_where w;
+		const struct vp_listed_rule *l = NULL;
 		if (dr_where(v, &fw->rs.r[k], fw->rs.owner, &w) == 0) {
-			l = dr_find(s, w.table, w.chain, w.spec);
-			dr_where_free(&w);
+			l = vp_listing_find(s, w.table, w.chain, w.spec);
+			vp_where_free(&w);
 		}
 		if (l)
 			vp_buf_printf(o, "%s %s %llu", k ? "," : "", stage_word[fw->rs.r[k].stage],

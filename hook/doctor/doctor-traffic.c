@@ -87,7 +87,7 @@ long long dr_counters_time(const char *text)
 }
 
 /* Count one listed rule under key "TABLE CHAIN SPEC"; keep it for the next check. */
-static void count(const struct dr_line *l, const char *prev, struct vp_buf *next,
+static void count(const struct vp_listed_rule *l, const char *prev, struct vp_buf *next,
                   struct tally *t)
 {
 	struct vp_buf key = {0};
@@ -104,24 +104,25 @@ static void count(const struct dr_line *l, const char *prev, struct vp_buf *next
 	vp_buf_free(&key);
 }
 
-static void count_stage(const struct dr_listing *s, int v, const struct dr_fwd *fw,
+static void count_stage(const struct vp_listing *s, int v, const struct dr_fwd *fw,
                         enum vp_stage st, const char *prev, struct vp_buf *next, struct tally *t)
 {
 	for (size_t k = 0; k < fw->rs.n; k++) {
-		const struct dr_line *l;
-		struct dr_where w;
+		const struct vp_listed_rule *l;
+		struct vp_where w;
 		if (fw->rs.r[k].stage != st || dr_where(v, &fw->rs.r[k], fw->rs.owner, &w) < 0)
 			continue;
-		l = dr_find(s, w.table, w.chain, w.spec);
+		l = vp_listing_find(s, w.table, w.chain, w.spec);
 		if (l)
 			count(l, prev, next, t);
-		dr_where_free(&w);
+		vp_where_free(&w);
 	}
 }
 
 /* libvirt's reject of new connections into the network: iptables "-o BR -j REJECT" in
  * LIBVIRT_FWI, nft "oif "BR" counter reject" in guest_input. */
-static const struct dr_line *libvirt_reject(const struct dr_listing *s, int v, const char *bridge)
+static const struct vp_listed_rule *libvirt_reject(const struct vp_listing *s, int v,
+                                                   const char *bridge)
 {
 	bool nft = v == DR_NFTABLES;
 	const char *table = nft ? "libvirt_network" : "filter";
@@ -191,9 +192,9 @@ void dr_check_traffic(struct doctor *dr, const struct dr_guest *g)
 	for (size_t i = 0; i < g->n_fw; i++) {
 		const struct dr_fwd *fw = &g->fw[i];
 		int v = fw->net ? dr_variant(fw->net->lv) : -1;
-		const struct dr_listing *s = v >= 0 && fw->planned ? dr_listing(dr, v, fw->f->family) : NULL;
+		const struct vp_listing *s = v >= 0 && fw->planned ? dr_listing(dr, v, fw->f->family) : NULL;
 		struct tally t[4] = {{0}};   /* DNAT, OUTPUT DNAT, accept, libvirt's reject */
-		const struct dr_line *rej;
+		const struct vp_listed_rule *rej;
 		if (!s || s->r < 0)
 			continue;   /* the rules checks said why */
 		count_stage(s, v, fw, VP_ST_PRE_DNAT, prev, &next, &t[0]);

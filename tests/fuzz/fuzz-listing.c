@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* libFuzzer harness: the doctor's listings of the firewall, `iptables-save -c` (dr_xt_parse)
- * and libnftables' listing of our table and libvirt's (dr_nft_parse), both on each input; the
- * lookups every check makes in them (dr_find, dr_jump), the packet counters the traffic check
+/* libFuzzer harness: the backends' listings of the firewall (listing.h), `iptables-save -c`
+ * (vp_listing_parse_xt) and libnftables' listing of our table and libvirt's
+ * (vp_listing_parse_nft), both on each input; the lookups every check makes in them
+ * (vp_listing_find, vp_listing_jump), the packet counters the traffic check
  * keeps of them ("<uuid>.doctor", dr_counters_get), and the rule checks that read the rules'
  * text further (dr_find_installed: the address our DNAT sends to; dr_check_rules, with
  * dr_check_shadow: the matches of foreign rules ahead of ours). Any root process, libvirt
@@ -52,7 +53,7 @@ static void plan_all(void)
 
 /* The rule checks of each forward on the listing s, as the listing of both families where
  * `backend` writes. Quiet: the checks run for their findings, nothing is printed. */
-static void check_rules(struct dr_listing *s, const char *backend)
+static void check_rules(struct vp_listing *s, const char *backend)
 {
 	const struct vp_backend be = {.name = backend};
 	struct vp_buf out = {0};
@@ -66,7 +67,7 @@ static void check_rules(struct dr_listing *s, const char *backend)
 	dr.lists[v][0] = dr.lists[v][1] = *s;   /* read: the doctor lists nothing itself */
 	for (int o = 0; o < DR_VARIANTS; o++)   /* nor any other table of this machine */
 		if (o != v)
-			dr.lists[o][0] = dr.lists[o][1] = (struct dr_listing){.loaded = true, .r = -ENOENT};
+			dr.lists[o][0] = dr.lists[o][1] = (struct vp_listing){.loaded = true, .r = -ENOENT};
 	for (size_t i = 0; i < N_FWD; i++) {
 		struct dr_fwd fw = {.f = &fwd[i], .net = &net, .resolved = true, .planned = true,
 		                    .rs = planned[i]};
@@ -82,7 +83,7 @@ static void check_rules(struct dr_listing *s, const char *backend)
 }
 
 /* A string of a listing line points into the listing's text, or is the parser's own "". */
-static void check_str(const struct dr_listing *s, size_t len, const char *str)
+static void check_str(const struct vp_listing *s, size_t len, const char *str)
 {
 	FUZZ_ASSERT(str != NULL);
 	FUZZ_ASSERT(!*str || (str >= s->text && str < s->text + len));
@@ -102,14 +103,14 @@ static const char *jump_target(const char *spec)
 
 /* The counters file the traffic check would write for these lines reads back: every rule's
  * key is found in it. */
-static void check_counters(const struct dr_listing *s)
+static void check_counters(const struct vp_listing *s)
 {
 	struct vp_buf next = {0}, key = {0};
 	uint64_t p;
 
 	vp_buf_printf(&next, "time 1795590000\n");
 	for (size_t i = 0; i < s->n && !next.err; i++) {
-		const struct dr_line *l = &s->l[i];
+		const struct vp_listed_rule *l = &s->l[i];
 		key.len = 0;
 		vp_buf_printf(&key, "%s %s %s", l->table, l->chain, l->spec);
 		if (key.err)
@@ -123,7 +124,7 @@ static void check_counters(const struct dr_listing *s)
 	vp_buf_free(&next);
 }
 
-static void check_listing(const struct dr_listing *s, size_t len, bool xt)
+static void check_listing(const struct vp_listing *s, size_t len, bool xt)
 {
 	FUZZ_ASSERT(s->n == 0 || s->l);
 	FUZZ_ASSERT(s->n_c == 0 || s->c);
@@ -132,7 +133,7 @@ static void check_listing(const struct dr_listing *s, size_t len, bool xt)
 		check_str(s, len, s->c[i].name);
 	}
 	for (size_t i = 0; i < s->n; i++) {
-		const struct dr_line *l = &s->l[i], *prev = i ? &s->l[i - 1] : NULL, *f;
+		const struct vp_listed_rule *l = &s->l[i], *prev = i ? &s->l[i - 1] : NULL, *f;
 		const char *target;
 		check_str(s, len, l->table);
 		check_str(s, len, l->chain);
@@ -140,11 +141,11 @@ static void check_listing(const struct dr_listing *s, size_t len, bool xt)
 		/* Positions count each chain's run of lines from 1. */
 		FUZZ_ASSERT(l->pos == (prev && !strcmp(prev->table, l->table) &&
 		                       !strcmp(prev->chain, l->chain) ? prev->pos + 1 : 1));
-		f = dr_find(s, l->table, l->chain, l->spec);
+		f = vp_listing_find(s, l->table, l->chain, l->spec);
 		FUZZ_ASSERT(f && f <= l && !strcmp(f->spec, l->spec));
 		target = xt ? jump_target(l->spec) : NULL;
 		if (target) {
-			f = dr_jump(s, l->table, l->chain, target);
+			f = vp_listing_jump(s, l->table, l->chain, target);
 			FUZZ_ASSERT(f && f <= l);
 		}
 	}
@@ -153,7 +154,7 @@ static void check_listing(const struct dr_listing *s, size_t len, bool xt)
 
 static void one(const uint8_t *data, size_t size, bool xt)
 {
-	struct dr_listing s = {.loaded = true};
+	struct vp_listing s = {.loaded = true};
 	size_t len;
 	int r;
 
@@ -166,9 +167,9 @@ static void one(const uint8_t *data, size_t size, bool xt)
 		free(s.text);
 		return;
 	}
-	r = dr_xt_parse(&s);
+	r = vp_listing_parse_xt(&s);
 #else
-	r = xt ? dr_xt_parse(&s) : dr_nft_parse(&s);
+	r = xt ? vp_listing_parse_xt(&s) : vp_listing_parse_nft(&s);
 #endif
 	FUZZ_ASSERT(r == 0 || r == -ENOMEM);
 	check_listing(&s, len, xt);
