@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "fw-xt.h"
+#include "listing.h"
 #include "log.h"
 #include "render-xt.h"
 #include "run.h"
@@ -31,7 +32,7 @@
 
 static const char *const save_tool[N_FAMS] = {"iptables-nft-save", "ip6tables-nft-save"};
 
-/* What iptables-nft's filter table shows. Strings point into the save text. */
+/* What iptables-nft's filter table shows. Pointers into its listing (listing.h). */
 struct nb_view {
 	bool drop;                /* FORWARD would drop: policy DROP, or a DROP/REJECT in reach */
 	bool docker_user;         /* FORWARD jumps to DOCKER-USER */
@@ -39,13 +40,13 @@ struct nb_view {
 	size_t n_dropping;
 	const char **jumps;       /* chains FORWARD jumps to */
 	size_t n_jumps;
-	const char **mine;        /* "CHAIN SPEC" of the owner's rules in FORWARD and DOCKER-USER */
+	const struct vp_listed_rule **mine;  /* the owner's rules in FORWARD and DOCKER-USER */
 	size_t n_mine;
-	const char *head[2];      /* the first rule of FORWARD and of DOCKER-USER, NULL if none */
+	const struct vp_listed_rule *head[2]; /* the first rule of FORWARD and of DOCKER-USER */
 	size_t cap[3];            /* of dropping, jumps, mine */
 };
 
-/* A pointer into one of the view's lists (the caps count what is allocated). */
+/* A name into one of the view's lists of names (the caps count what is allocated). */
 static int push(const char ***arr, size_t *n, size_t *cap, const char *s)
 {
 	if (vp_grow(arr, cap, *n + 1, sizeof(**arr)) < 0)
@@ -84,28 +85,24 @@ static bool owned(const char *spec, const char *owner)
 	return p && !strncmp(p + 11, owner, ol) && p[11 + ol] == '"';
 }
 
-/* One "-A CHAIN SPEC" line (the "-A " cut off), chain and spec split in place. */
-static int nb_rule(struct nb_view *v, char *line, const char *owner)
+/* One rule of the filter table. */
+static int nb_rule(struct nb_view *v, const struct vp_listed_rule *l, const char *owner)
 {
-	char *sp = strchr(line, ' '), t[64];
-	const char *spec = sp ? sp + 1 : "", *target;
-	bool fwd, du;
+	bool fwd = !strcmp(l->chain, NB_CHAIN), du = !strcmp(l->chain, NB_DOCKER);
+	char t[64];
+	const char *target = target_of(l->spec, t, sizeof(t));
 	int r = 0;
 
-	if (sp)
-		*sp = '\0';
-	fwd = !strcmp(line, NB_CHAIN);
-	du = !strcmp(line, NB_DOCKER);
-	target = target_of(spec, t, sizeof(t));
 	if ((fwd || du) && !v->head[du])
-		v->head[du] = spec;
-	if ((fwd || du) && owned(spec, owner)) {
-		if (sp)
-			*sp = ' ';   /* kept whole: "CHAIN SPEC", what -D takes */
-		return push(&v->mine, &v->n_mine, &v->cap[2], line);
+		v->head[du] = l;
+	if ((fwd || du) && owned(l->spec, owner)) {
+		if (vp_grow(&v->mine, &v->cap[2], v->n_mine + 1, sizeof(*v->mine)) < 0)
+			return -ENOMEM;
+		v->mine[v->n_mine++] = l;
+		return 0;
 	}
 	if (!strcmp(t, "DROP") || !strcmp(t, "REJECT"))
-		r = push(&v->dropping, &v->n_dropping, &v->cap[0], line);
+		r = push(&v->dropping, &v->n_dropping, &v->cap[0], l->chain);
 	if (r == 0 && fwd && *t && strcmp(t, "ACCEPT") && strcmp(t, "RETURN"))
 		r = push(&v->jumps, &v->n_jumps, &v->cap[1], target);
 	v->docker_user |= fwd && !strcmp(t, NB_DOCKER);
@@ -120,20 +117,17 @@ static bool in_list(const char *const *l, size_t n, const char *s, size_t len)
 	return false;
 }
 
-/* Parse `iptables-nft-save -t filter` (modified in place). */
-static int nb_parse(char *text, const char *owner, struct nb_view *v)
+/* The view of the listing of `iptables-nft-save -t filter`. */
+static int nb_parse(const struct vp_listing *ls, const char *owner, struct nb_view *v)
 {
 	int r = 0;
 
-	for (char *line = text, *next; r == 0 && line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		if (!strncmp(line, ":" NB_CHAIN " DROP", sizeof(NB_CHAIN) + 5))
-			v->drop = true;
-		else if (!strncmp(line, "-A ", 3))
-			r = nb_rule(v, line + 3, owner);
-	}
+	for (size_t i = 0; i < ls->n_c; i++)
+		v->drop |= !strcmp(ls->c[i].table, NB_TABLE) && !strcmp(ls->c[i].name, NB_CHAIN) &&
+		           ls->c[i].policy && !strcmp(ls->c[i].policy, "DROP");
+	for (size_t i = 0; r == 0 && i < ls->n; i++)
+		if (!strcmp(ls->l[i].table, NB_TABLE))
+			r = nb_rule(v, &ls->l[i], owner);
 	for (size_t i = 0; r == 0 && i < v->n_jumps; i++)
 		v->drop |= in_list(v->dropping, v->n_dropping, v->jumps[i],
 		                   strcspn(v->jumps[i], " "));
@@ -203,15 +197,12 @@ static int nb_wanted(const struct vp_ruleset *rs, const struct nft_fam *f, char 
 /* Whether the owner's rules are exactly want, on top of chain. */
 static bool nb_same(const struct nb_view *v, const char *chain, char *const *want, size_t n)
 {
-	size_t cl = strlen(chain);
-
 	if (v->n_mine != n)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (strncmp(v->mine[i], chain, cl) || v->mine[i][cl] != ' ' ||
-		    strcmp(v->mine[i] + cl + 1, want[i]))
+		if (strcmp(v->mine[i]->chain, chain) || strcmp(v->mine[i]->spec, want[i]))
 			return false;
-	return !n || v->head[!strcmp(chain, NB_DOCKER)] == v->mine[0] + cl + 1;
+	return !n || v->head[!strcmp(chain, NB_DOCKER)] == v->mine[0];
 }
 
 static int nb_save(size_t fi, const struct vp_fw_opts *o, struct vp_buf *out)
@@ -236,13 +227,18 @@ static int nb_family(const struct vp_ruleset *rs, size_t fi, const struct vp_fw_
 	const struct nft_fam *f = &vp_nft_fams[fi];
 	struct nb_view v = {0};
 	struct vp_buf save = {0}, b = {0};
+	struct vp_listing ls = {0};
 	char **want = NULL;
 	size_t n_want = 0;
 	const char *chain;
 	int r = nb_save(fi, o, &save);
 
+	ls.text = save.s;   /* the listing's now */
+	save = (struct vp_buf){0};
+	if (r == 0 && ls.text)
+		r = vp_listing_parse_xt(&ls);
 	if (r == 0)
-		r = nb_parse(save.s ? save.s : (char *)"", rs->owner, &v);
+		r = nb_parse(&ls, rs->owner, &v);
 	if (r == 0 && v.drop)
 		r = nb_wanted(rs, f, &want, &n_want);
 	chain = v.docker_user ? NB_DOCKER : NB_CHAIN;
@@ -250,7 +246,7 @@ static int nb_family(const struct vp_ruleset *rs, size_t fi, const struct vp_fw_
 		goto out;
 	vp_buf_printf(&b, "*" NB_TABLE "\n");
 	for (size_t i = 0; i < v.n_mine; i++)
-		vp_buf_printf(&b, "-D %s\n", v.mine[i]);
+		vp_buf_printf(&b, "-D %s %s\n", v.mine[i]->chain, v.mine[i]->spec);
 	for (size_t i = n_want; i-- > 0;)
 		vp_buf_printf(&b, "-I %s 1 %s\n", chain, want[i]);
 	vp_buf_printf(&b, "COMMIT\n");
@@ -263,6 +259,7 @@ out:
 		free(want[i]);
 	free(want);
 	nb_view_free(&v);
+	vp_listing_free(&ls);
 	vp_buf_free(&save);
 	vp_buf_free(&b);
 	return r;

@@ -92,7 +92,7 @@ static bool owned_by(const char *spec, const char *owner)
 	return strncmp(p, owner, ol) == 0 && p[ol] == '"';
 }
 
-static int see_rule(struct chain_view *v, const char *table, char *chain, const char *spec,
+static int see_rule(struct chain_view *v, const char *table, const char *chain, const char *spec,
                     const char *owner, int fi)
 {
 	for (size_t i = 0; i < N_CHAINS; i++) {
@@ -113,36 +113,18 @@ static int see_rule(struct chain_view *v, const char *table, char *chain, const 
 	return 0;
 }
 
-/* Parse iptables-save output (modified in place). */
-static int parse_save(char *text, const char *owner, int fi, struct chain_view *v)
+/* What the listing of iptables-save shows of our chains, for this owner. */
+static int view_of(const struct vp_listing *ls, const char *owner, int fi, struct chain_view *v)
 {
-	const char *table = "";
-	char *next;
+	int r = 0;
 
-	for (char *line = text; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		if (line[0] == '*') {
-			table = line + 1;
-		} else if (line[0] == ':') {
-			char *sp = strchr(line, ' ');
-			if (sp)
-				*sp = '\0';
-			for (size_t i = 0; i < N_CHAINS; i++)
-				if (!strcmp(table, vp_xt_chains[i].table) && !strcmp(line + 1, vp_xt_chains[i].chain))
-					v[i].exists = true;
-		} else if (!strncmp(line, "-A ", 3)) {
-			char *chain = line + 3, *sp = strchr(chain, ' ');
-			if (!sp)
-				continue;
-			*sp = '\0';
-			int r = see_rule(v, table, chain, sp + 1, owner, fi);
-			if (r < 0)
-				return r;
-		}
-	}
-	return 0;
+	for (size_t i = 0; i < ls->n_c; i++)
+		for (size_t k = 0; k < N_CHAINS; k++)
+			v[k].exists |= !strcmp(ls->c[i].table, vp_xt_chains[k].table) &&
+			               !strcmp(ls->c[i].name, vp_xt_chains[k].chain);
+	for (size_t i = 0; r == 0 && i < ls->n; i++)
+		r = see_rule(v, ls->l[i].table, ls->l[i].chain, ls->l[i].spec, owner, fi);
+	return r;
 }
 
 size_t vp_xt_chain_index(const char *chain)
@@ -305,6 +287,7 @@ static int xt_apply_family(const struct xt_tools *t, const struct vp_ruleset *rs
 	struct chain_view v[N_CHAINS] = {{0}};
 	struct xt_wanted w = {0};
 	struct vp_buf save = {0}, batch = {0};
+	struct vp_listing ls = {0};
 	bool install = false;
 	int r;
 
@@ -315,7 +298,11 @@ static int xt_apply_family(const struct xt_tools *t, const struct vp_ruleset *rs
 	r = xt_save(t, fi, &save, o);
 	if (r < 0)
 		goto out;
-	r = parse_save(save.s ? save.s : (char *)"", rs->owner, fi, v);
+	ls.text = save.s;   /* the listing's now */
+	save = (struct vp_buf){0};
+	r = ls.text ? vp_listing_parse_xt(&ls) : 0;
+	if (r == 0)
+		r = view_of(&ls, rs->owner, fi, v);
 	if (r < 0)
 		goto out;
 	for (size_t i = 0; i < N_CHAINS; i++)
@@ -329,6 +316,7 @@ static int xt_apply_family(const struct xt_tools *t, const struct vp_ruleset *rs
 out:
 	views_free(v);
 	vp_xt_wanted_free(&w);
+	vp_listing_free(&ls);
 	vp_buf_free(&save);
 	vp_buf_free(&batch);
 	return r;
@@ -402,11 +390,10 @@ static bool xt_legacy_probe(const struct vp_network *net, long long deadline, ch
 	 * and the save tool takes no xtables lock, so a process holding that lock cannot stall
 	 * detection (-w would wait for it without bound); the write that follows waits a
 	 * bounded time. */
-	const char *argv[] = {"iptables-legacy-save", "-t", "filter", NULL};
-	struct vp_buf out = {0};
-	found = vp_spawn(argv, NULL, 0, &out, VP_SPAWN_OUT_MAX, NULL, -1, deadline) == 0 && out.s &&
-	        strstr(out.s, "\n:" VP_LIBVIRT_CHAIN " ");
-	vp_buf_free(&out);
+	struct vp_listing ls = {0};
+	found = vp_listing_xt_save(&ls, "iptables-legacy-save", "filter", -1, deadline) == 0 &&
+	        vp_listing_has_chain(&ls, "filter", VP_LIBVIRT_CHAIN);
+	vp_listing_free(&ls);
 	if (found)
 		snprintf(why, whysz, "libvirt's " VP_LIBVIRT_CHAIN " is in the legacy iptables tables");
 	return found;
