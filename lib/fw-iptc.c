@@ -572,6 +572,8 @@ static bool iptc_probe(const struct vp_network *net, long long deadline, char *w
 }
 
 const struct vp_backend vp_backend_iptc = {.name = "iptables-legacy", .load = vp_dl_iptc,
+                                           .place = VP_XT_LEGACY_PLACE,
+                                           .tool = {"iptables-legacy", "ip6tables-legacy"},
                                            .probe = iptc_probe, .render = vp_render_xt,
                                            .list = vp_xt_legacy_list, .where = vp_xt_where,
                                            .apply = iptc_apply, .owners = iptc_owners};

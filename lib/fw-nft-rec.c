@@ -228,6 +228,8 @@ static bool nft_probe(const struct vp_network *net, long long deadline, char *wh
 }
 
 const struct vp_backend vp_backend_nft = {.name = "nftables", .load = vp_dl_nft,
+                                          .place = "libvirt's nftables tables",
+                                          .tool = {"nft", "nft"},
                                           .probe = nft_probe, .render = vp_render_nft,
                                           .list = vp_nft_list, .where = vp_nft_where,
                                           .apply = nft_apply, .records = true,

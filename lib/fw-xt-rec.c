@@ -239,6 +239,8 @@ static bool xt_nft_probe(const struct vp_network *net, long long deadline, char 
 }
 
 const struct vp_backend vp_backend_xt = {.name = "iptables-nft", .probe = xt_nft_probe,
+                                         .place = "nf_tables (iptables-nft)",
+                                         .tool = {"iptables-nft", "ip6tables-nft"},
                                          .render = vp_render_xt, .list = vp_xt_nft_list,
                                          .where = vp_xt_where, .apply = xt_apply_nft,
                                          .records = true, .owners = xt_nft_owners};

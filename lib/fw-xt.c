@@ -446,6 +446,8 @@ int vp_xt_where(const struct vp_rule *r, const char *owner, struct vp_where *ret
 }
 
 const struct vp_backend vp_backend_xt_legacy = {.name = "iptables-legacy",
+                                                .place = VP_XT_LEGACY_PLACE,
+                                                .tool = {"iptables-legacy", "ip6tables-legacy"},
                                                 .probe = xt_legacy_probe,
                                                 .render = vp_render_xt,
                                                 .list = vp_xt_legacy_list,

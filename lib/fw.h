@@ -32,6 +32,9 @@ struct vp_fw_opts {
 
 struct vp_backend {
 	const char *name;          /* "iptables-legacy", "iptables-nft", "nftables" */
+	const char *place;         /* where it writes, in words, for the doctor */
+	const char *tool[2];       /* the command that edits its rules, IPv4 and IPv6, for the
+	                              doctor's fixes */
 	/* Load the library the backend works through (dl.h): 0, or -ELIBACC when it is
 	 * unavailable (logged once), and then apply fails the same way, having done nothing.
 	 * NULL: the backend runs programs, it needs no library. */
@@ -84,6 +87,7 @@ extern const struct vp_backend vp_backend_xt;    /* fw-xt.c: iptables-nft-restor
 extern const struct vp_rec_desc vp_rec_xt;       /* fw-xt-rec.c: its record (record.h) */
 extern const struct vp_backend vp_backend_xt_legacy; /* fw-xt.c: iptables-legacy-restore, exec
                                                         (fallback when built without libiptc) */
+#define VP_XT_LEGACY_PLACE "the legacy iptables tables (iptables-legacy)"
 #ifdef HAVE_LIBIPTC
 extern const struct vp_backend vp_backend_iptc;  /* fw-iptc.c: libiptc, legacy tables */
 #endif

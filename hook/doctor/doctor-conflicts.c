@@ -15,10 +15,6 @@
 #include "conflicts.h"
 #include "metadata.h"
 
-static const char *const xt_listing[DR_NFTABLES][2] = {
-	{"iptables-nft", "ip6tables-nft"}, {"iptables-legacy", "ip6tables-legacy"},
-};
-
 /* The other tools' nftables tables, by family: Docker's nftables mode, netavark, firewalld
  * (inet since 0.9; ip and ip6 before). */
 static const char *const ip_tables[] = {"docker-bridges", "firewalld"};
@@ -59,7 +55,7 @@ static int load(struct doctor *dr)
 	for (int v = 0; r == 0 && v < DR_NFTABLES; v++)
 		for (int fi = 0; r == 0 && fi < 2; fi++) {
 			int fam = fi ? AF_INET6 : AF_INET;
-			r = from_listing(&dr->dnats, dr_listing(dr, v, fam), xt_listing[v][fi], fam, false);
+			r = from_listing(&dr->dnats, dr_listing(dr, v, fam), dr_tool(v, fam), fam, false);
 		}
 	for (size_t f = 0; r == 0 && !dr->offline && f < DR_OTHER_FAMS; f++) {
 		struct vp_listing *s = &dr->others[f];

@@ -31,7 +31,6 @@ struct dr_hook {
 	const char *owner;          /* "Docker", "ufw", "firewalld" or NULL */
 };
 
-static const char *const xt_tool[DR_NFTABLES] = {"iptables-nft", "iptables-legacy"};
 
 static int hook_add(struct dr_hooks *h, const struct dr_hook *k)
 {
@@ -347,7 +346,7 @@ static void describe(const struct dr_hook *k, struct vp_buf *b)
 {
 	vp_buf_printf(b, "%s %s %s (%s%s, %s)", k->family, k->table, k->name,
 	              k->owner ? k->owner : "owner unknown", k->owner ? "'s" : "",
-	              k->variant >= 0 ? xt_tool[k->variant] : "nftables");
+	              k->variant >= 0 ? dr_tool(k->variant, AF_INET) : "nftables");
 	if (k->drop_rule)
 		vp_buf_printf(b, " drops everything at its rule %u", k->drop_rule);
 	else
@@ -371,7 +370,8 @@ static void fix_of(const struct dr_fwd *fw, int v, const struct dr_hook *k, char
 		snprintf(fix, n, "that chain is in %s, ours are where libvirt's rules are: accept the "
 		         "forwarded connections there too, e.g. `%s -I %s -o %s -m conntrack --ctstate "
 		         "DNAT -j ACCEPT` and the same for their replies (`-i %s`), or have %s use the "
-		         "iptables variant libvirt uses", xt_tool[k->variant], xt_tool[k->variant],
+		         "iptables variant libvirt uses", dr_tool(k->variant, AF_INET),
+		         dr_tool(k->variant, AF_INET),
 		         docker ? "DOCKER-USER" : "FORWARD", br, br,
 		         k->owner ? k->owner : "its owner");
 	else if (k->owner && !strcmp(k->owner, "firewalld"))

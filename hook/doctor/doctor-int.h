@@ -115,6 +115,11 @@ struct dr_net *dr_net_get(struct doctor *dr, const char *name);
 int dr_variant(const struct vp_backend *b);
 /* The backend of this build that writes there; NULL if the build has none. */
 const struct vp_backend *dr_backend(int variant);
+/* Its name ("iptables-nft"), where it writes in words, and the command that edits its rules of
+ * family `family` ("ip6tables-nft"): from the backend's table entry. */
+const char *dr_variant_name(int variant);
+const char *dr_variant_place(int variant);
+const char *dr_tool(int variant, int family);
 
 /* doctor-guest.c: the guest stage; fills g->fw (planned rules included). 0 or -ENOMEM. */
 int dr_check_guest(struct doctor *dr, struct dr_guest *g);

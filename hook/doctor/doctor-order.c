@@ -8,15 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const variant_name[DR_VARIANTS] = {
-	"iptables-nft", "iptables-legacy", "nftables",
-};
-static const char *const variant_place[DR_VARIANTS] = {
-	"nf_tables (iptables-nft)", "the legacy iptables tables (iptables-legacy)",
-	"libvirt's nftables tables",
-};
-static const char *const save_tool[DR_NFTABLES] = {"iptables-nft-save", "iptables-legacy-save"};
-
 /* The variants the forwards looked at need, one bit each. */
 static unsigned variants_in_use(const struct doctor *dr)
 {
@@ -72,7 +63,7 @@ static void check_position_in(struct doctor *dr, int v, int family)
 	if (s->r < 0)
 		return;   /* the rule checks reported it */
 	snprintf(subj, sizeof(subj), "%s (%s, %s)", where, family == AF_INET6 ? "IPv6" : "IPv4",
-	         variant_name[v]);
+	         dr_variant_name(v));
 	ours = nft ? rule_with(s, table, chain, "comment \"" VP_OWNER_PREFIX, true)
 	           : vp_listing_jump(s, table, chain, VP_CHAIN_FWD);
 	lv = nft ? rule_with(s, table, chain, "jump guest_input", false)
@@ -141,23 +132,23 @@ static void check_other(struct doctor *dr, int v, int used)
 	size_t n = count_ours(dr, v, used, &failed);
 	char fix[512], subj[64];
 
-	snprintf(subj, sizeof(subj), "%s tables", variant_name[v]);
+	snprintf(subj, sizeof(subj), "%s tables", dr_variant_name(v));
 	if (!n) {
 		dr_report(dr, "rules.other_tables", subj, DR_OK, NULL, "nothing of ours in %s%s",
-		          variant_place[v], failed ? " (as far as it could be listed)" : "");
+		          dr_variant_place(v), failed ? " (as far as it could be listed)" : "");
 		return;
 	}
-	if (installed_with(dr, variant_name[v]))
+	if (installed_with(dr, dr_variant_name(v)))
 		snprintf(fix, sizeof(fix), "our state records rules installed with %s: remove `set "
 		         "backend` from the table if it forces that, then run `virt-portfwd flush` and "
-		         "`virt-portfwd apply`", variant_name[v]);
+		         "`virt-portfwd apply`", dr_variant_name(v));
 	else
-		snprintf(fix, sizeof(fix), "delete them: `%s | grep -v -e virt-portfwd -e VIRT_PORTFWD "
-		         "| %s-restore` (and the same with ip6tables for IPv6), then run `virt-portfwd "
-		         "apply`", save_tool[v], variant_name[v]);
+		snprintf(fix, sizeof(fix), "delete them: `%s-save | grep -v -e virt-portfwd -e "
+		         "VIRT_PORTFWD | %s-restore` (and the same with ip6tables for IPv6), then run "
+		         "`virt-portfwd apply`", dr_tool(v, AF_INET), dr_tool(v, AF_INET));
 	dr_report(dr, "rules.other_tables", subj, DR_FAIL, fix, "%zu rules and chains of ours are "
 	          "in %s, where they do nothing: libvirt's rules, and so ours, are in %s", n,
-	          variant_place[v], variant_place[used]);
+	          dr_variant_place(v), dr_variant_place(used));
 }
 
 void dr_check_other_tables(struct doctor *dr)

@@ -122,3 +122,21 @@ const struct vp_backend *dr_backend(int variant)
 {
 	return vp_backend_by_name(variant_backend[variant]);
 }
+
+const char *dr_variant_name(int variant)
+{
+	return variant_backend[variant];
+}
+
+const char *dr_variant_place(int variant)
+{
+	const struct vp_backend *b = dr_backend(variant);
+	return b && b->place ? b->place : variant_backend[variant];
+}
+
+const char *dr_tool(int variant, int family)
+{
+	const struct vp_backend *b = dr_backend(variant);
+	const char *t = b ? b->tool[family == AF_INET6] : NULL;
+	return t ? t : variant_backend[variant];
+}

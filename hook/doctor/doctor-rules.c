@@ -12,11 +12,6 @@
 #include <string.h>
 
 
-static const char *const xt_tool[DR_NFTABLES][2] = {
-	{"iptables-nft", "ip6tables-nft"},
-	{"iptables-legacy", "ip6tables-legacy"},
-};
-
 static const char fix_apply[] =
 	"run `virt-portfwd apply`: it re-installs the forwards of every running guest";
 
@@ -257,6 +252,6 @@ bool dr_check_rules(struct doctor *dr, const struct dr_fwd *fw)
 	for (enum vp_stage st = 0; st < VP_ST_COUNT; st++)
 		check_stage(dr, fw, s, v, st);
 	if (v != DR_NFTABLES)
-		dr_check_shadow(dr, fw, s, xt_tool[v][fw->f->family == AF_INET6]);
+		dr_check_shadow(dr, fw, s, dr_tool(v, fw->f->family));
 	return true;
 }
