@@ -174,9 +174,10 @@ static void detach(int lockfd)
 		lockfd = fcntl(lockfd, F_DUPFD_CLOEXEC, 3);
 	setsid();
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	for (int fd = 0; fd < 3; fd++)
-		if (null < 0 || dup2(null, fd) < 0)
-			close(fd);
+	if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
+	    dup2(null, STDERR_FILENO) < 0)
+		for (int fd = 0; fd < 3; fd++)
+			close(fd);   /* closed, then: still none of libvirt's pipes */
 	vp_log_atfork();
 	vp_close_fds(lockfd);
 }
