@@ -47,15 +47,6 @@ static enum hook_action qemu_action(const char *op)
 	return ACT_NONE;   /* prepare, start, migrate, restore, ...: nothing to do */
 }
 
-/* libvirt hands a hook stdin, stdout and stderr only; whatever else a caller left open must not
- * reach the firewall tools we run or a lease waiter. */
-static void close_inherited_fds(void)
-{
-	if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)   /* kernels before 5.9 */
-		for (int fd = 3; fd < 1024; fd++)
-			close(fd);
-}
-
 /* Whatever happens below, nothing reaches libvirt through our stdout. */
 static void silence_stdout(void)
 {
@@ -222,7 +213,7 @@ int vp_hook_qemu(int argc, char **argv)
 	int r;
 	bool abort_start = false;
 
-	close_inherited_fds();
+	vp_close_fds(-1);   /* libvirt hands a hook stdio only: the rest must reach no tool we run */
 	silence_stdout();
 	vp_log_open(true, true, getenv("VIRT_PORTFWD_DEBUG") != NULL);
 	if (argc < 3)
@@ -238,6 +229,7 @@ int vp_hook_qemu(int argc, char **argv)
 	}
 	vp_ctx_load(&c, NULL, false);
 	set_deadline(&c, t0);
+	c.defer_flows = true;   /* libvirt waits for us, not for the end of removed flows */
 	switch (maybe_in_metadata(xml, len) ? -EAGAIN
 	                                    : without_xml(&c, act, argv[1], uuid, sizeof(uuid))) {
 	case 0:
@@ -277,7 +269,7 @@ int vp_hook_network(int argc, char **argv)
 	struct vp_ctx c = {0};
 	long long t0 = vp_now_ms();
 
-	close_inherited_fds();
+	vp_close_fds(-1);
 	silence_stdout();
 	vp_log_open(true, true, getenv("VIRT_PORTFWD_DEBUG") != NULL);
 	if (argc < 3 || (strcmp(argv[2], "started") && strcmp(argv[2], "updated")))

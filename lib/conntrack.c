@@ -361,13 +361,17 @@ static int dump_buffer(struct sweep *s, const char *buf, size_t n)
 	return r;
 }
 
-static int sock_open(void)
+/* A socket whose every wait ends within CT_WAIT_S, or by the deadline if that comes first. */
+static int sock_open(long long deadline)
 {
-	struct timeval tv = {.tv_sec = CT_WAIT_S};
+	unsigned ms = vp_wait_ms(deadline, CT_WAIT_S * 1000);
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000};
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
 
 	if (fd < 0)
 		return -errno;
+	if (!ms)
+		tv.tv_usec = 1;   /* 0 would wait for ever; the first recv finds the deadline passed */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
 		int r = -errno;
 		close(fd);
@@ -402,7 +406,8 @@ static int dump(int fd, struct sweep *s, uint32_t seq, const struct vp_addr *rep
 	if (r > 0)
 		r = send_req(fd, buf, (size_t)r);
 	while (r == 0) {
-		ssize_t n = recv_one(fd, buf, CT_RECV);
+		ssize_t n = vp_deadline_passed(s->sel->deadline) ? -ETIMEDOUT
+		                                                 : recv_one(fd, buf, CT_RECV);
 		r = n < 0 ? (int)n : dump_buffer(s, buf, (size_t)n);
 	}
 	return r == 1 ? 0 : r;
@@ -414,7 +419,8 @@ static int delete_all(int fd, struct sweep *s, uint32_t *seq, char *buf, unsigne
 	for (size_t i = 0; i < s->n; i++) {
 		struct vp_ct_entry e = s->v[i].e;
 		e.orig_tuple = s->v[i].tuple;
-		int r = vp_ct_build_delete(buf, CT_RECV, ++*seq, &e);
+		int r = vp_deadline_passed(s->sel->deadline) ? -ETIMEDOUT
+		        : vp_ct_build_delete(buf, CT_RECV, ++*seq, &e);
 		if (r > 0)
 			r = send_req(fd, buf, (size_t)r);
 		ssize_t n = r < 0 ? r : recv_one(fd, buf, CT_RECV);
@@ -470,7 +476,7 @@ static int flush_family(int fd, struct sweep *s, uint32_t *seq, char *buf, unsig
 		s->n = 0;
 		s->full = false;
 		r = dump(fd, s, ++*seq, filter, buf);
-		if (r < 0 && r != -ENOMEM && filter && !s->n) {
+		if (r < 0 && r != -ENOMEM && r != -ETIMEDOUT && filter && !s->n) {
 			filter = NULL;   /* a kernel without CTA_FILTER may refuse it: ask for all */
 			s->full = true;
 			r = 0;
@@ -525,7 +531,7 @@ int vp_ct_flush(const struct vp_ct_sel *sel, unsigned *ret_deleted)
 	if (s.n_added && (r = local_addrs(&s, &local)) < 0)
 		goto out;
 	buf = malloc(CT_RECV);
-	fd = r = buf ? sock_open() : -ENOMEM;
+	fd = r = buf ? sock_open(s.deadline) : -ENOMEM;
 	for (int i = 0; r >= 0 && i < 2; i++) {
 		w.family = i ? AF_INET6 : AF_INET;
 		r = flush_family(fd, &w, &seq, buf, &deleted);

@@ -66,6 +66,9 @@ struct vp_ct_sel {
 	size_t n_added;
 	const struct vp_addr *local;
 	size_t n_local;
+	/* vp_now_ms by which vp_ct_flush stops (-ETIMEDOUT; what was deleted stays deleted), each
+	 * wait for the kernel also keeping its own bound; 0: that bound only. */
+	long long deadline;
 };
 bool vp_ct_selected(const struct vp_ct_sel *s, const struct vp_ct_entry *e);
 

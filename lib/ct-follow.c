@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,34 +162,59 @@ static int minus(const struct vp_dnat_list *a, const struct vp_dnat_list *b, boo
 	return r;
 }
 
-/* End the flows of what old had and now has not, and the UDP flows bound to the host on the
- * ports now has anew. */
-static int flush(const char *name, const struct vp_dnat_list *old,
-                 const struct vp_dnat_list *now)
+void vp_ct_plan_free(struct vp_ct_plan *p)
 {
-	struct vp_dnat_list gone, added = {0};
-	unsigned n = 0;
-	int r = minus(old, now, false, &gone);
-
-	if (r == 0)
-		r = minus(now, old, true, &added);
-	if (r == 0 && (gone.n || added.n)) {
-		struct vp_ct_sel sel = {.gone = gone.d, .n_gone = gone.n, .keep = now->d,
-		                        .n_keep = now->n, .added = added.d, .n_added = added.n};
-		r = vp_ct_flush(&sel, &n);
-		if (r < 0)
-			vp_log(LOG_WARNING, "%s: ending the connections its forwards no longer carry "
-			       "failed after %u: %s, ignoring", name, n, strerror(-r));
-		else if (n)
-			vp_log(LOG_INFO, "%s: forwards changed: %u connection%s ended", name, n,
-			       n == 1 ? "" : "s");
+	if (p) {
+		vp_dnat_list_free(&p->gone);
+		vp_dnat_list_free(&p->added);
+		vp_dnat_list_free(&p->now);
 	}
-	vp_dnat_list_free(&gone);
-	vp_dnat_list_free(&added);
-	return r < 0 && r != -ENOMEM ? 0 : r;   /* logged */
 }
 
-void vp_ct_follow(int dirfd, const char *uuid, const char *name, const struct vp_ruleset *rs)
+/* What old had and now has not, and the UDP DNATs now has anew, into p (which keeps now). */
+static int plan(const char *name, struct vp_dnat_list *old, struct vp_dnat_list *now,
+                struct vp_ct_plan *p)
+{
+	int r = minus(old, now, false, &p->gone);
+
+	if (r == 0)
+		r = minus(now, old, true, &p->added);
+	if (r < 0) {
+		vp_ct_plan_free(p);
+		return r;
+	}
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->now = *now;
+	*now = (struct vp_dnat_list){0};
+	return 0;
+}
+
+void vp_ct_end(const struct vp_ct_plan *p, long long deadline)
+{
+	struct vp_ct_sel sel = {.gone = p->gone.d, .n_gone = p->gone.n, .keep = p->now.d,
+	                        .n_keep = p->now.n, .added = p->added.d, .n_added = p->added.n,
+	                        .deadline = deadline};
+	unsigned n = 0;
+	int r;
+
+	if (!vp_ct_planned(p))
+		return;
+	r = vp_ct_flush(&sel, &n);
+	if (r < 0)
+		vp_log(LOG_WARNING, "%s: ending the connections its forwards no longer carry "
+		       "failed after %u: %s, ignoring", p->name, n, strerror(-r));
+	else if (n)
+		vp_log(LOG_INFO, "%s: forwards changed: %u connection%s ended", p->name, n,
+		       n == 1 ? "" : "s");
+}
+
+bool vp_ct_planned(const struct vp_ct_plan *p)
+{
+	return p->gone.n || p->added.n;
+}
+
+void vp_ct_follow(int dirfd, const char *uuid, const char *name, const struct vp_ruleset *rs,
+                  struct vp_ct_plan *ret)
 {
 	struct vp_dnat_list old = {0}, now = {0};
 	struct vp_buf text = {0};
@@ -196,14 +222,15 @@ void vp_ct_follow(int dirfd, const char *uuid, const char *name, const struct vp
 	size_t len = 0;
 	int r = vp_dnat_from_rules(rs, &now);
 
+	*ret = (struct vp_ct_plan){0};
 	if (r == 0 && vp_state_get(dirfd, uuid, "dnat", VP_DNAT_FILE_MAX, &buf, &len) == 0 &&
 	    vp_dnat_parse(buf, len, &old) < 0)
 		vp_log(LOG_WARNING, "%s: its list of installed DNATs is damaged: the connections of "
 		       "forwards it had are left alone", name);
 	if (r == 0)
-		r = flush(name, &old, &now);
+		r = plan(name, &old, &now, ret);
 	if (r == 0)
-		vp_dnat_format(&now, &text);
+		vp_dnat_format(&ret->now, &text);
 	r = r < 0 ? r : text.err;
 	if (r == 0 && !rs->n)
 		r = vp_state_drop(dirfd, uuid, "dnat");

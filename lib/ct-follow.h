@@ -5,6 +5,7 @@
  * entries (conntrack.h). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "conntrack.h"
@@ -30,10 +31,24 @@ void vp_dnat_format(const struct vp_dnat_list *l, struct vp_buf *out);
  * empty), -E2BIG past VP_DNAT_MAX, -ENOMEM. */
 int vp_dnat_parse(const char *buf, size_t len, struct vp_dnat_list *ret);
 
-/* After a successful change of uuid's rules to rs (n == 0: all removed), under our lock: end the
- * conntrack entries of every DNAT the file lists that rs no longer has, and of UDP flows bound
- * to the host on a port rs forwards anew (vp_ct_sel), then keep rs's DNATs in the file (removed
- * with the last rule). Nothing removed, moved, or added for UDP: no conntrack I/O. Failures
- * are logged (name: the guest's, for the log), never returned: the rules are in place either
- * way. */
-void vp_ct_follow(int dirfd, const char *uuid, const char *name, const struct vp_ruleset *rs);
+/* The flows a change of one guest's rules ends (vp_ct_sel's gone, keep and added), for
+ * vp_ct_end, which may run in another process (engine.c). */
+struct vp_ct_plan {
+	struct vp_dnat_list gone, added, now;
+	char name[256];               /* the guest's, for the log */
+};
+void vp_ct_plan_free(struct vp_ct_plan *p);   /* NULL-safe */
+
+/* After a successful change of uuid's rules to rs (n == 0: all removed), under our lock: the
+ * plan of what to end into *ret, the conntrack entries of every DNAT the file lists that rs no
+ * longer has, and of UDP flows bound to the host on a port rs forwards anew (vp_ct_sel), then
+ * rs's DNATs kept in the file (removed with the last rule). Failures are logged (name: the
+ * guest's), never returned: the rules are in place either way (*ret is then empty). */
+void vp_ct_follow(int dirfd, const char *uuid, const char *name, const struct vp_ruleset *rs,
+                  struct vp_ct_plan *ret);
+/* Whether the plan ends anything: else vp_ct_end does no conntrack I/O. */
+bool vp_ct_planned(const struct vp_ct_plan *p);
+/* End the flows of the plan, by deadline (vp_now_ms, 0: none; past it the rest stays); logged
+ * ("NAME: forwards changed: N connections ended"), never returned. Still under our lock: the
+ * next change must find them ended. */
+void vp_ct_end(const struct vp_ct_plan *p, long long deadline);

@@ -5,6 +5,7 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,9 @@
  * the deadline (a quarter of the time left, at most ROLLBACK_RESERVE_MAX_MS), kept for the
  * rollback. */
 #define ROLLBACK_RESERVE_MAX_MS 5000
+/* How long the detached child of a hook may take to end the flows of removed forwards: the
+ * next change of any guest waits for it (our lock). The kernel's walk takes milliseconds. */
+#define FLOWS_DETACHED_MS 5000
 
 int vp_ctx_load(struct vp_ctx *c, const char *path, bool any_owner)
 {
@@ -160,14 +164,58 @@ static struct vp_fw_opts change_bounds(int lockfd, long long deadline, bool inst
 	return o;
 }
 
+/* The detached child's world: its own session, stdin, stdout and stderr on /dev/null (libvirt
+ * reads the hook's pipes until EOF: none may stay open here), no fd but our lock. */
+static void detach(int lockfd)
+{
+	int null;
+
+	if (lockfd < 3)   /* not to be replaced by stdio (the lock belongs to the description) */
+		lockfd = fcntl(lockfd, F_DUPFD_CLOEXEC, 3);
+	setsid();
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
+	    dup2(null, STDERR_FILENO) < 0)
+		for (int fd = 0; fd < 3; fd++)
+			close(fd);   /* closed, then: still none of libvirt's pipes */
+	vp_log_atfork();
+	vp_close_fds(lockfd);
+}
+
+/* End the flows of plan p (vp_ct_follow's), under our lock (lockfd). For the qemu hook
+ * (c->defer_flows) in a detached child that keeps the lock until they are ended: libvirt,
+ * which waits for the hook, does not wait for the kernel's walk of its conntrack table, and
+ * the next change of any guest waits for our lock, so it comes after. A fork that fails: here,
+ * as the CLI does. */
+static void end_flows(const struct vp_ctx *c, const struct vp_ct_plan *p, int lockfd)
+{
+	pid_t pid = -1;
+
+	if (!vp_ct_planned(p))
+		return;
+	if (c->defer_flows && (pid = fork()) < 0)
+		vp_log(LOG_WARNING, "%s: cannot fork (%s): ending the connections of its removed "
+		       "forwards now", p->name, strerror(errno));
+	if (pid > 0)
+		return;
+	if (pid == 0) {
+		detach(lockfd);
+		vp_ct_end(p, vp_now_ms() + FLOWS_DETACHED_MS);
+		_exit(0);
+	}
+	vp_ct_end(p, 0);
+}
+
 /* Apply rs under our lock, keeping the state file in step: the intent (old | new families)
  * is recorded before the change, so an interrupted run can still be cleaned up. */
-int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, const char *network,
-                     const struct vp_ruleset *rs, bool (*recheck)(const struct vp_domain *d),
-                     long long deadline, const struct vp_state_addr *addr, size_t n_addr)
+int vp_engine_commit(const struct vp_ctx *c, const struct vp_backend *b,
+                     const struct vp_domain *d, const char *network, const struct vp_ruleset *rs,
+                     const struct vp_state_addr *addr, size_t n_addr)
 {
 	struct vp_state old, st;
+	struct vp_ct_plan flows = {0};
 	struct vp_fw_opts o;
+	long long deadline = c->deadline;
 	int dirfd, lockfd = -1, r;
 	bool fresh = false;
 
@@ -191,7 +239,7 @@ int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, cons
 		goto out;
 	}
 	o = change_bounds(lockfd, deadline, rs->n > 0);
-	if (rs->n && recheck && !recheck(d)) {
+	if (rs->n && c->recheck && !c->recheck(d)) {
 		vp_log(LOG_NOTICE, "%s: stopped meanwhile: nothing installed", d->name);
 		r = 1;
 		goto out;
@@ -226,8 +274,10 @@ int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, cons
 	o.families = st.families;
 	r = backend_apply(dirfd, d->uuid, b, rs, &o);
 	/* Flows of removed DNATs end; not once the hook's time is up (the next change does it). */
-	if (r == 0 && !vp_deadline_passed(deadline))
-		vp_ct_follow(dirfd, d->uuid, d->name, rs);
+	if (r == 0 && !vp_deadline_passed(deadline)) {
+		vp_ct_follow(dirfd, d->uuid, d->name, rs, &flows);
+		end_flows(c, &flows, lockfd);
+	}
 	/* After a failure the state stays as it was written above, naming every family that may
 	 * still hold rules (a rollback is best effort, a removal may stop halfway): apply and
 	 * flush find the guest there and finish the job. */
@@ -243,6 +293,7 @@ out:
 	if (lockfd >= 0)
 		close(lockfd);
 	close(dirfd);
+	vp_ct_plan_free(&flows);
 	return r;
 }
 
@@ -309,7 +360,7 @@ int vp_guest_install(struct vp_ctx *c, const struct vp_domain *d)
 	}
 	vp_log(LOG_DEBUG, "%s: %zu rules, backend %s (%s)", d->name, rs.n, b->name, why);
 	n_addr = vp_pipeline_addrs(&p, addr, VP_STATE_ADDR_MAX);
-	r = vp_engine_commit(b, d, net ? net->name : NULL, &rs, c->recheck, c->deadline, addr, n_addr);
+	r = vp_engine_commit(c, b, d, net ? net->name : NULL, &rs, addr, n_addr);
 	if (r == 1)
 		r = 0;   /* stopped meanwhile (recheck): nothing to say installed */
 	else if (r == 0)
@@ -341,9 +392,10 @@ static void sweep_debris(int dirfd, const char *uuid, long long deadline)
 /* A state naming a backend this build does not have (written by another version, or damaged):
  * the guest's rules are removed from each backend there is, then the state, so that nothing of
  * it is left unremovable. A backend whose library cannot be loaded is passed over (logged). */
-static int remove_everywhere(const char *uuid, const struct vp_state *st, long long deadline)
+static int remove_everywhere(const struct vp_ctx *c, const char *uuid, const struct vp_state *st)
 {
 	struct vp_ruleset none = {0};
+	struct vp_ct_plan flows = {0};
 	struct vp_fw_opts o;
 	int dirfd = vp_state_open_dir(), lockfd = -1, r;
 
@@ -351,8 +403,8 @@ static int remove_everywhere(const char *uuid, const struct vp_state *st, long l
 	       "backend", st->backend, st->name);
 	r = dirfd < 0 ? dirfd : vp_ruleset_init(&none, uuid);
 	if (r == 0)
-		lockfd = r = take_lock(dirfd, deadline);
-	o = change_bounds(lockfd, deadline, false);
+		lockfd = r = take_lock(dirfd, c->deadline);
+	o = change_bounds(lockfd, c->deadline, false);
 	o.families = st->families;
 	for (size_t i = 0; r >= 0 && vp_backends[i]; i++) {
 		const struct vp_backend *b = vp_backends[i];
@@ -363,7 +415,8 @@ static int remove_everywhere(const char *uuid, const struct vp_state *st, long l
 			r = rb;
 	}
 	if (r >= 0) {
-		vp_ct_follow(dirfd, uuid, st->name, &none);
+		vp_ct_follow(dirfd, uuid, st->name, &none, &flows);
+		end_flows(c, &flows, lockfd);
 		drop_guest(dirfd, uuid);
 	} else
 		vp_log(LOG_ERR, "removing the rules of %s failed: %s", st->name, strerror(-r));
@@ -371,6 +424,7 @@ static int remove_everywhere(const char *uuid, const struct vp_state *st, long l
 		close(lockfd);
 	if (dirfd >= 0)
 		close(dirfd);
+	vp_ct_plan_free(&flows);
 	return r < 0 ? r : 0;
 }
 
@@ -408,7 +462,7 @@ int vp_guest_remove(struct vp_ctx *c, const char *uuid)
 		return 0;
 	}
 	if (!b)
-		return remove_everywhere(uuid, &st, c->deadline);
+		return remove_everywhere(c, uuid, &st);
 	if (c->dry_run) {
 		vp_buf_printf(c->out, "# remove every rule owned by " VP_OWNER_PREFIX "%s (%s)\n", uuid,
 		              b->name);
@@ -419,7 +473,7 @@ int vp_guest_remove(struct vp_ctx *c, const char *uuid)
 		return r;
 	snprintf(d.uuid, sizeof(d.uuid), "%s", uuid);
 	snprintf(d.name, sizeof(d.name), "%s", st.name);
-	r = vp_engine_commit(b, &d, NULL, &rs, NULL, c->deadline, NULL, 0);
+	r = vp_engine_commit(c, b, &d, NULL, &rs, NULL, 0);
 	if (r == 0)
 		vp_log(LOG_INFO, "%s: forwards removed", st.name);
 	return r;

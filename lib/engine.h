@@ -26,6 +26,10 @@ struct vp_ctx {
 	 * every wait of every guest of the call ends by it, each also keeping its own bound, and a
 	 * change cut short is rolled back or stays recorded. 0: each wait's own bound only. */
 	long long deadline;
+	/* The qemu hook's: the flows of forwards a change removed are ended after the hook has
+	 * answered libvirt, by a detached child that holds our lock until they are (engine.c);
+	 * false: before the change returns (the CLI's callers expect them ended by then). */
+	bool defer_flows;
 };
 
 /* Load the forward table through vp_table_open (table.h), the one loader of every caller (path
@@ -54,16 +58,17 @@ int vp_engine_sweep(const char *only, long long deadline);
 
 /* Make the rules of guest d exactly rs through backend b, under our lock: the state records the
  * intent first (old | new families), the guest's rules leave a backend they were installed with
- * before, b applies with its previous record and returns the new one, then the state is brought
+ * before, b applies with its previous record and returns the new one, then the flows of removed
+ * forwards end (c->defer_flows: after the call, still under our lock) and the state is brought
  * in step (removed with its side files after a removal). After a failure the state still names
  * every family that may hold rules, and the record is "unknown". network: the guest's first
- * network with forwards (for the network hook), may be NULL. recheck (may be NULL), asked under
- * the lock before an install: false means the guest stopped meanwhile, nothing is done, and 1 is
- * returned. deadline (vp_now_ms, 0: none): every wait ends by it (our lock, the
+ * network with forwards (for the network hook), may be NULL. c->recheck (may be NULL), asked
+ * under the lock before an install: false means the guest stopped meanwhile, nothing is done,
+ * and 1 is returned. c->deadline (vp_now_ms, 0: none): every wait ends by it (our lock, the
  * backend's), nothing is begun once it has passed (-ETIMEDOUT), and a change ends early enough
- * to leave its rollback time. Else 0, or -errno after logging why. */
+ * to leave its rollback time. Else 0, or -errno after logging why. c's table is not read. */
 /* addr[0..n_addr): the guest addresses rs sends to, by NIC, kept in the state (the pipeline's
  * next run keeps an installed address while its lease is valid). */
-int vp_engine_commit(const struct vp_backend *b, const struct vp_domain *d, const char *network,
-                     const struct vp_ruleset *rs, bool (*recheck)(const struct vp_domain *d),
-                     long long deadline, const struct vp_state_addr *addr, size_t n_addr);
+int vp_engine_commit(const struct vp_ctx *c, const struct vp_backend *b,
+                     const struct vp_domain *d, const char *network, const struct vp_ruleset *rs,
+                     const struct vp_state_addr *addr, size_t n_addr);

@@ -20,6 +20,13 @@ void vp_log_open(bool use_syslog, bool use_stderr, bool verbose)
 		openlog("virt-portfwd", LOG_PID, LOG_DAEMON);
 }
 
+void vp_log_atfork(void)
+{
+	if (log_syslog) {
+		closelog();
+		openlog("virt-portfwd", LOG_PID, LOG_DAEMON);
+	}
+}
 
 void vp_log(int prio, const char *fmt, ...)
 {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -197,6 +198,24 @@ char *vp_strndup(const char *s, size_t n)
 	memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
+}
+
+/* close_range, or each fd below 1024 on kernels before 5.9. */
+static void close_from_to(unsigned from, unsigned to)
+{
+	if (from <= to && syscall(SYS_close_range, from, to, 0U) < 0)
+		for (unsigned fd = from; fd <= to && fd < 1024; fd++)
+			close((int)fd);
+}
+
+void vp_close_fds(int keep)
+{
+	if (keep < 3) {
+		close_from_to(3, ~0U);
+		return;
+	}
+	close_from_to(3, (unsigned)keep - 1);
+	close_from_to((unsigned)keep + 1, ~0U);
 }
 
 long long vp_now_ms(void)

@@ -49,6 +49,9 @@ int vp_grow(void *arr, size_t *cap, size_t need, size_t elem);
  * output line can neither forge a line nor make it read in another order. */
 void vp_text_sanitize(char *s);
 
+/* Close every fd from 3 up but keep (-1: none). */
+void vp_close_fds(int keep);
+
 /* CLOCK_MONOTONIC in milliseconds: deadlines that a changed wall clock cannot move. */
 long long vp_now_ms(void);
 /* Deadlines are instants on that clock (ms); 0 is none. What a wait whose own bound is own_ms

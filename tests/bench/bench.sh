@@ -168,13 +168,16 @@ peak_rss() {
 }
 
 # fw_syscalls NAME OP: the firewall I/O of one hook run, "NETLINK-SOCKETS PROGRAMS-RUN": the
-# sockets the hook opens itself, the programs it runs (not the attempts of a PATH search). Counts,
-# not times: the same on a busy machine, so the quick run can hold them exactly.
+# sockets the hook opens itself (and the processes it forks without running a program: the
+# detached child that ends a removed forward's flows; strace -f waits for it), the programs it
+# runs (not the attempts of a PATH search). Counts, not times: the same on a busy machine, so
+# the quick run can hold them exactly.
 fw_syscalls() {
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	in_host 'strace -f -qq -e trace=socket,execve -o "$1" "$HOOK" "$2" "$3" begin - \
 		<"$FIX/$2.xml" 2>/dev/null
-		awk '"'"'NR == 1 { hook = $1 } $1 == hook && $2 ~ /^socket\(AF_NETLINK/ { s++ }
+		awk '"'"'NR == 1 { hook = $1 } $2 ~ /^execve\(/ && $1 != hook { prog[$1] = 1 }
+			!($1 in prog) && $2 ~ /^socket\(AF_NETLINK/ { s++ }
 			$2 ~ /^execve\(/ && / = 0$/ { p++ } END { print s + 0, p - 1 }'"'"' "$1"' \
 		"$VP_TMP/strace" "$1" "$2"
 }

@@ -139,6 +139,8 @@ static bool said_stopped(const struct vp_domain *d)
 
 static int commit(const struct vp_backend *b, int family, size_t n)
 {
+	struct vp_ctx c = {.recheck = recheck_answer ? NULL : said_stopped,
+	                   .deadline = commit_deadline};
 	struct vp_domain d = {0};
 	struct vp_ruleset rs;
 	int r;
@@ -146,8 +148,7 @@ static int commit(const struct vp_backend *b, int family, size_t n)
 	snprintf(d.uuid, sizeof(d.uuid), UUID);
 	snprintf(d.name, sizeof(d.name), "web1");
 	ruleset(&rs, family, n);
-	r = vp_engine_commit(b, &d, "default", &rs, recheck_answer ? NULL : said_stopped,
-	                     commit_deadline, NULL, 0);
+	r = vp_engine_commit(&c, b, &d, "default", &rs, NULL, 0);
 	vp_ruleset_free(&rs);
 	return r;
 }

@@ -7,7 +7,7 @@
 #
 #   CLI:  check on a good and a bad table; --dry-run install from a fixture tree
 #   hook: an unconfigured guest; a bad table; install, reconnect and remove for real in a
-#         private network namespace (iptables-nft)
+#         private network namespace (iptables-nft), the processes the hook forks included
 #
 # The hook's table must be owned by root, and the real install needs a network namespace: those
 # parts run as root only (SKIP otherwise). TAP output; VP_BIN is the built virt-portfwd.
@@ -72,15 +72,33 @@ vg_known_gaps() {
 	sed -i -E '/^--[0-9]+-- WARNING: unhandled amd64-linux syscall: 434$/,+4d' "$1"
 }
 
+# vg_children NAME: the reports of every process of the run (the hook forks: the contained
+# child of reconnect, the detached child that ends a removed forward's flows) into NAME.vg, once
+# they are done (the detached child holds the tree's lock until it is: a bounded wait), and how
+# many processes there were into NAME.procs.
+vg_children() {
+	local lock=${VIRT_PORTFWD_ROOT:-}/run/virt-portfwd/lock f n=0
+	if [ -n "${VIRT_PORTFWD_ROOT:-}" ] && [ -e "$lock" ] && ! flock -w 30 "$lock" true; then
+		echo "a process of the hook still holds $lock after 30 s" >"$TMP/$1.vg.lock"
+	fi
+	for f in "$TMP/$1.vg".[0-9]*; do
+		[ -e "$f" ] && n=$((n + 1))
+	done
+	echo "$n" >"$TMP/$1.procs"
+	cat "$TMP/$1.vg".* >"$TMP/$1.vg" 2>/dev/null
+	rm -f "$TMP/$1.vg".*
+}
+
 vg() {
 	local name=$1 want=$2 in=$3 rc
 	shift 3
 	"${VG_WRAP[@]}" valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
-		--show-leak-kinds=definite --child-silent-after-fork=yes --error-exitcode=$VG_ERR \
+		--show-leak-kinds=definite --child-silent-after-fork=no --error-exitcode=$VG_ERR \
 		--suppressions="$(dirname "$0")/libnftables.supp" \
-		--log-file="$TMP/$name.vg" \
+		--log-file="$TMP/$name.vg.%p" \
 		"$@" <"$in" >"$TMP/$name.out" 2>"$TMP/$name.err"
 	rc=$?
+	vg_children "$name"
 	vg_known_gaps "$TMP/$name.vg"
 	if [ "$rc" -ne $VG_ERR ] && [ ! -s "$TMP/$name.vg" ]; then
 		ok "$name: valgrind-clean"
@@ -269,6 +287,8 @@ netns_cases() {
 	check "hook-reconnect: the same rules" hook-reconnect.err test "$(tagged)" = "$n"
 	vg hook-remove 0 "$TMP/web1.xml" "$TMP/good/hooks/qemu" web1 stopped end -
 	expect_empty hook-remove out
+	check "hook-remove: the child that ends its flows ran under valgrind too" hook-remove.procs \
+		test "$(cat "$TMP/hook-remove.procs")" -ge 2
 	check "hook-remove: no rule left" hook-remove.err test "$(tagged)" = 0
 	VG_WRAP=()
 	unset VIRT_PORTFWD_ROOT XTABLES_LOCKFILE

@@ -40,6 +40,7 @@ run() {
 	vp_check "removed: the connection through 2224 still echoes" vp_ct_echoed kept two
 	vp_check "removed: ... and is still open" vp_ct_open kept
 	vp_recon_stop guest1
+	vp_check "stopped: its connections are ended (our lock is free)" vp_ct_settled
 	vp_ct_say kept three
 	vp_check "stopped: the connection through 2224 is closed at its next write" vp_ct_ended kept
 }

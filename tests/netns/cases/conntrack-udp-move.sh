@@ -35,6 +35,7 @@ run() {
 	vp_check "moved: the other flow's conntrack entry is the one from before the change" \
 		test "$(vp_ct_age 40002)" -ge $(($(date +%s) - t0 + 2))
 	vp_recon_stop guest1 guest2
+	vp_check "stopped: their connections are ended (our lock is free)" vp_ct_settled
 	vp_check "stopped: nothing reaches guest2 any more" vp_ct_still g2-moved
 	vp_check "stopped: nothing reaches guest1 any more" vp_ct_still g1-other
 }

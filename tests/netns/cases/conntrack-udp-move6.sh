@@ -40,5 +40,6 @@ run() {
 	vp_check_eq "moved: guest1's change ended one conntrack entry" \
 		"$(vp_log_since "$mark" | grep -c 'guest1: forwards changed: 1 connection ended$')" 1
 	vp_recon_stop guest1 guest2
+	vp_check "stopped: their connections are ended (our lock is free)" vp_ct_settled
 	vp_check "stopped: nothing reaches guest2 any more" vp_ct_still g2-moved
 }

@@ -105,6 +105,21 @@ vp_ct_age() {
 		head -n 1
 }
 
+# vp_ct_oldest SPORT: the age in seconds of the oldest of the host's conntrack entries of the
+# client's flows from SPORT (vp_ct_timestamps first); empty if there is none.
+vp_ct_oldest() {
+	ip netns exec "$VP_HOST" cat /proc/net/nf_conntrack |
+		grep " sport=$1 " | sed -n 's/.*delta-time=\([0-9]*\).*/\1/p' | sort -n | tail -n 1
+}
+
+# vp_ct_settled: the flows a hook's change ends are ended: the qemu hook leaves that to a
+# detached child that holds our lock until it is done, so this waits (10 s at most) for the
+# lock, as the next change of any guest does.
+vp_ct_settled() {
+	local lock=$VP_ROOT/run/virt-portfwd/lock
+	[ ! -e "$lock" ] || flock -w 10 "$lock" true
+}
+
 # vp_ct_move_start 4|6: the start of conntrack-udp-move(6): sinks on guest1's 5001 (g1-moved),
 # guest2's 5001 (g2-moved) and guest1's 5002 (g1-other); the case's `table guest1`; both guests
 # started with their status files; streams from source ports 40000 to 5000 and 40002 to 5002,
