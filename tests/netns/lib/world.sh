@@ -154,7 +154,7 @@ vp_netns_add() {
 
 # Run a command in the host namespace with the same xtables lock as the hook.
 vp_h() {
-	ip netns exec "$VP_HOST" env XTABLES_LOCKFILE="$VP_LOCK" "$@"
+	XTABLES_LOCKFILE=$VP_LOCK ip netns exec "$VP_HOST" "$@"
 }
 
 # vp_make_host: the host namespace with its uplink, virbr0 and forwarding.
@@ -260,25 +260,15 @@ vp_bg() {  # NS CMD...: run CMD in NS in the background, remember its pid
 }
 
 # vp_listen NS NAME: TCP :22 answers NAME, TCP :80..:89 answer "NAME port PORT" (to see which guest
-# port a host port reached), UDP :27015 answers NAME.
+# port a host port reached), UDP :27015 answers NAME. One process: lib/listen.py.
 vp_listen() {
-	local ns=$1 name=$2 p
-	vp_bg "$ns" socat TCP-LISTEN:22,fork,reuseaddr SYSTEM:"echo $name"
-	for p in 80 81 82 83 84 85 86 87 88 89; do
-		vp_bg "$ns" socat TCP-LISTEN:$p,fork,reuseaddr SYSTEM:"echo $name port $p"
-	done
-	vp_bg "$ns" socat UDP-RECVFROM:27015,fork SYSTEM:"echo $name"
+	vp_bg "$1" python3 "$VP_LIB/listen.py" "$2"
 }
 
 # vp_listen6 NS NAME: IPv6-only listeners, answering "NAME v6" (TCP :22, UDP :27015) and
 # "NAME v6 port PORT" (TCP :80, :81), next to vp_listen's IPv4 ones on the same ports.
 vp_listen6() {
-	local ns=$1 name=$2 p
-	vp_bg "$ns" socat TCP6-LISTEN:22,ipv6only=1,fork,reuseaddr SYSTEM:"echo $name v6"
-	for p in 80 81; do
-		vp_bg "$ns" socat TCP6-LISTEN:$p,ipv6only=1,fork,reuseaddr SYSTEM:"echo $name v6 port $p"
-	done
-	vp_bg "$ns" socat UDP6-RECVFROM:27015,ipv6only=1,fork SYSTEM:"echo $name v6"
+	vp_bg "$1" python3 "$VP_LIB/listen.py" "$2" v6
 }
 
 # vp_tcp_get NS ADDR PORT [SRC]: print what the server sends; fail (within ~2 s) if no connection.
