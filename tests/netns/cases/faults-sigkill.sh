@@ -60,7 +60,7 @@ converge() {  # TARGET METHOD
 run() {
 	local i op mode delay rc t_start t_stop killed=0 target method snap=$VP_TMP/snap.kill
 	local s_run=$VP_TMP/snap.run running=0 conv_bad=() owned_bad=() half_bad=() rc_bad=()
-	local path_bad=() sampled=0 p want n_full n seen_none=0 seen_part=0 seen_full=0 t _
+	local path_bad=() sampled=0 p want n_full n owned seen_none=0 seen_part=0 seen_full=0 t _
 	faults_start_g2
 	# How long each takes unkilled: the fastest of 3 runs, so that most kills land mid-run.
 	t_start=999999 t_stop=999999
@@ -82,16 +82,17 @@ run() {
 		if [ $((i % 2)) = 0 ]; then mode=group; else mode=hook; fi
 		read -r rc _ < <(kill_once "$op" "$delay" "$mode")
 		[ "$rc" = 137 ] && killed=$((killed + 1))
-		n=$(vp_g1_rules)
+		# One listing of guest1's rules serves the count and the half-made check.
+		owned=$(vp_rules_owned "$VP_G1_UUID")
+		n=$(grep -c . <<<"$owned")
 		if [ "$n" = 0 ]; then seen_none=$((seen_none + 1))
 		elif [ "$n" = "$n_full" ]; then seen_full=$((seen_full + 1))
 		else seen_part=$((seen_part + 1)); fi
 		p=$(vp_owned_problems)
 		[ -z "$p" ] || owned_bad+=("after kill $i ($op at ${delay} ms, $mode): $p")
 		# Never a DNAT of guest1 without its accept: that would be a forward half made.
-		if [ "$VP_KIND" != nftables ] &&
-			[ "$(vp_rules_owned "$VP_G1_UUID" | grep -c -- '-j DNAT')" -gt 0 ] &&
-			[ "$(vp_rules_owned "$VP_G1_UUID" | grep -c -- '-j ACCEPT')" -lt 3 ]; then
+		if [ "$VP_KIND" != nftables ] && [ "$(grep -c -- '-j DNAT' <<<"$owned")" -gt 0 ] &&
+			[ "$(grep -c -- '-j ACCEPT' <<<"$owned")" -lt 3 ]; then
 			half_bad+=("after kill $i ($op at ${delay} ms): DNAT without its accepts")
 		fi
 		if [ $((RANDOM % 2)) = 0 ]; then target=running; running=1; else
