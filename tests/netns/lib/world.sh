@@ -259,16 +259,21 @@ vp_bg() {  # NS CMD...: run CMD in NS in the background, remember its pid
 	VP_PIDS+=("$!")
 }
 
+# Debian's python3 (tests/run installs it), not a version manager's shim first in PATH: pyenv's
+# runs a dozen shell scripts before python starts.
+VP_PYTHON=/usr/bin/python3
+[ -x "$VP_PYTHON" ] || VP_PYTHON=python3
+
 # vp_listen NS NAME: TCP :22 answers NAME, TCP :80..:89 answer "NAME port PORT" (to see which guest
 # port a host port reached), UDP :27015 answers NAME. One process: lib/listen.py.
 vp_listen() {
-	vp_bg "$1" python3 "$VP_LIB/listen.py" "$2"
+	vp_bg "$1" "$VP_PYTHON" "$VP_LIB/listen.py" "$2"
 }
 
 # vp_listen6 NS NAME: IPv6-only listeners, answering "NAME v6" (TCP :22, UDP :27015) and
 # "NAME v6 port PORT" (TCP :80, :81), next to vp_listen's IPv4 ones on the same ports.
 vp_listen6() {
-	vp_bg "$1" python3 "$VP_LIB/listen.py" "$2" v6
+	vp_bg "$1" "$VP_PYTHON" "$VP_LIB/listen.py" "$2" v6
 }
 
 # vp_tcp_get NS ADDR PORT [SRC]: print what the server sends; fail (within ~2 s) if no connection.
