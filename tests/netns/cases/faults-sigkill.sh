@@ -23,7 +23,7 @@ kill_once() {
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	ip netns exec "$VP_HOST" env VIRT_PORTFWD_ROOT="$VP_ROOT" XTABLES_LOCKFILE="$VP_LOCK" bash -c '
 		exec 3<>"$8"   # read-write: the open does not wait for a writer
-		t0=$(date +%s%N)
+		t0=${EPOCHREALTIME//[!0-9]/}
 		setsid "$1" guest1 "$2" begin - <"$3" >>"$4" 2>>"$5" 3<&- &
 		pid=$!
 		exec 2>/dev/null   # no "Killed" job notices
@@ -33,9 +33,9 @@ kill_once() {
 		fi
 		wait "$pid"
 		rc=$?
-		t1=$(date +%s%N)
+		t1=${EPOCHREALTIME//[!0-9]/}
 		for _ in $(seq 200); do pgrep -s "$pid" >/dev/null || break; sleep 0.01; done
-		echo "$rc $(((t1 - t0) / 1000000))"' _ "$VP_ROOT/hooks/qemu" "$1" "$VP_FIX/guest1.xml" \
+		echo "$rc $(((t1 - t0) / 1000))"' _ "$VP_ROOT/hooks/qemu" "$1" "$VP_FIX/guest1.xml" \
 		"$VP_TMP/hook.stdout" "$VP_TMP/hook.stderr" "$(ms_to_s "$2")" "$3" "$VP_TMP/never"
 }
 

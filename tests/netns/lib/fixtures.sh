@@ -282,10 +282,10 @@ vp_hook_us() {
 	ip netns exec "$VP_HOST" env VIRT_PORTFWD_ROOT="$VP_ROOT" XTABLES_LOCKFILE="$VP_LOCK" \
 		bash -c 'best=999999999
 		for i in 1 2 3 4 5; do
-			t0=$(date +%s%N)
+			t0=${EPOCHREALTIME//[!0-9]/}
 			"$1" "$2" "$3" begin - <"$4" >/dev/null 2>>"$5"
-			t1=$(date +%s%N)
-			us=$(( (t1 - t0) / 1000 ))
+			t1=${EPOCHREALTIME//[!0-9]/}
+			us=$((t1 - t0))
 			[ $us -lt $best ] && best=$us
 		done
 		echo $best' _ "$VP_ROOT/hooks/qemu" "$dom" "$op" "$VP_FIX/$dom.xml" "$VP_TMP/hook.stderr"

@@ -213,12 +213,12 @@ vp_lease_came() {  # guest1's lease written, as libvirt's leases helper does
 # EXPECTED; prints the milliseconds it took.
 vp_lease_wait_forward_ms() {  # EXPECTED SECONDS
 	local t0 i
-	t0=$(date +%s%N)
+	t0=${EPOCHREALTIME//[!0-9]/}
 	for ((i = 0; i < $2 * 10; i++)); do
 		[ "$(vp_tcp_get "$VP_CLIENT" "$VP_HOST_ADDR" 2222)" = "$1" ] && break
 		sleep 0.1
 	done
-	echo $((($(date +%s%N) - t0) / 1000000))
+	echo $(((${EPOCHREALTIME//[!0-9]/} - t0) / 1000))
 }
 
 vp_lease_waiters() {  # how many waiters guest1 has
