@@ -18,7 +18,7 @@ struct guests {
 	struct vp_domain *d;
 	char **xml;            /* the status file, for a lease waiter */
 	size_t *len;
-	size_t n;
+	size_t n, cap[3];      /* allocated: of d, xml, len */
 };
 
 static void guests_free(struct guests *g)
@@ -35,16 +35,9 @@ static void guests_free(struct guests *g)
 
 static int guests_add(struct guests *g, struct vp_domain *d, char *xml, size_t len)
 {
-	struct vp_domain *nd = realloc(g->d, (g->n + 1) * sizeof(*nd));
-	if (nd)
-		g->d = nd;
-	char **nx = realloc(g->xml, (g->n + 1) * sizeof(*nx));
-	if (nx)
-		g->xml = nx;
-	size_t *nl = realloc(g->len, (g->n + 1) * sizeof(*nl));
-	if (nl)
-		g->len = nl;
-	if (!nd || !nx || !nl)
+	if (vp_grow(&g->d, &g->cap[0], g->n + 1, sizeof(*g->d)) < 0 ||
+	    vp_grow(&g->xml, &g->cap[1], g->n + 1, sizeof(*g->xml)) < 0 ||
+	    vp_grow(&g->len, &g->cap[2], g->n + 1, sizeof(*g->len)) < 0)
 		return -ENOMEM;
 	g->d[g->n] = *d;
 	g->xml[g->n] = xml;

@@ -87,12 +87,10 @@ void vp_table_free(struct vp_table *t)
 
 static int table_add_file(struct vp_table *t, const char *fname, const char **ret_file)
 {
-	char **nf = realloc(t->files, (t->n_files + 1) * sizeof(*nf));
 	char *copy;
 
-	if (!nf)
+	if (vp_grow(&t->files, &t->cap_files, t->n_files + 1, sizeof(*t->files)) < 0)
 		return -ENOMEM;
-	t->files = nf;
 	copy = vp_strndup(fname, strlen(fname));
 	if (!copy)
 		return -ENOMEM;

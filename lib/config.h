@@ -77,7 +77,7 @@ struct vp_table {
 	unsigned set_line[4];     /* where each was given */
 	const char *set_file[4];
 	char **files;             /* file names, for vp_forward.file */
-	size_t n_files;
+	size_t n_files, cap_files;
 };
 
 void vp_table_init(struct vp_table *t);

@@ -158,23 +158,20 @@ static void render_reply(const struct vp_rule *r, const char *owner, struct vp_b
 	vp_buf_printf(b, " -m comment --comment \"%s\" -j ACCEPT", owner);
 }
 
-static int want_add(char ***want, size_t *n, struct vp_buf *b)
+static int want_add(char ***want, size_t *n, size_t *cap, struct vp_buf *b)
 {
-	char **nw = b->err || !b->s ? NULL : realloc(*want, (*n + 1) * sizeof(*nw));
-
-	if (!nw) {
+	if (b->err || !b->s || vp_grow(want, cap, *n + 1, sizeof(**want)) < 0) {
 		vp_buf_free(b);
 		return -ENOMEM;
 	}
-	nw[(*n)++] = b->s;
-	*want = nw;
+	(*want)[(*n)++] = b->s;
 	return 0;
 }
 
-/* The owner's accepts of family f, in iptables' words, into want[0..*n): each forward accept
- * (render-xt.c) and the accept of its replies. */
+/* The owner's accepts of family f, in iptables' words, into want[0..*n) (*cap allocated): each
+ * forward accept (render-xt.c) and the accept of its replies. */
 static int nb_wanted(const struct vp_ruleset *rs, const struct nft_fam *f, char ***want,
-                     size_t *n)
+                     size_t *n, size_t *cap)
 {
 	int r = 0;
 
@@ -185,9 +182,9 @@ static int nb_wanted(const struct vp_ruleset *rs, const struct nft_fam *f, char 
 			continue;
 		vp_render_xt_rule(&rs->r[i], rs->owner, &b);
 		render_reply(&rs->r[i], rs->owner, &reply);
-		r = want_add(want, n, &b);
+		r = want_add(want, n, cap, &b);
 		if (r == 0)
-			r = want_add(want, n, &reply);
+			r = want_add(want, n, cap, &reply);
 		else
 			vp_buf_free(&reply);
 	}
@@ -229,7 +226,7 @@ static int nb_family(const struct vp_ruleset *rs, size_t fi, const struct vp_fw_
 	struct vp_buf save = {0}, b = {0};
 	struct vp_listing ls = {0};
 	char **want = NULL;
-	size_t n_want = 0;
+	size_t n_want = 0, cap_want = 0;
 	const char *chain;
 	int r = nb_save(fi, o, &save);
 
@@ -240,7 +237,7 @@ static int nb_family(const struct vp_ruleset *rs, size_t fi, const struct vp_fw_
 	if (r == 0)
 		r = nb_parse(&ls, rs->owner, &v);
 	if (r == 0 && v.drop)
-		r = nb_wanted(rs, f, &want, &n_want);
+		r = nb_wanted(rs, f, &want, &n_want, &cap_want);
 	chain = v.docker_user ? NB_DOCKER : NB_CHAIN;
 	if (r < 0 || nb_same(&v, chain, want, n_want))
 		goto out;

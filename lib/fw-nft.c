@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "util.h"
 
 #define LIST_MAX    (256u << 20)   /* a listing larger than this is refused */
 #define JSON_DEPTH  256
@@ -41,13 +42,11 @@ const struct nft_fam vp_nft_fams[N_FAMS] = {
 	{AF_INET6, VP_FAM_V6, "ip6", "::1"},
 };
 
-static int push_str(char ***arr, size_t *n, char *s)
+static int push_str(char ***arr, size_t *n, size_t *cap, char *s)
 {
-	char **na = realloc(*arr, (*n + 1) * sizeof(*na));
-	if (!na)
+	if (vp_grow(arr, cap, *n + 1, sizeof(**arr)) < 0)
 		return -ENOMEM;
-	na[(*n)++] = s;
-	*arr = na;
+	(*arr)[(*n)++] = s;
 	return 0;
 }
 
@@ -221,7 +220,7 @@ int vp_nft_wanted_build(const struct vp_ruleset *rs, const struct nft_fam *f, bo
 			return -EINVAL;
 		c = vp_nft_stage_chain(r->stage, lv);
 		render_rule(r, f, rs->owner, &b);
-		ret = b.err ? b.err : !b.s ? -ENOMEM : push_str(&w->s[c], &w->n[c], b.s);
+		ret = b.err ? b.err : !b.s ? -ENOMEM : push_str(&w->s[c], &w->n[c], &w->cap[c], b.s);
 		if (ret < 0) {
 			vp_buf_free(&b);
 			return ret;
@@ -332,11 +331,9 @@ static json_object *item_of(json_object *items, size_t i, const char *kind)
 
 static int owned_add(struct owned *o, uint64_t handle)
 {
-	uint64_t *nh = realloc(o->handle, (o->n + 1) * sizeof(*nh));
-	if (!nh)
+	if (vp_grow(&o->handle, &o->cap, o->n + 1, sizeof(*o->handle)) < 0)
 		return -ENOMEM;
-	nh[o->n++] = handle;
-	o->handle = nh;
+	o->handle[o->n++] = handle;
 	return 0;
 }
 

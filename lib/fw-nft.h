@@ -39,7 +39,7 @@ extern const struct nft_fam vp_nft_fams[N_FAMS];
 struct owned {
 	uint64_t *handle;
 	char **text;            /* canonical text; filled only when a comparison needs it */
-	size_t n;
+	size_t n, cap;          /* handles, and how many are allocated */
 	bool below_jump;        /* NC_LV: one of them sits below a jump or goto */
 };
 
@@ -57,7 +57,7 @@ struct view {
 /* The owner's wanted rules per chain, in canonical text. */
 struct nft_wanted {
 	char **s[NC_COUNT];
-	size_t n[NC_COUNT];
+	size_t n[NC_COUNT], cap[NC_COUNT];
 };
 
 int vp_nft_wanted_build(const struct vp_ruleset *rs, const struct nft_fam *f, bool lv,

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "render-xt.h"
 #include "run.h"
+#include "util.h"
 
 const struct xt_tools vp_xt_tools_nft = {
 	"iptables-nft",
@@ -53,16 +54,15 @@ struct chain_view {
 	size_t n_mine;
 	const char **jumps;    /* built-in rules jumping to our chain */
 	size_t n_jumps;
+	size_t cap[2];         /* allocated: of mine, of jumps */
 	bool builtin_seen;
 };
 
-static int push(const char ***arr, size_t *n, const char *s)
+static int push(const char ***arr, size_t *n, size_t *cap, const char *s)
 {
-	const char **na = realloc(*arr, (*n + 1) * sizeof(*na));
-	if (!na)
+	if (vp_grow(arr, cap, *n + 1, sizeof(**arr)) < 0)
 		return -ENOMEM;
-	na[(*n)++] = s;
-	*arr = na;
+	(*arr)[(*n)++] = s;
 	return 0;
 }
 
@@ -100,14 +100,14 @@ static int see_rule(struct chain_view *v, const char *table, const char *chain, 
 			continue;
 		if (strcmp(chain, vp_xt_chains[i].chain) == 0) {
 			if (owned_by(spec, owner))
-				return push(&v[i].mine, &v[i].n_mine, spec);
+				return push(&v[i].mine, &v[i].n_mine, &v[i].cap[0], spec);
 			v[i].n_other++;
 		} else if (strcmp(chain, vp_xt_chains[i].builtin) == 0) {
 			if (!v[i].builtin_seen)
 				v[i].jump_first = strcmp(spec, vp_xt_chains[i].jump[fi]) == 0;
 			v[i].builtin_seen = true;
 			if (ends_with_jump(spec, vp_xt_chains[i].chain))
-				return push(&v[i].jumps, &v[i].n_jumps, spec);
+				return push(&v[i].jumps, &v[i].n_jumps, &v[i].cap[1], spec);
 		}
 	}
 	return 0;
@@ -155,14 +155,10 @@ int vp_xt_wanted_build(const struct vp_ruleset *rs, int family, struct xt_wanted
 		if (r->family != family)
 			continue;
 		vp_render_xt_rule(r, rs->owner, &b);
-		char **ns = realloc(w->s[i], (w->n[i] + 1) * sizeof(*ns));
-		if (b.err || !b.s || !ns) {
-			if (ns)
-				w->s[i] = ns;
+		if (b.err || !b.s || vp_grow(&w->s[i], &w->cap[i], w->n[i] + 1, sizeof(*w->s[i])) < 0) {
 			vp_buf_free(&b);
 			return -ENOMEM;
 		}
-		w->s[i] = ns;
 		w->s[i][w->n[i]++] = b.s;
 	}
 	return 0;

@@ -29,7 +29,7 @@ extern const struct chain_def vp_xt_chains[N_CHAINS];
 /* The owner's wanted rule specs per chain, rendered in canonical form. */
 struct xt_wanted {
 	char **s[N_CHAINS];
-	size_t n[N_CHAINS];
+	size_t n[N_CHAINS], cap[N_CHAINS];
 };
 
 size_t vp_xt_chain_index(const char *chain);   /* N_CHAINS when not ours */

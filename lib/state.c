@@ -492,7 +492,7 @@ int vp_state_list(int dirfd, char ***ret, size_t *ret_n)
 	DIR *dp = open_dir(dirfd);
 	struct dirent *e;
 	char **list = NULL;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 	int r = 0;
 
 	if (!dp)
@@ -500,16 +500,12 @@ int vp_state_list(int dirfd, char ***ret, size_t *ret_n)
 	while ((e = readdir(dp))) {
 		if (!safe_name(e->d_name))
 			continue;   /* ".", "lock", side files, temporaries */
-		char **nl = realloc(list, (n + 2) * sizeof(*nl));
 		char *name = strdup(e->d_name);
-		if (!nl || !name) {
+		if (!name || vp_grow(&list, &cap, n + 2, sizeof(*list)) < 0) {
 			free(name);
-			if (nl)
-				list = nl;
 			r = -ENOMEM;
 			break;
 		}
-		list = nl;
 		list[n++] = name;
 		list[n] = NULL;
 	}

@@ -504,7 +504,7 @@ static int list_dropins(const char *dir, bool any_owner, struct vp_diags *d, cha
                         size_t *ret_n)
 {
 	char **names = NULL;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 	struct dirent *de;
 	int r = 0, fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *dp = fd < 0 ? NULL : fdopendir(fd);
@@ -524,7 +524,6 @@ static int list_dropins(const char *dir, bool any_owner, struct vp_diags *d, cha
 	}
 	for (errno = 0; (de = readdir(dp)); errno = 0) {
 		size_t len = strlen(de->d_name);
-		char **nn;
 		if (de->d_name[0] == '.' || len <= 5 || strcmp(de->d_name + len - 5, ".conf") != 0)
 			continue;
 		if (n == VP_TABLE_MAX_FILES) {
@@ -532,12 +531,10 @@ static int list_dropins(const char *dir, bool any_owner, struct vp_diags *d, cha
 			r = -EINVAL;
 			break;
 		}
-		nn = realloc(names, (n + 1) * sizeof(*nn));
-		if (!nn) {
+		if (vp_grow(&names, &cap, n + 1, sizeof(*names)) < 0) {
 			r = -ENOMEM;
 			break;
 		}
-		names = nn;
 		names[n] = vp_strndup(de->d_name, len);
 		if (!names[n]) {
 			r = -ENOMEM;

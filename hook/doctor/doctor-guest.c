@@ -24,11 +24,9 @@ static int guest_forwards(struct doctor *dr, struct dr_guest *g, const struct vp
 		if (!vp_forward_matches(f, g->d.name, g->d.uuid) ||
 		    (dr->port && (dr->port < f->host_port || dr->port > f->host_port_end)))
 			continue;
-		struct dr_fwd *nf = realloc(g->fw, (g->n_fw + 1) * sizeof(*nf));
-		if (!nf)
+		if (vp_grow(&g->fw, &g->cap_fw, g->n_fw + 1, sizeof(*g->fw)) < 0)
 			return -ENOMEM;
-		g->fw = nf;
-		nf = &g->fw[g->n_fw++];
+		struct dr_fwd *nf = &g->fw[g->n_fw++];
 		*nf = (struct dr_fwd){.f = f};
 		struct vp_buf l = {0};
 		vp_buf_printf(&l, "%s %s ", g->d.name, vp_proto_name(f->proto));

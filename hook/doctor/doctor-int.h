@@ -59,7 +59,7 @@ struct dr_guest {
 	bool installed;                 /* our state records rules of it */
 	struct vp_state st;
 	struct dr_fwd *fw;
-	size_t n_fw;
+	size_t n_fw, cap_fw;
 	struct vp_table meta;           /* the forwards of its metadata the hook takes (metadata.h) */
 };
 
@@ -84,7 +84,7 @@ struct doctor {
 	unsigned long port;             /* 0: every forward */
 	unsigned n_fail, n_lines;
 	struct dr_guest *g;
-	size_t n_g;
+	size_t n_g, cap_g;
 	struct dr_net nets[DR_MAX_NETS];
 	size_t n_nets;
 	struct vp_netcache cache;

@@ -65,18 +65,17 @@ static void guests_free(struct doctor *dr)
 	}
 	free(dr->g);
 	dr->g = NULL;
-	dr->n_g = 0;
+	dr->n_g = dr->cap_g = 0;
 }
 
 /* Take d (its NICs are owned by the list from now on). */
 static int guest_add(struct doctor *dr, struct vp_domain *d, bool running)
 {
-	struct dr_guest *ng = realloc(dr->g, (dr->n_g + 1) * sizeof(*ng));
+	struct dr_guest *ng;
 	int dirfd;
 
-	if (!ng)
+	if (vp_grow(&dr->g, &dr->cap_g, dr->n_g + 1, sizeof(*dr->g)) < 0)
 		return -ENOMEM;
-	dr->g = ng;
 	ng = &dr->g[dr->n_g++];
 	*ng = (struct dr_guest){.d = *d, .running = running};
 	*d = (struct vp_domain){0};
