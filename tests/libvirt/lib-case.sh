@@ -122,12 +122,24 @@ has_lease() {
 # --- g1's and g2's forwards --------------------------------------------------------------------
 
 # The forwards of g1 and g2 in the initial table all answer: three IPv4, two IPv6. WORD is what
-# the UDP echo is sent (default "back").
+# the UDP echo is sent (default "back"). The five connections are made at once (each its own
+# client socket and conntrack entry), each with the timeouts it has alone.
 forwards_work() {
-	local c=$VP_CNS w=${1:-back}
-	[ "$(vp_http "$c" "$HOST" 2222)" = g1 ] && [ "$(vp_http "$c" "$HOST" 2322)" = g2 ] &&
-		[ "$(vp_udp "$c" "$HOST" 27015 "$w")" = "g1 $w" ] &&
-		[ "$(vp_http "$c" "$HOST6" 2222)" = g1 ] && [ "$(vp_http "$c" "$HOST6" 2322)" = g2 ]
+	local c=$VP_CNS w=${1:-back} d=$VP_RUN/forwards-work pids=()
+	mkdir -p "$d" && rm -f "$d"/*
+	vp_http "$c" "$HOST" 2222 >"$d/1" &
+	pids+=($!)
+	vp_http "$c" "$HOST" 2322 >"$d/2" &
+	pids+=($!)
+	vp_udp "$c" "$HOST" 27015 "$w" >"$d/3" &
+	pids+=($!)
+	vp_http "$c" "$HOST6" 2222 >"$d/4" &
+	pids+=($!)
+	vp_http "$c" "$HOST6" 2322 >"$d/5" &
+	pids+=($!)
+	wait "${pids[@]}"
+	[ "$(cat "$d/1")" = g1 ] && [ "$(cat "$d/2")" = g2 ] && [ "$(cat "$d/3")" = "g1 $w" ] &&
+		[ "$(cat "$d/4")" = g1 ] && [ "$(cat "$d/5")" = g2 ]
 }
 # shellcheck disable=SC2034 # the cases print it
 FORWARDS="2222, 2322, 27015/udp, [::]:2222, [::]:2322"

@@ -408,9 +408,22 @@ vp_http() {
 		tail -n 1 | tr -d '\r'
 }
 
-# vp_udp NS ADDR PORT MSG: the echo ("NAME MSG") or nothing.
+# vp_udp NS ADDR PORT MSG: the echo ("NAME MSG") or nothing. Nothing means no echo came in 3 s;
+# an echo ends the wait at once. (socat alone would wait its whole -t after the message was sent,
+# echo or not: the message's writer keeps socat's input open instead, until the echo is in OUT
+# or the 3 s are over; socat's -T 3 bounds it as before.)
 vp_udp() {
-	printf '%s' "$4" | ip netns exec "$1" timeout 6 socat -t 3 -T 3 - "$(vp_sock UDP "$2" "$3")" 2>/dev/null
+	local out i
+	out=$(mktemp "$VP_RUN/udp.XXXXXX") || return 1
+	{
+		printf '%s' "$4"
+		for i in $(seq 1 30); do
+			[ -s "$out" ] && break
+			sleep 0.1
+		done
+	} | ip netns exec "$1" timeout 6 socat -t 0.2 -T 3 - "$(vp_sock UDP "$2" "$3")" >"$out" 2>/dev/null
+	cat "$out"
+	rm -f "$out"
 }
 
 # Poll until client -> ADDR:PORT answers with EXPECT; TIMEOUT in seconds.
@@ -419,7 +432,7 @@ vp_wait_http() {
 	t_end=$(($(date +%s) + timeout))
 	while [ "$(date +%s)" -lt "$t_end" ]; do
 		[ "$(vp_http "$ns" "$addr" "$port")" = "$expect" ] && return 0
-		sleep 1
+		sleep 0.2
 	done
 	return 1
 }

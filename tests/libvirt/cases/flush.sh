@@ -63,9 +63,11 @@ run() {
 	flush_rules_back "$before" "apply"
 	[ -n "$out" ] && vp_note "apply said: $out"
 	guests_gone g1 g2
-	# The restores left libvirt's nftables backend with stale handles (see libvirt_rules_anew).
+	# The restores left libvirt's nftables backend with stale handles (see libvirt_rules_anew);
+	# its iptables backends hold no handles: the restored ruleset is the initial one as it is,
+	# which the runner's invariants check after this case.
 	vp_virsh net-update default delete ip-dhcp-host "$FLUSH_HOST" --live >/dev/null
-	libvirt_rules_anew || vp_note "libvirtd did not restart after the flush"
+	[ "$VP_SETUP" != nftables ] || libvirt_rules_anew || vp_note "libvirtd did not restart after the flush"
 }
 
 # Our rules equal BEFORE (sorted), and our accept is first and unique.
