@@ -13,11 +13,15 @@
 #   - the hook's `started` and `stopped` for a guest with 10 forwards, its address from the
 #     network's static DHCP host (what libvirtd wrote), as libvirt runs the hook (XML on stdin);
 #   - the floor: the same change made by one batch of the distribution's tool (floor.sh);
-#   - the hook for a guest without forwards, next to `/bin/true`.
-# Prints a markdown table of medians (ms) and the ratio (started + stopped) / (add + del).
+#   - the hook for a guest without forwards, next to `/bin/true` and to an empty program linked
+#     as the hook is (tests/bench/linked.c, built beside VP_BIN: VP_LINKED).
+# Prints a markdown table of medians (ms) and the ratio (started + stopped) / (add + del), and
+# the bound: the ratio of a hook that did nothing but start (the empty linked program) and, on
+# iptables-nft, run the floor's add batch (the one program its `started` runs).
 # `stopped` is measured twice: with no flow tracked in the namespace, and with one (a TCP
 # connection from the outside to the host held open), because ending a removed forward's flows
-# walks the whole conntrack hash table when anything is tracked (lib/conntrack.c).
+# walks the whole conntrack hash table when anything is tracked (lib/conntrack.c); `started` is
+# measured twice too: right after a `stopped`, and once its detached child has let go of our lock.
 # The guest is not booted: libvirt runs no hook here, the script does (what is measured is the
 # hook, not QEMU). Environment: VP_BIN (default build/virt-portfwd), VP_SRCDIR; VP_BIN_OLD:
 # another build measured in the same hyperfine runs, one more row (before and after a change).
@@ -26,6 +30,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 export VP_SRCDIR=${VP_SRCDIR:-$(cd "$HERE/../.." && pwd)}
 export VP_BIN=${VP_BIN:-$VP_SRCDIR/build/virt-portfwd}
+export VP_LINKED=${VP_LINKED:-$(dirname "$VP_BIN")/tests/bench/bench-linked}
 RUNS=25
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -46,8 +51,9 @@ if [ -z "${ONE:-}" ]; then
 	[ -x "$VP_BIN" ] || { echo "bench-libvirt.sh: no executable VP_BIN=$VP_BIN" >&2; exit 1; }
 	setups=("$@")
 	[ ${#setups[@]} -gt 0 ] || setups=(nft legacy nftables)
-	echo "| backend | build | rules present | started | stopped | stopped, a flow tracked | floor add | floor del | ratio | ratio, a flow tracked | no forwards | \`/bin/true\` |"
-	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	[ -x "$VP_LINKED" ] || { echo "bench-libvirt.sh: no executable VP_LINKED=$VP_LINKED" >&2; exit 1; }
+	echo "| backend | build | rules present | started | started, lock free | stopped | stopped, a flow tracked | floor add | floor del | ratio | ratio, a flow tracked | no forwards | linked as the hook | \`/bin/true\` | bound |"
+	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for s in "${setups[@]}"; do
 		env -u VP_E2E_INNER bash "$0" --runs "$RUNS" --one "$s" || exit 1
 	done
@@ -141,7 +147,10 @@ flow_open() {
 hook_runs() {  # JSON PREFIX HOOK WITH_FLOOR
 	local x=$VP_RUN cmds args=()
 	local st="$3 $GUEST started begin - <$x/$GUEST.xml" sp="$3 $GUEST stopped begin - <$x/$GUEST.xml"
-	args=(-n "$2-started" --prepare "$sp" "$st" -n "$2-stopped" --prepare "$st" "$sp")
+	# lock free: the previous `stopped`'s child has ended its flows (flock waits for our lock)
+	args=(-n "$2-started" --prepare "$sp" "$st"
+		-n "$2-started-free" --prepare "$sp; flock /run/virt-portfwd/lock true" "$st"
+		-n "$2-stopped" --prepare "$st" "$sp")
 	if [ "$4" = 1 ]; then
 		mapfile -t cmds <"$VP_TMP/floor-10/cmds"
 		args+=(-n floor-add --prepare "${cmds[1]}" "${cmds[0]}"
@@ -169,7 +178,7 @@ measure() {
 		hook_runs "$VP_TMP/${builds[i]}-flow.json" h "${hooks[i]}" 0
 		vp_in_host hyperfine -N --style none --warmup 5 --runs $((RUNS * 5)) \
 			--export-json "$VP_TMP/${builds[i]}-nofwd.json" \
-			-n nofwd "${hooks[i]} nofwd started begin -" -n true /bin/true \
+			-n nofwd "${hooks[i]} nofwd started begin -" -n linked "$VP_LINKED" -n true /bin/true \
 			>/dev/null 2>"$VP_TMP/hf.err" || vp_die "hyperfine failed: $(cat "$VP_TMP/hf.err")"
 	done
 	for i in "${!builds[@]}"; do
@@ -178,15 +187,18 @@ measure() {
 }
 
 report() {  # BUILD
-	local j=$VP_TMP/$1 s p pf a d n t
-	s=$(median "$j-idle.json" h-started) p=$(median "$j-idle.json" h-stopped)
+	local j=$VP_TMP/$1 s sf p pf a d n l t
+	s=$(median "$j-idle.json" h-started) sf=$(median "$j-idle.json" h-started-free)
+	p=$(median "$j-idle.json" h-stopped)
 	a=$(median "$j-idle.json" floor-add) d=$(median "$j-idle.json" floor-del)
 	pf=$(median "$j-flow.json" h-stopped)
-	n=$(median "$j-nofwd.json" nofwd) t=$(median "$j-nofwd.json" true)
-	awk -v k="$VP_KIND" -v b="$1" -v r="$(rules_present)" -v s="$s" -v p="$p" -v pf="$pf" \
-		-v a="$a" -v d="$d" -v n="$n" -v t="$t" 'BEGIN {
-		printf "| %s | %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f | %.2f |\n",
-			k, b, r, s, p, pf, a, d, (s + p) / (a + d), (s + pf) / (a + d), n, t }'
+	n=$(median "$j-nofwd.json" nofwd) l=$(median "$j-nofwd.json" linked)
+	t=$(median "$j-nofwd.json" true)
+	awk -v k="$VP_KIND" -v b="$1" -v r="$(rules_present)" -v s="$s" -v sf="$sf" -v p="$p" \
+		-v pf="$pf" -v a="$a" -v d="$d" -v n="$n" -v l="$l" -v t="$t" 'BEGIN {
+		fmt = "| %s | %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n"
+		printf fmt, k, b, r, s, sf, p, pf, a, d, (s + p) / (a + d), (s + pf) / (a + d), n, l, t,
+			(2 * l + (k == "nft" ? a : 0)) / (a + d) }'
 }
 
 # VP_BENCH_TRACE=DIR: also one `started` and one `stopped` under strace -f -r -T, into DIR.
