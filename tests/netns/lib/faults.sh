@@ -8,7 +8,9 @@
 #
 # nft: the iptables tools are replaced by shims/xt-tool, first in the hook's PATH. legacy and
 # nftables: the backends work in process (libiptc, libnftables); the test-only library
-# shims/faultinj.c, LD_PRELOADed into the hook, fails a table commit or an nf_tables batch.
+# shims/faultinj.c, LD_PRELOADed into the hook, fails a table commit or an nf_tables batch
+# (a case that sets FAULTS_SHIMS=1 before sourcing this file has the shims on nftables too, for
+# the iptables-nft tools the nftables backend runs next to Docker's or ufw's rules).
 #
 # guest2 runs with its own forward through each case (faults_start_g2 ... faults_stop_g2): no
 # fault of guest1 may touch it.
@@ -33,7 +35,7 @@ faults_setup_shims() {
 	local t shims
 	shims=$(readlink -f "$VP_LIB/../shims")
 	mkdir -p "$FAULTS_CTL" "$FAULTS_SHIMBIN" || return 1
-	[ "$VP_KIND" = nft ] || return 0
+	[ "$VP_KIND" = nft ] || [ -n "${FAULTS_SHIMS:-}" ] || return 0
 	for t in iptables-nft-restore ip6tables-nft-restore iptables-nft-save ip6tables-nft-save; do
 		ln -s "$shims/xt-tool" "$FAULTS_SHIMBIN/$t" || return 1
 	done
