@@ -157,6 +157,7 @@ static int neighbours(struct vp_nfnl *q, const struct vp_ruleset *rs, const stru
 		struct vp_record unknown = {.kind = VP_RULES_UNKNOWN}, next = unknown;
 		none.n = 0;
 		all.families = 0;
+		all.deadline = o->rollback_deadline;   /* a tool that hung has used the change's time */
 		if (nft_apply(&none, &all, &unknown, &next) < 0)
 			vp_log(LOG_ERR, "rollback of %s failed: rules may be left, run 'virt-portfwd "
 			       "flush'", rs->owner);

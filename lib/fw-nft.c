@@ -670,6 +670,7 @@ int vp_nft_apply_read(struct vp_nfnl *q, const struct vp_ruleset *rs,
 		struct vp_fw_opts all = *o;
 		none.n = 0;
 		all.families = 0;
+		all.deadline = o->rollback_deadline;
 		if (nft_apply_once(q, &none, &all) < 0)
 			vp_log(LOG_ERR, "rollback of %s failed: rules may be left, run 'virt-portfwd flush'",
 			       rs->owner);
