@@ -139,7 +139,10 @@ forwards_work() {
 	pids+=($!)
 	wait "${pids[@]}"
 	[ "$(cat "$d/1")" = g1 ] && [ "$(cat "$d/2")" = g2 ] && [ "$(cat "$d/3")" = "g1 $w" ] &&
-		[ "$(cat "$d/4")" = g1 ] && [ "$(cat "$d/5")" = g2 ]
+		[ "$(cat "$d/4")" = g1 ] && [ "$(cat "$d/5")" = g2 ] && return 0
+	vp_note "forwards_work: 2222 '$(cat "$d/1")', 2322 '$(cat "$d/2")', 27015/udp" \
+		"'$(cat "$d/3")', [::]:2222 '$(cat "$d/4")', [::]:2322 '$(cat "$d/5")'"
+	return 1
 }
 # shellcheck disable=SC2034 # the cases print it
 FORWARDS="2222, 2322, 27015/udp, [::]:2222, [::]:2322"
