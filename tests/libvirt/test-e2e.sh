@@ -5,7 +5,8 @@
 #
 # SETUP is the host's firewall stack: nft (libvirt's iptables backend via iptables-nft),
 # legacy (via iptables-legacy) or nftables (libvirt's own backend); firewalld is nft with a real
-# firewalld running in HOST on a private system bus (lib.sh), libvirt registered with it.
+# firewalld running in HOST on a private system bus (lib.sh), libvirt registered with it, and
+# firewalld-nftables is nftables with the same firewalld.
 # Everything runs in private PID, mount and network namespaces (see lib.sh); nothing is left on
 # the machine and no packet leaves the namespaces. Output is TAP; exit 77 only when not root.
 #
@@ -37,7 +38,8 @@ SETUP=${1:-}
 case "$SETUP" in
 nft | legacy | nftables) shift ;;
 firewalld) shift; SETUP=nft; export VP_FIREWALLD=1 ;;
-*) echo "usage: test-e2e.sh nft|legacy|nftables|firewalld [CASE ...]" >&2; exit 2 ;;
+firewalld-nftables) shift; SETUP=nftables; export VP_FIREWALLD=1 ;;
+*) echo "usage: test-e2e.sh nft|legacy|nftables|firewalld|firewalld-nftables [CASE ...]" >&2; exit 2 ;;
 esac
 VP_LIBVIRT=${VP_LIBVIRT:-}
 case "$VP_LIBVIRT/$SETUP" in
@@ -47,7 +49,7 @@ case "$VP_LIBVIRT/$SETUP" in
 esac
 CASES=("$@")
 if [ ${#CASES[@]} -eq 0 ]; then
-	# Every case; `firewalld` needs a firewalld, which only the firewalld setup has.
+	# Every case; `firewalld` needs a firewalld, which only the firewalld setups have.
 	for f in "$HERE"/cases/*.sh; do
 		c=$(basename "$f" .sh)
 		[ "$c" != firewalld ] || [ -n "${VP_FIREWALLD:-}" ] && CASES+=("$c")
@@ -56,7 +58,7 @@ fi
 for c in "${CASES[@]}"; do
 	[ -r "$HERE/cases/$c.sh" ] || { echo "test-e2e.sh: no case $HERE/cases/$c.sh" >&2; exit 2; }
 	if [ "$c" = firewalld ] && [ -z "${VP_FIREWALLD:-}" ]; then
-		echo "test-e2e.sh: case firewalld needs the firewalld setup (test-e2e.sh firewalld)" >&2
+		echo "test-e2e.sh: case firewalld needs a firewalld setup (test-e2e.sh firewalld)" >&2
 		exit 2
 	fi
 done
