@@ -473,12 +473,14 @@ static void put_meta(const char *guest, const struct vp_table *m, const struct v
 }
 
 /* A guest's forwards: the table's, then its metadata's (the running definition's, and those
- * only in one of the two definitions, said so). */
-static void list_guest(const struct vp_table *t, const struct virt_guest *g, bool *listed)
+ * only in one of the two definitions, said so). 0, or the error of a definition whose metadata
+ * could not be read (logged; the rest is still listed). */
+static int list_guest(const struct vp_table *t, const struct virt_guest *g, bool *listed)
 {
 	const struct vp_domain *d = first_def(g);
 	struct vp_table cfg, live;
 	char where[4096 + 32];
+	int r = 0;
 
 	for (size_t i = 0; i < t->n; i++) {
 		if (!vp_forward_matches(&t->fwd[i], d->name, d->uuid))
@@ -490,9 +492,11 @@ static void list_guest(const struct vp_table *t, const struct virt_guest *g, boo
 	vp_table_init(&cfg);
 	vp_table_init(&live);
 	if (g->persistent)
-		meta_of(&g->cfg, &cfg, true);
-	if (g->active)
-		meta_of(&g->live, &live, true);
+		r = meta_of(&g->cfg, &cfg, true);
+	if (g->active) {
+		int rl = meta_of(&g->live, &live, true);
+		r = r < 0 ? r : rl;
+	}
 	if (g->active && g->persistent) {
 		put_meta(d->name, &live, NULL, "metadata");
 		put_meta(d->name, &cfg, &live, "metadata, from the next start");
@@ -501,6 +505,7 @@ static void list_guest(const struct vp_table *t, const struct virt_guest *g, boo
 	}
 	vp_table_free(&cfg);
 	vp_table_free(&live);
+	return r;
 }
 
 int vp_cli_list(const struct virt_args *a)
@@ -511,6 +516,7 @@ int vp_cli_list(const struct virt_args *a)
 	size_t n = 0;
 	bool *listed = NULL;
 	int r = conn ? 0 : -EIO;
+	bool unread = false;
 
 	if (r == 0 && a->n_words) {
 		r = virt_guest_open(conn, a->words[0], &one);
@@ -525,7 +531,8 @@ int vp_cli_list(const struct virt_args *a)
 	if (r == 0 && !listed)
 		r = -ENOMEM;
 	for (size_t i = 0; r == 0 && i < n; i++)
-		list_guest(&c.table, &all[i], listed);
+		if (list_guest(&c.table, &all[i], listed) < 0)
+			unread = true;
 	for (size_t i = 0; r == 0 && !a->n_words && i < c.table.n; i++)
 		if (!listed[i]) {
 			char where[4096 + 64];
@@ -540,5 +547,5 @@ int vp_cli_list(const struct virt_args *a)
 		virt_guests_free(all, n);
 	vp_ctx_free(&c);
 	virt_close(conn);
-	return r < 0 ? 1 : 0;
+	return r < 0 || unread ? 1 : 0;
 }

@@ -69,7 +69,7 @@ virt_tests() {
 	chmod 0644 "$t"
 	mkdir -p "$tmp/run"   # add and remove lock our state directory: $VIRT_PORTFWD_ROOT/run/...
 	none="virt-portfwd: nothing changed"
-	expect "list: the table's and the metadata's, each with its place" 0 \
+	expect "list: the table's and the metadata's, each with its place; web3's error, exit 1" 1 \
 		"web1 tcp 8080 80 from=203.0.113.0/24  # metadata
 web2 tcp 2222 22  # $t:1
 ghost udp 53 53  # $t:2, no such guest" \
