@@ -201,7 +201,9 @@ report() {  # BUILD
 			(2 * l + (k == "nft" ? a : 0)) / (a + d) }'
 }
 
-# VP_BENCH_TRACE=DIR: also one `started` and one `stopped` under strace -f -r -T, into DIR.
+# VP_BENCH_TRACE=DIR: also one `started` and one `stopped` under strace -f -r -T, and their page
+# faults (perf stat, the hook alone, no child) next to the empty linked program's and
+# /bin/true's, into DIR.
 trace() {
 	local op
 	vp_hook "$GUEST" stopped
@@ -209,6 +211,14 @@ trace() {
 		vp_in_host strace -f -r -T -o "$VP_BENCH_TRACE/$VP_KIND-$op.strace" \
 			/etc/libvirt/hooks/qemu "$GUEST" "$op" begin - <"$VP_RUN/$GUEST.xml"
 	done
+	command -v perf >/dev/null || return 0
+	for op in started stopped; do
+		vp_in_host flock /run/virt-portfwd/lock true
+		vp_in_host perf stat -x, -i -e page-faults -o "$VP_BENCH_TRACE/$VP_KIND-$op.faults" \
+			/etc/libvirt/hooks/qemu "$GUEST" "$op" begin - <"$VP_RUN/$GUEST.xml"
+	done
+	vp_in_host perf stat -x, -e page-faults -o "$VP_BENCH_TRACE/$VP_KIND-linked.faults" "$VP_LINKED"
+	vp_in_host perf stat -x, -e page-faults -o "$VP_BENCH_TRACE/$VP_KIND-true.faults" /bin/true
 }
 
 setup >&2
